@@ -1,0 +1,1 @@
+"""dsx-bus domain core: pure, typed Python with no Pulumi imports."""

@@ -1,0 +1,5 @@
+import sys
+
+from dsxbus.cli import main
+
+sys.exit(main())

@@ -1,0 +1,85 @@
+"""`dsx-bus`: validate stack files and render what a cluster will run, without Pulumi or a cluster."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from dsxbus import certs, fleet, render
+from dsxbus.errors import DsxBusError
+
+
+def _validate(args: argparse.Namespace) -> int:
+    stacks = fleet.load(args.dir, args.stacks)
+    found = fleet.problems(stacks)
+    for problem in found:
+        print(f"{'warning' if problem.warning else 'error'}: {problem}", file=sys.stderr)
+    errors = [p for p in found if not p.warning]
+    if errors:
+        print(f"{len(errors)} problem(s); nothing was changed", file=sys.stderr)
+        return 1
+    print(f"ok: {', '.join(stacks)} ({len(found)} warning(s))")
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    stacks = fleet.load(args.dir)
+    if args.stack not in stacks:
+        raise DsxBusError(f"no stack {args.stack!r}: expected {args.dir / f'Pulumi.{args.stack}.yaml'}")
+    resolved = fleet.resolve(stacks, args.stack)
+    out: Path = args.out
+    cert_root = out / "certs"
+    files = render.cluster_files(resolved.bus, csc_endpoint=resolved.csc_endpoint, cpc_lists=resolved.cpc_lists,
+                                 cert_root=str(cert_root.resolve()))
+    out.mkdir(parents=True, exist_ok=True)
+    _write_throwaway_certificates(cert_root, resolved.bus.mtls.hostnames or ("nats-mtls",))
+    for name, text in render.texts(files, inline=True).items():
+        (out / name).write_text(text)
+        print(out / name)
+    return 0
+
+
+def _write_throwaway_certificates(root: Path, hosts: Sequence[str]) -> None:
+    # `nats-server -t` opens every certificate a config names; these stand in for the Secrets.
+    ca = certs.LocalCa("dsx-bus render (throw-away)")
+    for sub in ("nats-mtls", "leaf"):
+        certs.write_tls_dir(root / sub, ca, ca.server(hosts[0], hosts))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dsx-bus", description=__doc__)
+    parser.add_argument("--dir", type=Path, default=Path.cwd(),
+                        help="the project directory holding Pulumi.<stack>.yaml (default: here)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    validate = commands.add_parser("validate", help="check stack files and their cross-stack consistency")
+    validate.add_argument("stacks", nargs="*", help="stack names (default: every Pulumi.<stack>.yaml)")
+    validate.set_defaults(run=_validate)
+    render_cmd = commands.add_parser("render", help="write one cluster's nats.conf, nats-mtls.conf, permissions.json")
+    render_cmd.add_argument("stack")
+    render_cmd.add_argument("--out", type=Path, required=True)
+    render_cmd.set_defaults(run=_render)
+    for register in EXTRA_COMMANDS:
+        register(commands)
+    return parser
+
+
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+"""Other modules (the local federation) add their subcommands here."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)  # usage mistakes: argparse explains and exits 2
+    try:
+        code: int = args.run(args)
+        return code
+    except DsxBusError as exc:
+        for line in exc.lines():
+            print(f"error: {line}", file=sys.stderr)
+        return 1
+    # Anything else is a dsx-bus bug: let it raise, traceback and all.
+
+
+if __name__ == "__main__":
+    sys.exit(main())

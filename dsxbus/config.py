@@ -1,0 +1,395 @@
+"""The `dsx-bus:eventBus` stack config: typed models, with the upstream chart's value names as keys."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from dsxbus import crosslayer, naming
+
+ClusterType = Literal["csc", "cpc"]
+SigningAlgorithm = Literal[
+    "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_alias=True,  # YAML keys are the upstream chart's value names
+        validate_by_name=True,  # tests may build models with snake_case
+        serialize_by_alias=True,
+        frozen=True,
+        extra="forbid",  # a misspelt key is an error, not a silently ignored default
+        use_attribute_docstrings=True,  # field docstrings become the schema's descriptions
+    )
+
+
+def _reject_numbers(value: object, example: str) -> object:
+    # YAML reads `clusterId: 1` as a number; the upstream chart then renders `cpc-%!s(float64=1)`.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    shown = int(value) if isinstance(value, float) and value.is_integer() else value
+    raise ValueError(f"is a number, not an ID; quote it: {example.format(shown)}")
+
+
+class CrossLayer(_Model):
+    """Which subjects cross between a CPC's local topic space and the CSC's unified one."""
+
+    csc_exports: tuple[str, ...] = ()
+    """CSC `X` reaches every CPC as `X` (broadcasts)."""
+    csc_prefixed_exports: tuple[str, ...] = ()
+    """CSC `cpc.<id>.X` reaches CPC `<id>` as `X` (commands addressed to one CPC)."""
+    cpc_exports: tuple[str, ...] = ()
+    """CPC `X` reaches the CSC as `cpc.<id>.X` (telemetry)."""
+
+    def lists(self) -> crosslayer.CrossLayerLists:
+        return crosslayer.CrossLayerLists(self.csc_exports, self.csc_prefixed_exports, self.cpc_exports)
+
+
+class CertificateIssuer(_Model):
+    """A cert-manager issuer; dsx-bus creates the mTLS server Certificate from `mtls.hostnames`."""
+
+    name: str
+    kind: Literal["Issuer", "ClusterIssuer"] = "ClusterIssuer"
+    group: str = "cert-manager.io"
+
+
+class Mtls(_Model):
+    """MQTT over mutual TLS (the `nats-mtls` server behind a TLSRoute in passthrough mode)."""
+
+    enabled: bool = False
+    hostnames: tuple[str, ...] = ()
+    """DNS names clients use in their broker URL: the TLSRoute's hostnames (SNI) and the certificate's SANs."""
+    server_cert_sans: tuple[str, ...] | None = None
+    """SANs of an operator-provided Secret `nats-mtls-server-tls` (ca.crt, tls.crt, tls.key)."""
+    certificate_issuer: CertificateIssuer | None = None
+    """Instead of `serverCertSans`: let dsx-bus request the server certificate from cert-manager."""
+    client_urls: tuple[str, ...] = ()
+    """Broker URLs clients are given (e.g. ssl://mqtt.example.com:8883); checked against hostnames and SANs."""
+
+
+class ExtraAccount(_Model):
+    """An application account that exists on the CSC and every CPC, leaf-connected between them."""
+
+    enabled: bool = True
+    jetstream: bool = False
+    """JetStream in this account on the CSC (CPCs always use the CSC's through a mapping)."""
+
+
+class Jwks(_Model):
+    """OAuth2 token validation for the auth-callout; url, issuer and audience go together."""
+
+    url: str | None = None
+    issuer: str | None = None
+    audience: str | None = None
+    signing_algorithms: tuple[SigningAlgorithm, ...] = ("RS256",)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Jwks:
+        given = {"url": self.url, "issuer": self.issuer, "audience": self.audience}
+        missing = [name for name, value in given.items() if not value]
+        if missing and len(missing) < 3:
+            raise ValueError(
+                f"sets {', '.join(n for n in given if n not in missing)} but not {', '.join(missing)}: the "
+                "auth-callout exits at start (Fatal) when url is set without issuer and audience. Set all "
+                "three, or remove the jwks block."
+            )
+        return self
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.url and self.issuer and self.audience)
+
+
+class SubjectRule(_Model):
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+
+
+class ResponsePermission(_Model):
+    max: Annotated[int, Field(ge=1)]
+    ttl: Annotated[int, Field(ge=0)] = 0
+    """Nanoseconds, as the auth-callout's permissions.json expects."""
+
+
+class Permissions(_Model):
+    """NATS pub/sub permissions of one identity (subjects in NATS form: `a.b.>`)."""
+
+    pub: SubjectRule | None = None
+    sub: SubjectRule | None = None
+    resp: ResponsePermission | None = None
+
+
+class _Identity(_Model):
+    account: str
+    permissions: Permissions | None = None
+
+
+class OAuth2Client(_Identity):
+    subject: str | None = None
+    azp: str | None = None
+    required_scope: str | None = Field(default=None, alias="required_scope")
+
+    @model_validator(mode="after")
+    def _names_a_client(self) -> OAuth2Client:
+        if not self.subject and not self.azp:
+            raise ValueError("needs subject or azp (or both): the auth-callout looks clients up by them")
+        return self
+
+
+class MtlsIdentity(_Identity):
+    identity: str
+    """The certificate identity as auth-callout sees it: `CN=<common name>` (then email, DNS SAN, O=, OU=)."""
+
+
+class NkeyIdentity(_Identity):
+    public_key: str = Field(alias="public_key")
+
+
+class NoAuth(_Identity):
+    pass
+
+
+class AuthPermissions(_Model):
+    """The auth-callout's permissions.json: who lands in which account with which permissions."""
+
+    oauth2: dict[str, OAuth2Client] = {}
+    mtls: dict[str, MtlsIdentity] = {}
+    nkey: dict[str, NkeyIdentity] = {}
+    noauth: NoAuth | None = None
+    """Credential-less clients (anonymous MQTT). Convenient, and a production risk."""
+
+
+class Auth(_Model):
+    jwks: Jwks | None = None
+    permissions: AuthPermissions = AuthPermissions()
+
+
+class Route(_Model):
+    enabled: bool = True
+    name: str
+    kind: Literal["TCPRoute", "TLSRoute"]
+    section_name: str
+    """The Gateway listener name; it must exist on the Gateway."""
+    backend: str
+    port: int
+
+
+_ROUTE_DEFAULTS: dict[str, dict[str, object]] = {
+    "mqtt": {"name": "nats-mqtt", "kind": "TCPRoute", "sectionName": "mqtt", "backend": "nats", "port": 1883},
+    "natsClient": {"name": "nats-client", "kind": "TCPRoute", "sectionName": "nats-client", "backend": "nats",
+                   "port": 4222},
+    "natsLeafnode": {"name": "nats-leafnode", "kind": "TCPRoute", "sectionName": "nats-leafnode",
+                     "backend": "nats", "port": 7422},
+    "mqttMtls": {"name": "nats-mqtt-mtls", "kind": "TLSRoute", "sectionName": "mqtt-mtls",
+                 "backend": "nats-mtls", "port": 1883},
+}
+
+
+class GatewayRoutes(_Model):
+    mqtt: Route
+    nats_client: Route
+    nats_leafnode: Route
+    mqtt_mtls: Route
+    """Created only with mtls.enabled; its hostnames are `mtls.hostnames`."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_defaults(cls, data: object) -> object:
+        given = data if isinstance(data, dict) else {}
+        merged: dict[str, object] = {}
+        for key, defaults in _ROUTE_DEFAULTS.items():
+            value = given.get(key, {})
+            if isinstance(value, dict) and "hostnames" in value:
+                raise ValueError(
+                    f"{key}.hostnames: set mtls.hostnames instead; the TLSRoute and the server certificate both "
+                    "take their names from it, so they always agree"
+                )
+            merged[key] = {**defaults, **value} if isinstance(value, dict) else value
+        merged.update({k: v for k, v in given.items() if k not in _ROUTE_DEFAULTS})
+        return merged
+
+
+class Gateway(_Model):
+    """Gateway API routes that expose the bus outside the cluster."""
+
+    enabled: bool = True
+    gateway_name: str = "shared-gateway"
+    gateway_namespace: str = "envoy-gateway-system"
+    tcp_route_api_version: str = "gateway.networking.k8s.io/v1alpha2"
+    tls_route_api_version: str = "gateway.networking.k8s.io/v1alpha2"
+    """Gateway API 1.5 moved TLSRoute to gateway.networking.k8s.io/v1; match the installed CRDs."""
+    routes: GatewayRoutes = Field(default_factory=lambda: GatewayRoutes.model_validate({}))
+
+
+class MqttStreams(_Model):
+    """The JetStream streams MQTT persistence lives in (created through NACK)."""
+
+    storage: Literal["memory", "file"] = "memory"
+    replicas: Annotated[int, Field(ge=1, le=5)] = 3
+    max_bytes: Annotated[int, Field(ge=-1)] = 67108864
+    max_age: str = "3h"
+
+
+class Nats(_Model):
+    replicas: Annotated[int, Field(ge=1, le=9)] = 3
+    max_memory_store: str = "2Gi"
+
+
+class LeafTls(_Model):
+    """TLS on the leaf connection; dsx-bus mounts the Secret into the nats pods (upstream leaves that to you)."""
+
+    secret_name: str
+    """A Secret with ca.crt and, for mutual TLS, tls.crt and tls.key."""
+    verify: bool = False
+    """Server side: require and verify client certificates from CPC leafs."""
+    client_certificate: bool = True
+    """Client side: present tls.crt/tls.key to the CSC."""
+    mount_path: str = "/etc/nats-leaf-tls"
+
+
+class AuthCallout(_Model):
+    image: str
+    """The auth-callout image; upstream publishes none, so it must be built and named here."""
+    replicas: Annotated[int, Field(ge=1)] = 1
+    extra_envs: dict[str, str] = {}
+
+
+class Images(_Model):
+    nats: str = "nats:2.12.6-alpine"
+    config_reloader: str = "natsio/nats-server-config-reloader:0.21.1"
+    nack: str = "natsio/jetstream-controller:0.22.2"
+    surveyor: str = "natsio/nats-surveyor:0.9.7"
+
+
+class Charts(_Model):
+    repository: str = "https://nats-io.github.io/k8s/helm/charts/"
+    """Override for a mirror."""
+    nats: str = "2.12.6"
+    nack: str = "0.33.2"
+    surveyor: str = "0.20.7"
+
+
+class Alerts(_Model):
+    enabled: bool = False
+    team: str = "dsx"
+
+
+class GrafanaDashboard(_Model):
+    enabled: bool = False
+    labels: dict[str, str] = {"grafana_dashboard": "1"}
+    annotations: dict[str, str] = {}
+
+
+class Monitoring(_Model):
+    service_monitors: bool = True
+    """ServiceMonitors/PodMonitor for Prometheus Operator."""
+    alerts: Alerts = Alerts()
+    grafana_dashboard: GrafanaDashboard = GrafanaDashboard()
+
+
+class EventBus(_Model):
+    """`dsx-bus:eventBus`: one cluster's event bus, CSC or CPC."""
+
+    cluster_type: ClusterType
+    cluster_id: str | None = None
+    """CPC only: names the CPC in prefixed subjects (`cpc.<clusterId>.>`) and in key names."""
+    cpcs: dict[str, str] = {}
+    """CSC only: CPC id -> the CPC's stack reference (`organization/dsx-bus/cpc-a`)."""
+    leaf_endpoint: str | None = None
+    """CSC only: the leaf URL CPCs dial (`nats://leaf.csc.example.com:7422`), exported to them."""
+    csc_stack: str | None = None
+    """CPC only: the CSC's stack reference, where the leaf endpoint and fleet defaults come from."""
+    csc_endpoint: str | None = None
+    """CPC only: dial this leaf URL instead of the one the CSC stack exports."""
+    namespace: str = "dsx"
+    create_namespace: bool = True
+    release_name: str = "dsx"
+    """Prefix of the objects upstream names after the Helm release (`<release>-auth-callout`)."""
+    cross_layer: CrossLayer | None = None
+    """On the CSC: fleet defaults every CPC inherits. On a CPC: its own lists (override)."""
+    mtls: Mtls = Mtls()
+    extra_accounts: dict[str, ExtraAccount] = {}
+    auth: Auth = Auth()
+    gateway: Gateway = Gateway()
+    mqtt_streams: MqttStreams = MqttStreams()
+    nats: Nats = Nats()
+    csc_leaf_server_tls: LeafTls | None = Field(default=None, alias="cscLeafServerTLS")
+    cpc_leaf_client_tls: LeafTls | None = Field(default=None, alias="cpcLeafClientTLS")
+    auth_callout: AuthCallout
+    images: Images = Images()
+    charts: Charts = Charts()
+    monitoring: Monitoring = Monitoring()
+
+    @field_validator("cluster_id", mode="before")
+    @classmethod
+    def _cluster_id_is_text(cls, value: object) -> object:
+        return _reject_numbers(value, 'clusterId: "{}"')
+
+    @field_validator("cpcs", mode="before")
+    @classmethod
+    def _cpc_ids_are_text(cls, value: object) -> object:
+        if isinstance(value, dict):
+            for key in value:
+                _reject_numbers(key, 'cpcs: {{"{}": ...}}')
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cpc_ids_come_from_cpcs(cls, data: object) -> object:
+        if isinstance(data, dict) and "cpcIds" in data:
+            raise ValueError(
+                "cpcIds is derived from cpcs here: write `cpcs: {<id>: <CPC stack reference>}` so the CSC can read "
+                "each CPC's leaf public keys"
+            )
+        return data
+
+    @property
+    def cpc_ids(self) -> tuple[str, ...]:
+        return tuple(self.cpcs)
+
+    @property
+    def domain_account(self) -> str:
+        return naming.domain_account(self.cluster_type)
+
+    @property
+    def enabled_extra_accounts(self) -> tuple[str, ...]:
+        return tuple(name for name, account in self.extra_accounts.items() if account.enabled)
+
+    @property
+    def effective_cross_layer(self) -> CrossLayer:
+        return self.cross_layer or CrossLayer()
+
+    @property
+    def jwks(self) -> Jwks | None:
+        jwks = self.auth.jwks
+        return jwks if jwks is not None and jwks.complete else None
+
+    @property
+    def cluster_name(self) -> str:
+        """`csc` or `cpc-<id>`: the NATS cluster name and the server name stem."""
+        return "csc" if self.cluster_type == "csc" else naming.cpc_stack_cluster_name(self.cluster_id or "")
+
+
+class FleetDefaults(_Model):
+    """What the CSC exports for CPCs to inherit unless they set their own."""
+
+    cross_layer: CrossLayer | None = None
+    jwks: Jwks | None = None
+
+
+def fleet_defaults(csc: EventBus) -> FleetDefaults:
+    return FleetDefaults(cross_layer=csc.cross_layer, jwks=csc.jwks)
+
+
+def inherit(cpc: EventBus, fleet: FleetDefaults) -> EventBus:
+    """The CPC's config with the CSC's fleet defaults filled in where the CPC sets nothing."""
+    update: dict[str, object] = {}
+    if cpc.cross_layer is None and fleet.cross_layer is not None:
+        update["cross_layer"] = fleet.cross_layer
+    if cpc.auth.jwks is None and fleet.jwks is not None:
+        update["auth"] = cpc.auth.model_copy(update={"jwks": fleet.jwks})
+    return cpc.model_copy(update=update)

@@ -1,0 +1,64 @@
+"""User-facing errors: every problem names the config key, the value and the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+CONFIG_KEY = "dsx-bus:eventBus"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in a stack config, said the way an operator can act on it."""
+
+    key: str
+    """Where it is, as written in the stack file: `dsx-bus:eventBus.crossLayer.cscExports[1]`."""
+    value: object
+    fix: str
+    warning: bool = False
+    """Warnings are reported but never stop a deployment."""
+
+    def __str__(self) -> str:
+        return f"{self.key} = {_show(self.value)}: {self.fix}"
+
+
+def _show(value: object) -> str:
+    if isinstance(value, tuple):
+        value = list(value)
+    return repr(value)
+
+
+def key_path(*parts: str | int, root: str = CONFIG_KEY) -> str:
+    """Join config path parts the way a stack file reads: `root.a.b[0].c`."""
+    text = root
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+class DsxBusError(Exception):
+    """Base of every error dsx-bus reports to a user without a traceback."""
+
+    def lines(self) -> list[str]:
+        return [str(self)]
+
+
+class ConfigError(DsxBusError):
+    """A stack config has one or more problems; all of them are listed at once."""
+
+    def __init__(self, problems: Iterable[Problem], source: str = "") -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        self.source = source
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        where = f"{self.source}: " if self.source else ""
+        errors = [p for p in self.problems if not p.warning]
+        lines = [f"{where}{p}" for p in errors]
+        lines.append(f"{len(errors)} problem(s) in {self.source or 'the stack config'}; nothing was changed")
+        return lines
+
+
+def errors_only(problems: Sequence[Problem]) -> list[Problem]:
+    return [p for p in problems if not p.warning]

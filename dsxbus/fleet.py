@@ -1,0 +1,68 @@
+"""Stacks that find each other without Pulumi: resolve among stack files what stack references would give."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dsxbus import stackfile, validation
+from dsxbus.config import CrossLayer, EventBus, fleet_defaults, inherit
+from dsxbus.errors import ConfigError, Problem
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """One cluster as its stack would see it once every referenced stack is deployed."""
+
+    stack: str
+    bus: EventBus
+    """With the CSC's fleet defaults filled in (CPC)."""
+    csc_endpoint: str | None
+    """CPC: the leaf URL it dials (its own cscEndpoint, else the CSC's leafEndpoint)."""
+    cpc_lists: Mapping[str, CrossLayer]
+    """CSC: each listed CPC's effective cross-layer lists (for its leaf permissions)."""
+
+
+def load(project_dir: Path, names: Iterable[str] | None = None) -> dict[str, stackfile.Stack]:
+    """Load and validate stack files; raise one ConfigError listing every problem in every file."""
+    chosen = list(names) if names else stackfile.stack_names(project_dir)
+    if not chosen:
+        raise ConfigError([Problem(str(project_dir), None, "no Pulumi.<stack>.yaml files here")])
+    stacks: dict[str, stackfile.Stack] = {}
+    problems: list[Problem] = []
+    for name in chosen:
+        try:
+            stacks[name] = stackfile.load_stack(project_dir, name)
+        except ConfigError as exc:
+            problems += [Problem(f"{name}: {p.key}", p.value, p.fix, p.warning) for p in exc.problems]
+    if problems:
+        raise ConfigError(problems, "the stack files")
+    return stacks
+
+
+def problems(stacks: Mapping[str, stackfile.Stack]) -> list[Problem]:
+    """Cross-stack problems and every file's warnings."""
+    found = [Problem(f"{name}: {p.key}", p.value, p.fix, p.warning)
+             for name, stack in stacks.items() for p in stack.warnings]
+    return found + validation.fleet_problems({name: s.bus for name, s in stacks.items()})
+
+
+def csc_stack(stacks: Mapping[str, stackfile.Stack]) -> stackfile.Stack | None:
+    return next((s for s in stacks.values() if s.bus.cluster_type == "csc"), None)
+
+
+def resolve(stacks: Mapping[str, stackfile.Stack], name: str) -> Resolved:
+    stack = stacks[name]
+    csc = csc_stack(stacks)
+    if stack.bus.cluster_type == "csc":
+        by_id = {s.bus.cluster_id: s.bus for s in stacks.values()
+                 if s.bus.cluster_type == "cpc" and s.bus.cluster_id is not None}
+        fleet = fleet_defaults(stack.bus)
+        lists = {cid: inherit(by_id[cid], fleet).effective_cross_layer
+                 for cid in stack.bus.cpc_ids if cid in by_id}
+        return Resolved(name, stack.bus, None, lists)
+    if csc is None:
+        return Resolved(name, stack.bus, stack.bus.csc_endpoint, {})
+    bus = inherit(stack.bus, fleet_defaults(csc.bus))
+    return Resolved(name, bus, stack.bus.csc_endpoint or csc.bus.leaf_endpoint, {})

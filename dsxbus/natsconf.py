@@ -1,0 +1,295 @@
+"""NATS server configuration: cluster models to a config tree, the tree to nats.conf text or chart values."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Union
+
+from dsxbus import naming
+from dsxbus.config import LeafTls, Permissions, SubjectRule
+from dsxbus.topology import Account, AuthCallout, Cluster, Export, Import, Key, LeafRemote, User, Var
+
+Value = Union[str, int, bool, Var, "Tree", list["Value"]]
+Tree = dict[str, Value]
+
+MAX_PAYLOAD = 4 * 1024 * 1024
+_SIZE = re.compile(r"^(\d+)\s*([KMGT]i?)?[Bb]?$")
+_UNITS = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def size_in_bytes(size: str | int) -> int:
+    """`2Gi` -> 2147483648. Rendered as plain integers so no unit syntax can be misread."""
+    if isinstance(size, int):
+        return size
+    match = _SIZE.match(size.strip())
+    if match is None:
+        raise ValueError(f"{size!r} is not a size like 2Gi, 512Mi or 1073741824")
+    number, unit = match.groups()
+    return int(number) * (_UNITS[unit] if unit else 1)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Where and how one server runs: Kubernetes pods (defaults) or a local process."""
+
+    server_name: Key = Var("SERVER_NAME")
+    host: str | None = None
+    """None: every interface on the standard ports (pods). Locally: 127.0.0.1."""
+    client_port: int = 4222
+    http_port: int = 8222
+    leaf_port: int = 7422
+    mqtt_port: int = 1883
+    cluster_name: Key | None = Var("NATS_CLUSTER_NAME")
+    cluster_port: int = 6222
+    cluster_routes: tuple[str, ...] = ()
+    store_dir: str | None = None
+    max_memory_store: int = 2 * 2**30
+    max_file_store: int = 0
+    mqtt_stream_replicas: int = 3
+    mqtt_no_auth_user: str | None = None
+    """Locally: anonymous MQTT lands on this static user. Only MQTT: anonymous NATS clients and leafs are refused."""
+    pid_file: str | None = "/var/run/nats/nats.pid"
+    lame_duck: bool = True
+    mtls_cert_dir: str = "/etc/nats-certs"
+
+
+def kubernetes_routes(name: str, replicas: int) -> tuple[str, ...]:
+    return tuple(f"nats://{name}-{i}.{name}-headless:6222" for i in range(replicas))
+
+
+def _listen(settings: ServerSettings, port: int) -> tuple[str, Value]:
+    if settings.host is None:
+        return "port", port
+    return "listen", f"{settings.host}:{port}"
+
+
+def _common(settings: ServerSettings) -> Tree:
+    tree: Tree = {"server_name": settings.server_name}
+    key, value = _listen(settings, settings.client_port)
+    tree[key] = value
+    if settings.host is None:
+        tree["http_port"] = settings.http_port
+    else:
+        tree["http"] = f"{settings.host}:{settings.http_port}"
+    tree["max_payload"] = MAX_PAYLOAD
+    tree["system_account"] = naming.SYS
+    if settings.pid_file:
+        tree["pid_file"] = settings.pid_file
+    if settings.lame_duck:
+        tree["lame_duck_duration"] = "30s"
+        tree["lame_duck_grace_period"] = "10s"
+    if settings.cluster_routes and settings.cluster_name is not None:
+        tree["cluster"] = {"name": settings.cluster_name, "port": settings.cluster_port,
+                           "routes": list(settings.cluster_routes), "no_advertise": True}
+    return tree
+
+
+def main_tree(cluster: Cluster, settings: ServerSettings) -> Tree:
+    """The main `nats` servers of a cluster: JetStream, MQTT, leafnodes, accounts and auth."""
+    tree = _common(settings)
+    jetstream: Tree = {"domain": cluster.domain, "max_memory_store": settings.max_memory_store,
+                       "max_file_store": settings.max_file_store}
+    if settings.store_dir:
+        jetstream["store_dir"] = settings.store_dir
+    tree["jetstream"] = jetstream
+    mqtt: Tree = {"consumer_memory_storage": True, "stream_replicas": settings.mqtt_stream_replicas}
+    key, value = _listen(settings, settings.mqtt_port)
+    mqtt[key] = value
+    if settings.mqtt_no_auth_user:
+        mqtt["no_auth_user"] = settings.mqtt_no_auth_user
+    tree["mqtt"] = mqtt
+    leafnodes: Tree = {"no_advertise": True}
+    key, value = _listen(settings, settings.leaf_port)
+    leafnodes[key] = value
+    if cluster.leaf_server_tls is not None:
+        leafnodes["tls"] = leaf_tls_tree(cluster.leaf_server_tls, server=True)
+    if cluster.leaf_remotes:
+        leafnodes["remotes"] = [remote_tree(r) for r in cluster.leaf_remotes]
+    tree["leafnodes"] = leafnodes
+    tree["accounts"] = accounts_tree(cluster.accounts)
+    if cluster.auth is not None:
+        tree["authorization"] = {"auth_callout": auth_callout_tree(cluster.auth)}
+    return tree
+
+
+def mtls_tree(domain_accounts: Sequence[Account], remotes: Sequence[LeafRemote], auth: AuthCallout | None,
+              settings: ServerSettings, *, mqtt_tls: Mapping[str, str] | None = None) -> Tree:
+    """The `nats-mtls` server: MQTT over mutual TLS only, joined to the main servers through three leafs.
+
+    No JetStream of its own (the domain account's mappings reach main's), and no client-port TLS:
+    upstream's `nats-mtls.config.tls.*` values are inert, only MQTT is mTLS.
+    """
+    tree = _common(settings)
+    tree["accounts"] = accounts_tree(domain_accounts)
+    if auth is not None:
+        tree["authorization"] = {"auth_callout": auth_callout_tree(auth)}
+    leafnodes: Tree = {"no_advertise": True}
+    key, value = _listen(settings, settings.leaf_port)
+    leafnodes[key] = value
+    leafnodes["remotes"] = [remote_tree(r) for r in remotes]
+    tree["leafnodes"] = leafnodes
+    cert_dir = settings.mtls_cert_dir
+    tls = dict(mqtt_tls) if mqtt_tls is not None else {
+        "ca_file": f"{cert_dir}/ca.crt", "cert_file": f"{cert_dir}/tls.crt", "key_file": f"{cert_dir}/tls.key"}
+    mqtt: Tree = {}
+    key, value = _listen(settings, settings.mqtt_port)
+    mqtt[key] = value
+    mqtt["tls"] = {**tls, "verify": True}
+    tree["mqtt"] = mqtt
+    return tree
+
+
+def auth_callout_tree(auth: AuthCallout) -> Tree:
+    return {"account": naming.AUTH, "auth_users": list(auth.auth_users), "issuer": auth.issuer, "xkey": auth.xkey}
+
+
+def leaf_tls_tree(tls: LeafTls, *, server: bool) -> Tree:
+    tree: Tree = {"ca_file": f"{tls.mount_path}/ca.crt"}
+    if server or tls.client_certificate:
+        tree["cert_file"] = f"{tls.mount_path}/tls.crt"
+        tree["key_file"] = f"{tls.mount_path}/tls.key"
+    if server:
+        tree["verify"] = tls.verify
+    return tree
+
+
+def remote_tree(remote: LeafRemote) -> Tree:
+    tree: Tree = {"urls": list(remote.urls), "account": remote.account, "nkey": remote.nkey}
+    if remote.tls is not None:
+        tree["tls"] = leaf_tls_tree(remote.tls, server=False)
+    return tree
+
+
+def accounts_tree(accounts: Sequence[Account]) -> Tree:
+    return {account.name: account_tree(account) for account in accounts}
+
+
+def account_tree(account: Account) -> Tree:
+    tree: Tree = {}
+    if account.jetstream is not None:
+        tree["jetstream"] = account.jetstream
+    if account.users:
+        tree["users"] = [user_tree(u) for u in account.users]
+    if account.exports:
+        tree["exports"] = [export_tree(e) for e in account.exports]
+    if account.imports:
+        tree["imports"] = [import_tree(i) for i in account.imports]
+    if account.mappings:
+        tree["mappings"] = dict(account.mappings)
+    return tree
+
+
+def export_tree(export: Export) -> Tree:
+    tree: Tree = {export.kind: export.subject}
+    if export.response_type:
+        tree["response_type"] = export.response_type
+    if export.accounts:
+        tree["accounts"] = list(export.accounts)
+    return tree
+
+
+def import_tree(item: Import) -> Tree:
+    tree: Tree = {item.kind: {"account": item.account, "subject": item.subject}}
+    if item.to is not None:
+        tree["to"] = item.to
+    return tree
+
+
+def user_tree(user: User) -> Tree:
+    tree: Tree = {}
+    if user.nkey is not None:
+        tree["nkey"] = user.nkey
+    if user.user is not None:
+        tree["user"] = user.user
+        tree["password"] = user.password or ""
+    if user.permissions is not None:
+        tree["permissions"] = permissions_tree(user.permissions)
+    return tree
+
+
+def permissions_tree(permissions: Permissions) -> Tree:
+    """Permissions in nats-server's config syntax (the auth-callout's JSON uses pub/sub instead)."""
+    tree: Tree = {}
+    for name, rule in (("publish", permissions.pub), ("subscribe", permissions.sub)):
+        if rule is not None:
+            tree[name] = _rule_tree(rule)
+    if permissions.resp is not None:
+        tree["allow_responses"] = {"max": permissions.resp.max, "expires": f"{permissions.resp.ttl // 10**6}ms"}
+    return tree
+
+
+def _rule_tree(rule: SubjectRule) -> Tree:
+    tree: Tree = {}
+    if rule.allow:
+        tree["allow"] = list(rule.allow)
+    if rule.deny:
+        tree["deny"] = list(rule.deny)
+    return tree
+
+
+# ---- rendering ------------------------------------------------------------------------------------
+
+_BARE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def render(tree: Tree, variables: Mapping[str, str] | None = None) -> str:
+    """nats.conf text. With `variables`, env references are written inline (for `nats-server -t`
+    on a file exactly as written); without, they stay `$NAME` for the server to expand."""
+    return _render_value(tree, variables, 0) + "\n"
+
+
+def _render_value(value: Value, variables: Mapping[str, str] | None, depth: int) -> str:
+    pad = "  " * (depth + 1)
+    if isinstance(value, Var):
+        if variables is None:
+            return f"${value.name}"
+        if value.name not in variables:
+            raise KeyError(f"no value for ${value.name}")
+        return json.dumps(variables[value.name])
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        items = "\n".join(pad + _render_value(v, variables, depth + 1) for v in value)
+        return "[\n" + items + "\n" + "  " * depth + "]"
+    if not value:
+        return "{}"
+    lines = []
+    for key, item in value.items():
+        shown = key if _BARE_KEY.match(key) else json.dumps(key)
+        lines.append(f"{pad}{shown}: {_render_value(item, variables, depth + 1)}")
+    return "{\n" + "\n".join(lines) + "\n" + "  " * depth + "}"
+
+
+def variables_in(tree: Value) -> set[str]:
+    """Every env var a tree refers to: what the pod (or a test) must provide."""
+    if isinstance(tree, Var):
+        return {tree.name}
+    if isinstance(tree, dict):
+        return set().union(*(variables_in(v) for v in tree.values())) if tree else set()
+    if isinstance(tree, list):
+        return set().union(*(variables_in(v) for v in tree)) if tree else set()
+    return set()
+
+
+def chart_merge(tree: Tree) -> dict[str, object]:
+    """The same tree as the upstream nats chart's `config.merge` values (`<< $VAR >>` = unquoted reference)."""
+    return _to_chart(tree)  # type: ignore[return-value]
+
+
+def _to_chart(value: Value) -> object:
+    if isinstance(value, Var):
+        return f"<< ${value.name} >>"
+    if isinstance(value, dict):
+        return {k: _to_chart(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_chart(v) for v in value]
+    return value

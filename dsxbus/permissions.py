@@ -1,0 +1,78 @@
+"""The auth-callout's permissions.json: operator entries plus the nkey entries dsx-bus generates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from dsxbus import naming, topology
+from dsxbus.config import CrossLayer, EventBus, Permissions
+
+
+def _env(name: str | None) -> str:
+    return "${" + (name or "") + "}"
+
+
+def _permissions_json(permissions: Permissions | None) -> dict[str, Any]:
+    if permissions is None:
+        return {}
+    return {"permissions": permissions.model_dump(exclude_none=True, exclude_defaults=True)}
+
+
+def generated_nkey_entries(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None,
+                           public_keys: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """The nkey entries for internal users; public keys are `${ENV}` references unless given by entry name.
+
+    On the CSC each CPC's leaf entry carries least-privilege permissions derived from its routing
+    (topology.leaf_permissions); upstream gives leafs the whole CSC account.
+    """
+    keys = public_keys or {}
+    domain = bus.domain_account
+
+    def entry(name: str, env: str | None, account: str, permissions: Permissions | None = None) -> dict[str, Any]:
+        return {"public_key": keys.get(name, _env(env)), "account": account, **_permissions_json(permissions)}
+
+    entries = {
+        naming.NACK_PERMISSION: entry(naming.NACK_PERMISSION, naming.NACK_USER.pubkey_env, domain),
+        naming.SURVEYOR_PERMISSION: entry(naming.SURVEYOR_PERMISSION, naming.SURVEYOR_USER.pubkey_env, naming.SYS),
+    }
+    if bus.mtls.enabled:
+        for name, secret, account in zip(naming.MTLS_LEAF_PERMISSIONS,
+                                         (naming.MTLS_LEAF, naming.MTLS_AUTHX_LEAF, naming.MTLS_SYS_LEAF),
+                                         (domain, naming.AUTHX, naming.SYS), strict=True):
+            entries[name] = entry(name, secret.pubkey_env, account)
+    if bus.cluster_type == "csc":
+        leaf_permissions = topology.cpc_leaf_permissions(bus, cpc_lists)
+        for cluster_id in bus.cpc_ids:
+            name = naming.leaf_permission(cluster_id)
+            entries[name] = entry(name, naming.leaf_pubkey_env(cluster_id), naming.CSC, leaf_permissions[cluster_id])
+            for account in bus.enabled_extra_accounts:
+                # Extra accounts are one shared space across the fleet by design (a CSC stream
+                # captures every cluster's publishes), so their leafs are not confined.
+                name = naming.leaf_permission(cluster_id, account)
+                entries[name] = entry(name, naming.leaf_pubkey_env(cluster_id, account), account)
+    return entries
+
+
+def permissions_document(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None,
+                         public_keys: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The whole permissions.json (INVENTORY §3 schema): operator oauth2/mtls/noauth verbatim, nkey merged."""
+    perms = bus.auth.permissions
+
+    def dump(model: Any) -> dict[str, Any]:
+        return dict(model.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True))
+
+    document: dict[str, Any] = {
+        "oauth2": {name: {**dump(entry), "account": entry.account} for name, entry in perms.oauth2.items()},
+        "mtls": {name: {**dump(entry), "account": entry.account} for name, entry in perms.mtls.items()},
+        "nkey": {name: {**dump(entry), "account": entry.account} for name, entry in perms.nkey.items()},
+        "noauth": None if perms.noauth is None else {**dump(perms.noauth), "account": perms.noauth.account},
+    }
+    document["nkey"].update(generated_nkey_entries(bus, cpc_lists, public_keys))
+    return document
+
+
+def render(document: Mapping[str, Any]) -> str:
+    """Sorted keys, as Helm's toJson writes it, so diffs against the upstream render stay small."""
+    return json.dumps(document, sort_keys=True, indent=2) + "\n"

@@ -1,0 +1,102 @@
+"""One cluster's Kubernetes server files (nats.conf, nats-mtls.conf, permissions.json), reviewable without a cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dsxbus import naming, natsconf, nkeys, permissions, topology
+from dsxbus.config import CrossLayer, EventBus
+
+PLACEHOLDER_CSC_ENDPOINT = "nats://csc-leaf.invalid:7422"
+"""Stands in for the CSC's leaf endpoint when a CPC renders without its CSC stack."""
+
+MAIN_LEAF_URL = "nats://nats:7422"
+MTLS_CERT_DIR = "/etc/nats-certs"
+
+
+def _certificates_under(bus: EventBus, root: str) -> EventBus:
+    update = {}
+    for field, tls in (("csc_leaf_server_tls", bus.csc_leaf_server_tls), ("cpc_leaf_client_tls", bus.cpc_leaf_client_tls)):
+        if tls is not None:
+            update[field] = tls.model_copy(update={"mount_path": f"{root}/leaf"})
+    return bus.model_copy(update=update)
+
+
+@dataclass(frozen=True)
+class ClusterFiles:
+    """The rendered files, and the env values a pod would have (or dummies) to load them as written."""
+
+    nats_conf: natsconf.Tree
+    nats_mtls_conf: natsconf.Tree | None
+    permissions: dict[str, object]
+    environment: dict[str, str]
+
+
+def cluster_files(bus: EventBus, *, csc_endpoint: str | None = None,
+                  cpc_lists: Mapping[str, CrossLayer] | None = None, cert_root: str | None = None) -> ClusterFiles:
+    """The Kubernetes configuration of one cluster, env references kept (`$LEAF_USER_SEED`).
+
+    `cert_root` moves every certificate path under one directory, for checking the files outside a pod.
+    """
+    if cert_root is not None:
+        bus = _certificates_under(bus, cert_root)
+    endpoint = bus.csc_endpoint or csc_endpoint or PLACEHOLDER_CSC_ENDPOINT
+    cluster = topology.cluster(bus, csc_endpoint=endpoint)
+    main = natsconf.main_tree(cluster, natsconf.ServerSettings(
+        cluster_routes=natsconf.kubernetes_routes("nats", bus.nats.replicas),
+        max_memory_store=natsconf.size_in_bytes(bus.nats.max_memory_store),
+        mqtt_stream_replicas=bus.mqtt_streams.replicas,
+    ))
+    mtls = None
+    if bus.mtls.enabled:
+        mtls = natsconf.mtls_tree(
+            topology.mtls_accounts(bus), topology.mtls_leaf_remotes(bus, MAIN_LEAF_URL), topology.AuthCallout(),
+            natsconf.ServerSettings(server_name=topology.Var("NATS_MTLS_SERVER_NAME"), cluster_name="nats-mtls",
+                                    cluster_routes=natsconf.kubernetes_routes("nats-mtls", 1),
+                                    mtls_cert_dir=f"{cert_root}/nats-mtls" if cert_root else MTLS_CERT_DIR),
+        )
+    document = permissions.permissions_document(bus, cpc_lists)
+    return ClusterFiles(main, mtls, document, pod_environment(bus))
+
+
+def pod_environment(bus: EventBus) -> dict[str, str]:
+    """The non-secret env the upstream `nats-env-config` ConfigMap gives the pods."""
+    env = {"NATS_CLUSTER_NAME": bus.cluster_name, "NATS_JS_DOMAIN": bus.domain_account}
+    if bus.mtls.enabled:
+        env["NATS_MTLS_SERVER_NAME"] = f"{bus.cluster_name}-mtls"
+        env["MTLS_LEAF_ACCOUNT"] = bus.domain_account
+    return env
+
+
+def dummy_variables(names: set[str], environment: Mapping[str, str]) -> dict[str, str]:
+    """Valid stand-ins for what only a deployment knows: freshly generated keys of the right kind."""
+    kinds = {
+        naming.AUTH_SIGNING.pubkey_env: nkeys.KeyKind.ACCOUNT,
+        naming.XKEY.pubkey_env: nkeys.KeyKind.CURVE,
+    }
+    values: dict[str, str] = {}
+    for name in sorted(names):
+        if name in environment:
+            values[name] = environment[name]
+        elif name == "SERVER_NAME":
+            values[name] = "nats-0"
+        elif name.endswith("_SEED"):
+            values[name] = nkeys.generate(nkeys.KeyKind.USER).seed
+        else:
+            values[name] = nkeys.generate(kinds.get(name, nkeys.KeyKind.USER)).public_key
+    return values
+
+
+def texts(files: ClusterFiles, *, inline: bool) -> dict[str, str]:
+    """File name -> text. `inline` writes dummy values in place of env references so
+    `nats-server -t -c FILE` accepts each file exactly as written."""
+    trees = {"nats.conf": files.nats_conf}
+    if files.nats_mtls_conf is not None:
+        trees["nats-mtls.conf"] = files.nats_mtls_conf
+    out: dict[str, str] = {}
+    for name, tree in trees.items():
+        variables = dummy_variables(natsconf.variables_in(tree), files.environment) if inline else None
+        out[name] = natsconf.render(tree, variables)
+    out["permissions.json"] = permissions.render(files.permissions)
+    return out

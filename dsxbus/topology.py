@@ -1,0 +1,259 @@
+"""The routing model of one cluster: accounts, imports/exports, mappings and leaf remotes (INVENTORY §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from dsxbus import naming, subjects
+from dsxbus.config import CrossLayer, EventBus, LeafTls, Permissions, SubjectRule
+
+
+@dataclass(frozen=True)
+class Var:
+    """A reference to an env var the server expands at load (`$LEAF_USER_SEED`): seeds never appear inline."""
+
+    name: str
+
+
+Key = str | Var
+
+
+@dataclass(frozen=True)
+class Export:
+    kind: Literal["stream", "service"]
+    subject: str
+    response_type: str | None = None
+    accounts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Import:
+    kind: Literal["stream", "service"]
+    account: str
+    subject: str
+    to: str | None = None
+
+
+@dataclass(frozen=True)
+class User:
+    """A static user: an nkey (generated internal users; the local stand-in for auth-callout) or user/password."""
+
+    nkey: Key | None = None
+    user: str | None = None
+    password: str | None = None
+    permissions: Permissions | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    jetstream: bool | None = None
+    """None: leave it out (the server default, off), as upstream does for AUTH/AUTHX/SYS."""
+    exports: tuple[Export, ...] = ()
+    imports: tuple[Import, ...] = ()
+    mappings: tuple[tuple[str, str], ...] = ()
+    users: tuple[User, ...] = ()
+
+
+@dataclass(frozen=True)
+class LeafRemote:
+    urls: tuple[str, ...]
+    account: str
+    nkey: Key
+    tls: LeafTls | None = None
+
+
+@dataclass(frozen=True)
+class AuthCallout:
+    """`authorization.auth_callout`: which keys sign and encrypt the auth-callout's answers."""
+
+    issuer: Key = Var(naming.AUTH_SIGNING.pubkey_env or "")
+    auth_users: tuple[Key, ...] = (Var(naming.AUTHX_USER.pubkey_env or ""),)
+    xkey: Key = Var(naming.XKEY.pubkey_env or "")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The accounts and leaf connections one cluster's main `nats` servers run with."""
+
+    name: str
+    """`csc` or `cpc-<id>`."""
+    domain: str
+    """The JetStream domain: CSC on the CSC, CPC on every CPC (upstream: upper(clusterType))."""
+    accounts: tuple[Account, ...]
+    leaf_remotes: tuple[LeafRemote, ...] = ()
+    leaf_server_tls: LeafTls | None = None
+    auth: AuthCallout | None = field(default_factory=AuthCallout)
+    """None: no auth-callout, static users only (the local federation)."""
+
+
+JS_API_MAPPINGS = (("$JS.API.>", "$JS.{domain}.API.>"), ("$KV.>", "$JS.{domain}.API.$KV.>"),
+                   ("$OBJ.>", "$JS.{domain}.API.$OBJ.>"))
+
+
+def _js_mappings(domain: str, *, mqtt_sessions: bool = False) -> tuple[tuple[str, str], ...]:
+    # Clients in a JetStream-less account use the domain's JetStream through these mappings; MQTT
+    # sessions must land in the domain's $MQTT_sess stream too.
+    mappings = tuple((src, dest.format(domain=domain)) for src, dest in JS_API_MAPPINGS)
+    if mqtt_sessions:
+        mappings += (("$MQTT.sess.*.>", f"$MQTT.sess.{domain}.>"),)
+    return mappings
+
+
+def sourcing_prefix(cluster_id: str) -> str:
+    """The deliver prefix of a CPC's MQTT stream sources from the CSC."""
+    return f"csc2cpc.{cluster_id}"
+
+
+def auth_accounts(*, authx_users: tuple[User, ...]) -> tuple[Account, ...]:
+    """AUTH, AUTHX and SYS: where the auth-callout service lives and how its requests reach it."""
+    callout_subjects = ("$SYS.REQ.USER.AUTH", "$SRV.>")
+    return (
+        Account(naming.AUTH, imports=tuple(Import("service", naming.AUTHX, s) for s in callout_subjects)),
+        Account(naming.AUTHX, exports=tuple(Export("service", s, accounts=(naming.AUTH,)) for s in callout_subjects),
+                users=authx_users),
+        Account(naming.SYS),
+    )
+
+
+def cluster_accounts(bus: EventBus) -> tuple[Account, ...]:
+    """The accounts.conf of one cluster: its topic spaces and the extra accounts."""
+    if bus.cluster_type == "csc":
+        own: tuple[Account, ...] = (Account(naming.CSC, jetstream=True),)
+        extras = tuple(Account(name, jetstream=bus.extra_accounts[name].jetstream)
+                       for name in bus.enabled_extra_accounts)
+        return own + extras
+    cluster_id = bus.cluster_id or ""
+    extras = tuple(Account(name, jetstream=False, mappings=_js_mappings(naming.CSC))
+                   for name in bus.enabled_extra_accounts)
+    return (*cpc_accounts(cluster_id, bus.effective_cross_layer), *extras)
+
+
+def cpc_accounts(cluster_id: str, lists: CrossLayer) -> tuple[Account, Account]:
+    """A CPC's local `CSC` account (its window on the CSC, leaf-connected) and its `CPC` topic space.
+
+    Cross-layer routing is imports and exports between these two accounts. The shape (and the
+    account order, CSC first) is the upstream chart's: the overlap rules in crosslayer.py were
+    measured on exactly this shape.
+    """
+    prefix = subjects.cpc_prefix(cluster_id)
+    sourcing = sourcing_prefix(cluster_id)
+    csc = Account(
+        naming.CSC,
+        jetstream=False,
+        exports=(
+            *(Export("stream", s) for s in lists.csc_exports),
+            # Upstream exports the prefixed entries unprefixed too; `cpc.<id>.>` below is what the
+            # CPC account imports them through. Kept for parity with the measured shape.
+            *(Export("stream", s) for s in lists.csc_prefixed_exports),
+            Export("stream", prefix + ">"),
+            Export("service", "$JS.API.>", response_type="stream"),
+            Export("service", "$JS.FC.>"),
+            Export("stream", f"{sourcing}.>"),
+        ),
+        imports=(
+            *(Import("stream", naming.CPC, s, to=prefix + s) for s in lists.cpc_exports),
+            Import("service", naming.CPC, "$JS.API.>", to=f"$JS.CPC-{cluster_id}.API.>"),
+        ),
+        mappings=_js_mappings(naming.CSC, mqtt_sessions=True),
+    )
+    cpc = Account(
+        naming.CPC,
+        jetstream=True,
+        exports=(
+            *(Export("stream", s) for s in lists.cpc_exports),
+            Export("service", "$JS.API.>", response_type="stream"),
+            Export("service", "$JS.FC.>"),
+        ),
+        imports=(
+            *(Import("stream", naming.CSC, s) for s in lists.csc_exports),
+            *(Import("stream", naming.CSC, prefix + s, to=s) for s in lists.csc_prefixed_exports),
+            Import("service", naming.CSC, "$JS.API.>", to="$JS.CSC.API.>"),
+            Import("service", naming.CSC, "$JS.FC.>"),
+            Import("stream", naming.CSC, f"{sourcing}.>"),
+        ),
+    )
+    return csc, cpc
+
+
+def leaf_remotes(bus: EventBus, csc_endpoint: str) -> tuple[LeafRemote, ...]:
+    """A CPC's leaf connections to the CSC: one for its CSC account, one per extra account."""
+    tls = bus.cpc_leaf_client_tls
+    remotes = [LeafRemote((csc_endpoint,), naming.CSC, Var(naming.leaf_seed_env()), tls)]
+    remotes += [LeafRemote((csc_endpoint,), name, Var(naming.leaf_seed_env(name)), tls)
+                for name in bus.enabled_extra_accounts]
+    return tuple(remotes)
+
+
+def cluster(bus: EventBus, *, csc_endpoint: str | None = None, auth: AuthCallout | None = AuthCallout(),
+            users: Mapping[str, tuple[User, ...]] | None = None) -> Cluster:
+    """One cluster's main server model.
+
+    The CSC endpoint is resolved by the caller (stack reference or config). Without an
+    auth-callout (`auth=None`), `users` are static users added to the named accounts.
+    """
+    endpoint = bus.csc_endpoint or csc_endpoint
+    remotes = leaf_remotes(bus, endpoint) if bus.cluster_type == "cpc" and endpoint else ()
+    accounts = cluster_accounts(bus)
+    if auth is not None:
+        accounts += auth_accounts(authx_users=tuple(User(nkey=key) for key in auth.auth_users))
+    else:
+        accounts += (Account(naming.SYS),)
+    extra_users = users or {}
+    return Cluster(
+        name=bus.cluster_name,
+        domain=bus.domain_account,
+        accounts=tuple(replace(a, users=a.users + extra_users.get(a.name, ())) for a in accounts),
+        leaf_remotes=remotes,
+        leaf_server_tls=bus.csc_leaf_server_tls,
+        auth=auth,
+    )
+
+
+def leaf_permissions(cluster_id: str, lists: CrossLayer) -> Permissions:
+    """What one CPC's leaf identity may do in the CSC account, written from the leaf's side.
+
+    Upstream gives leaf users the whole CSC account, so CPC 1's leaf key can read `cpc.2.>` and
+    inject `cpc.2.command.>` (FINDINGS item 4). These were measured to keep all 8 core routes and
+    QoS 1 sourcing working; `_R_.>` is needed or the stream source never becomes active.
+    """
+    own = subjects.cpc_prefix(cluster_id) + ">"
+    replies = ("$JS.FC.>", "_INBOX.>", "_R_.>")
+    return Permissions(
+        pub=SubjectRule(allow=(own, "$JS.CSC.API.>", *replies)),
+        sub=SubjectRule(allow=(*lists.csc_exports, own, f"{sourcing_prefix(cluster_id)}.>", *replies,
+                               f"$JS.CPC-{cluster_id}.API.>")),
+    )
+
+
+MTLS_CLUSTER_SUFFIX = "-mtls"
+
+
+def mtls_accounts(bus: EventBus) -> tuple[Account, ...]:
+    """The nats-mtls server's accounts: the domain account (mapped to main's JetStream), AUTH, AUTHX, SYS.
+
+    AUTHX has no users here: the callout responder is on the main server, reached through the
+    AUTHX leaf.
+    """
+    domain = bus.domain_account
+    return (Account(domain, jetstream=False, mappings=_js_mappings(domain, mqtt_sessions=True)),
+            *auth_accounts(authx_users=()))
+
+
+def mtls_leaf_remotes(bus: EventBus, main_leaf_url: str) -> tuple[LeafRemote, ...]:
+    """nats-mtls joins the main servers as three leafs: clients' account, AUTHX (callout) and SYS (monitoring)."""
+    urls = (main_leaf_url,)
+    return (
+        LeafRemote(urls, bus.domain_account, Var("MTLS_LEAF_USER_SEED")),
+        LeafRemote(urls, naming.AUTHX, Var("AUTHX_LEAF_USER_SEED")),
+        LeafRemote(urls, naming.SYS, Var("MTLS_SYS_LEAF_USER_SEED")),
+    )
+
+
+def cpc_leaf_permissions(csc: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None) -> dict[str, Permissions]:
+    """Leaf permissions for every CPC the CSC lists; a CPC's own lists win over the fleet defaults."""
+    fleet = csc.effective_cross_layer
+    lists = cpc_lists or {}
+    return {cluster_id: leaf_permissions(cluster_id, lists.get(cluster_id, fleet)) for cluster_id in csc.cpc_ids}
