@@ -28,15 +28,22 @@ def _name(common_name: str) -> x509.Name:
 
 def _builder(subject: str, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.UTC)
-    return (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(issuer).public_key(public_key)
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=7)))
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=7))
+    )
 
 
 def _pem(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> Pem:
-    return Pem(cert.public_bytes(serialization.Encoding.PEM),
-               key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption()))
+    return Pem(
+        cert.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
 
 
 class LocalCa:
@@ -44,9 +51,11 @@ class LocalCa:
 
     def __init__(self, common_name: str = "dsx-bus local CA") -> None:
         self._key = ec.generate_private_key(ec.SECP256R1())
-        self._cert = (_builder(common_name, _name(common_name), self._key.public_key())
-                      .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-                      .sign(self._key, hashes.SHA256()))
+        self._cert = (
+            _builder(common_name, _name(common_name), self._key.public_key())
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .sign(self._key, hashes.SHA256())
+        )
         self.pem = _pem(self._cert, self._key)
 
     def server(self, common_name: str, sans: Iterable[str]) -> Pem:
@@ -64,7 +73,8 @@ class LocalCa:
     def _issue(self, common_name: str, sans: list[x509.GeneralName], usage: x509.ObjectIdentifier) -> Pem:
         key = ec.generate_private_key(ec.SECP256R1())
         builder = _builder(common_name, self._cert.subject, key.public_key()).add_extension(
-            x509.ExtendedKeyUsage([usage]), critical=False)
+            x509.ExtendedKeyUsage([usage]), critical=False
+        )
         if sans:
             builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
         return _pem(builder.sign(self._key, hashes.SHA256()), key)

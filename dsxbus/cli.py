@@ -31,8 +31,12 @@ def _render(args: argparse.Namespace) -> int:
     resolved = fleet.resolve(stacks, args.stack)
     out: Path = args.out
     cert_root = out / "certs"
-    files = render.cluster_files(resolved.bus, csc_endpoint=resolved.csc_endpoint, cpc_lists=resolved.cpc_lists,
-                                 cert_root=str(cert_root.resolve()))
+    files = render.cluster_files(
+        resolved.bus,
+        csc_endpoint=resolved.csc_endpoint,
+        cpc_lists=resolved.cpc_lists,
+        cert_root=str(cert_root.resolve()),
+    )
     out.mkdir(parents=True, exist_ok=True)
     _write_throwaway_certificates(cert_root, resolved.bus.mtls.hostnames or ("nats-mtls",))
     for name, text in render.texts(files, inline=True).items():
@@ -50,8 +54,12 @@ def _write_throwaway_certificates(root: Path, hosts: Sequence[str]) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dsx-bus", description=__doc__)
-    parser.add_argument("--dir", type=Path, default=Path.cwd(),
-                        help="the project directory holding Pulumi.<stack>.yaml (default: here)")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=Path.cwd(),
+        help="the project directory holding Pulumi.<stack>.yaml (default: here)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check stack files and their cross-stack consistency")
     validate.add_argument("stacks", nargs="*", help="stack names (default: every Pulumi.<stack>.yaml)")

@@ -10,9 +10,7 @@ from pydantic.alias_generators import to_camel
 from dsxbus import crosslayer, naming
 
 ClusterType = Literal["csc", "cpc"]
-SigningAlgorithm = Literal[
-    "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"
-]
+SigningAlgorithm = Literal["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"]
 
 
 class _Model(BaseModel):
@@ -180,12 +178,27 @@ class Route(_Model):
 
 _ROUTE_DEFAULTS: dict[str, dict[str, object]] = {
     "mqtt": {"name": "nats-mqtt", "kind": "TCPRoute", "sectionName": "mqtt", "backend": "nats", "port": 1883},
-    "natsClient": {"name": "nats-client", "kind": "TCPRoute", "sectionName": "nats-client", "backend": "nats",
-                   "port": 4222},
-    "natsLeafnode": {"name": "nats-leafnode", "kind": "TCPRoute", "sectionName": "nats-leafnode",
-                     "backend": "nats", "port": 7422},
-    "mqttMtls": {"name": "nats-mqtt-mtls", "kind": "TLSRoute", "sectionName": "mqtt-mtls",
-                 "backend": "nats-mtls", "port": 1883},
+    "natsClient": {
+        "name": "nats-client",
+        "kind": "TCPRoute",
+        "sectionName": "nats-client",
+        "backend": "nats",
+        "port": 4222,
+    },
+    "natsLeafnode": {
+        "name": "nats-leafnode",
+        "kind": "TCPRoute",
+        "sectionName": "nats-leafnode",
+        "backend": "nats",
+        "port": 7422,
+    },
+    "mqttMtls": {
+        "name": "nats-mqtt-mtls",
+        "kind": "TLSRoute",
+        "sectionName": "mqtt-mtls",
+        "backend": "nats-mtls",
+        "port": 1883,
+    },
 }
 
 

@@ -101,15 +101,21 @@ def check(lists: CrossLayerLists) -> list[Finding]:
         for entry in lists.entries(list_name):
             reason = subjects.problem(entry.pattern)
             if reason is None:
-                reason = _reserved(entry)
-                if reason is None:
+                reserved = _reserved(entry)
+                if reserved is None:
                     valid[list_name].append(entry)
-                    continue
-                findings.append(reason)
+                else:
+                    findings.append(reserved)
                 continue
             findings.append(
-                Finding("invalid-subject", entry, None, None, f"is not a valid NATS subject: it {reason}.",
-                        "write dot-separated tokens; '*' and '>' only as whole tokens, '>' only last.")
+                Finding(
+                    "invalid-subject",
+                    entry,
+                    None,
+                    None,
+                    f"is not a valid NATS subject: it {reason}.",
+                    "write dot-separated tokens; '*' and '>' only as whole tokens, '>' only last.",
+                )
             )
     for list_name in LISTS:
         findings += _within_one_list(valid[list_name])
@@ -117,7 +123,10 @@ def check(lists: CrossLayerLists) -> list[Finding]:
         if "*" in entry.pattern.split("."):
             findings.append(
                 Finding(
-                    "wildcard-in-prefixed-export", entry, None, None,
+                    "wildcard-in-prefixed-export",
+                    entry,
+                    None,
+                    None,
                     "has '*': NACK rejects the $MQTT_msgs and $MQTT_rmsgs stream sources ('source transform: "
                     "invalid subject'), so no QoS 1 or retained message reaches this CPC from the CSC, "
                     "broadcasts included.",
@@ -129,7 +138,10 @@ def check(lists: CrossLayerLists) -> list[Finding]:
     for finding in _across(valid[CSC_EXPORTS], valid[CSC_PREFIXED_EXPORTS], "csc-overlaps-prefixed", ""):
         findings.append(
             Finding(
-                finding.rule, finding.entry, finding.other, finding.witness,
+                finding.rule,
+                finding.entry,
+                finding.other,
+                finding.witness,
                 f"harmless for NATS (measured: no loops, no duplicates), but each CPC receives {finding.witness!r} "
                 "from the CSC both as a broadcast and, when addressed to it, as a prefixed command.",
                 "make sure both routes are intended; narrow one of the patterns if not.",
@@ -142,7 +154,10 @@ def check(lists: CrossLayerLists) -> list[Finding]:
 def _reserved(entry: Entry) -> Finding | None:
     if entry.pattern.split(".")[0].startswith("$"):
         return Finding(
-            "reserved-system-subject", entry, None, None,
+            "reserved-system-subject",
+            entry,
+            None,
+            None,
             "is a NATS system subject ($JS, $KV, $OBJ, $MQTT, $SYS...): the accounts already route the ones "
             "cross-layer traffic needs, and exporting them again breaks JetStream and MQTT.",
             "route an application subject instead.",
@@ -151,7 +166,10 @@ def _reserved(entry: Entry) -> Finding | None:
         witness = subjects.intersects(entry.pattern, reserved)
         if witness is not None:
             return Finding(
-                "reserved-subject", entry, None, witness,
+                "reserved-subject",
+                entry,
+                None,
+                witness,
                 f"collides with {meaning} (both match {witness!r}). Measured: cscExports 'cpc.>' fails 870 of "
                 "1000 config loads and leaks one CPC's traffic to the others; '>' fails every load.",
                 f"use subjects outside {reserved!r}; dsx-bus adds the cpc.<id>. prefix itself.",
@@ -167,9 +185,14 @@ def _within_one_list(entries: Sequence[Entry]) -> list[Finding]:
             continue
         if first.pattern == second.pattern:
             findings.append(
-                Finding("repeated-entry", second, first, witness,
-                        "nats-server rejects every config load ('stream import already exists').",
-                        "remove the repeated entry.")
+                Finding(
+                    "repeated-entry",
+                    second,
+                    first,
+                    witness,
+                    "nats-server rejects every config load ('stream import already exists').",
+                    "remove the repeated entry.",
+                )
             )
             continue
         effect = {

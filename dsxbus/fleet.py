@@ -43,8 +43,9 @@ def load(project_dir: Path, names: Iterable[str] | None = None) -> dict[str, sta
 
 def problems(stacks: Mapping[str, stackfile.Stack]) -> list[Problem]:
     """Cross-stack problems and every file's warnings."""
-    found = [Problem(f"{name}: {p.key}", p.value, p.fix, p.warning)
-             for name, stack in stacks.items() for p in stack.warnings]
+    found = [
+        Problem(f"{name}: {p.key}", p.value, p.fix, p.warning) for name, stack in stacks.items() for p in stack.warnings
+    ]
     return found + validation.fleet_problems({name: s.bus for name, s in stacks.items()})
 
 
@@ -56,11 +57,13 @@ def resolve(stacks: Mapping[str, stackfile.Stack], name: str) -> Resolved:
     stack = stacks[name]
     csc = csc_stack(stacks)
     if stack.bus.cluster_type == "csc":
-        by_id = {s.bus.cluster_id: s.bus for s in stacks.values()
-                 if s.bus.cluster_type == "cpc" and s.bus.cluster_id is not None}
+        by_id = {
+            s.bus.cluster_id: s.bus
+            for s in stacks.values()
+            if s.bus.cluster_type == "cpc" and s.bus.cluster_id is not None
+        }
         fleet = fleet_defaults(stack.bus)
-        lists = {cid: inherit(by_id[cid], fleet).effective_cross_layer
-                 for cid in stack.bus.cpc_ids if cid in by_id}
+        lists = {cid: inherit(by_id[cid], fleet).effective_cross_layer for cid in stack.bus.cpc_ids if cid in by_id}
         return Resolved(name, stack.bus, None, lists)
     if csc is None:
         return Resolved(name, stack.bus, stack.bus.csc_endpoint, {})

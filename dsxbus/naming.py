@@ -70,8 +70,9 @@ def leaf_pubkey_secret(cluster_id: str, account: str | None = None) -> str:
     return f"nats-leaf-{account_secret_token(account)}-cpc-{cluster_id}"
 
 
-def generated_permission_names(cluster_type: str, mtls: bool, cpc_ids: tuple[str, ...],
-                               extra_accounts: tuple[str, ...]) -> tuple[str, ...]:
+def generated_permission_names(
+    cluster_type: str, mtls: bool, cpc_ids: tuple[str, ...], extra_accounts: tuple[str, ...]
+) -> tuple[str, ...]:
     """Every nkey permission entry dsx-bus generates; operator entries must not reuse these names."""
     names = [NACK_PERMISSION, SURVEYOR_PERMISSION]
     if mtls:
@@ -104,14 +105,18 @@ AUTH_CALLOUT_KEYS = "auth-callout-keys"  # nkey-seed (authx user), issuer-seed (
 MTLS_SERVER_TLS = "nats-mtls-server-tls"
 
 BASE_ENV_NAMES = (
-    "AUTH_CALLOUT_NATS_NKEY_SEED", "AUTH_CALLOUT_NATS_ISSUER_SEED", "AUTH_CALLOUT_NATS_XKEY_SEED",
-    NACK_USER.pubkey_env, SURVEYOR_USER.pubkey_env,
+    "AUTH_CALLOUT_NATS_NKEY_SEED",
+    "AUTH_CALLOUT_NATS_ISSUER_SEED",
+    "AUTH_CALLOUT_NATS_XKEY_SEED",
+    NACK_USER.pubkey_env,
+    SURVEYOR_USER.pubkey_env,
 )
 MTLS_ENV_NAMES = (MTLS_LEAF.pubkey_env, MTLS_AUTHX_LEAF.pubkey_env, MTLS_SYS_LEAF.pubkey_env)
 
 
-def generated_env_names(cluster_type: str, mtls: bool, cpc_ids: tuple[str, ...],
-                        extra_accounts: tuple[str, ...]) -> tuple[str, ...]:
+def generated_env_names(
+    cluster_type: str, mtls: bool, cpc_ids: tuple[str, ...], extra_accounts: tuple[str, ...]
+) -> tuple[str, ...]:
     """The auth-callout env vars dsx-bus sets itself; `authCallout.extraEnvs` must not reuse them."""
     names: list[str] = [n for n in BASE_ENV_NAMES if n]
     if mtls:

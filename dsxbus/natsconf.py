@@ -82,16 +82,23 @@ def _common(settings: ServerSettings) -> Tree:
         tree["lame_duck_duration"] = "30s"
         tree["lame_duck_grace_period"] = "10s"
     if settings.cluster_routes and settings.cluster_name is not None:
-        tree["cluster"] = {"name": settings.cluster_name, "port": settings.cluster_port,
-                           "routes": list(settings.cluster_routes), "no_advertise": True}
+        tree["cluster"] = {
+            "name": settings.cluster_name,
+            "port": settings.cluster_port,
+            "routes": list(settings.cluster_routes),
+            "no_advertise": True,
+        }
     return tree
 
 
 def main_tree(cluster: Cluster, settings: ServerSettings) -> Tree:
     """The main `nats` servers of a cluster: JetStream, MQTT, leafnodes, accounts and auth."""
     tree = _common(settings)
-    jetstream: Tree = {"domain": cluster.domain, "max_memory_store": settings.max_memory_store,
-                       "max_file_store": settings.max_file_store}
+    jetstream: Tree = {
+        "domain": cluster.domain,
+        "max_memory_store": settings.max_memory_store,
+        "max_file_store": settings.max_file_store,
+    }
     if settings.store_dir:
         jetstream["store_dir"] = settings.store_dir
     tree["jetstream"] = jetstream
@@ -115,8 +122,14 @@ def main_tree(cluster: Cluster, settings: ServerSettings) -> Tree:
     return tree
 
 
-def mtls_tree(domain_accounts: Sequence[Account], remotes: Sequence[LeafRemote], auth: AuthCallout | None,
-              settings: ServerSettings, *, mqtt_tls: Mapping[str, str] | None = None) -> Tree:
+def mtls_tree(
+    domain_accounts: Sequence[Account],
+    remotes: Sequence[LeafRemote],
+    auth: AuthCallout | None,
+    settings: ServerSettings,
+    *,
+    mqtt_tls: Mapping[str, str] | None = None,
+) -> Tree:
     """The `nats-mtls` server: MQTT over mutual TLS only, joined to the main servers through three leafs.
 
     No JetStream of its own (the domain account's mappings reach main's), and no client-port TLS:
@@ -132,8 +145,15 @@ def mtls_tree(domain_accounts: Sequence[Account], remotes: Sequence[LeafRemote],
     leafnodes["remotes"] = [remote_tree(r) for r in remotes]
     tree["leafnodes"] = leafnodes
     cert_dir = settings.mtls_cert_dir
-    tls = dict(mqtt_tls) if mqtt_tls is not None else {
-        "ca_file": f"{cert_dir}/ca.crt", "cert_file": f"{cert_dir}/tls.crt", "key_file": f"{cert_dir}/tls.key"}
+    tls = (
+        dict(mqtt_tls)
+        if mqtt_tls is not None
+        else {
+            "ca_file": f"{cert_dir}/ca.crt",
+            "cert_file": f"{cert_dir}/tls.crt",
+            "key_file": f"{cert_dir}/tls.key",
+        }
+    )
     mqtt: Tree = {}
     key, value = _listen(settings, settings.mqtt_port)
     mqtt[key] = value
@@ -143,7 +163,12 @@ def mtls_tree(domain_accounts: Sequence[Account], remotes: Sequence[LeafRemote],
 
 
 def auth_callout_tree(auth: AuthCallout) -> Tree:
-    return {"account": naming.AUTH, "auth_users": list(auth.auth_users), "issuer": auth.issuer, "xkey": auth.xkey}
+    return {
+        "account": naming.AUTH,
+        "auth_users": list(auth.auth_users),
+        "issuer": auth.issuer,
+        "xkey": auth.xkey,
+    }
 
 
 def leaf_tls_tree(tls: LeafTls, *, server: bool) -> Tree:
@@ -217,7 +242,10 @@ def permissions_tree(permissions: Permissions) -> Tree:
         if rule is not None:
             tree[name] = _rule_tree(rule)
     if permissions.resp is not None:
-        tree["allow_responses"] = {"max": permissions.resp.max, "expires": f"{permissions.resp.ttl // 10**6}ms"}
+        tree["allow_responses"] = {
+            "max": permissions.resp.max,
+            "expires": f"{permissions.resp.ttl // 10**6}ms",
+        }
     return tree
 
 

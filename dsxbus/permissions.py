@@ -20,8 +20,11 @@ def _permissions_json(permissions: Permissions | None) -> dict[str, Any]:
     return {"permissions": permissions.model_dump(exclude_none=True, exclude_defaults=True)}
 
 
-def generated_nkey_entries(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None,
-                           public_keys: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+def generated_nkey_entries(
+    bus: EventBus,
+    cpc_lists: Mapping[str, CrossLayer] | None = None,
+    public_keys: Mapping[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
     """The nkey entries for internal users; public keys are `${ENV}` references unless given by entry name.
 
     On the CSC each CPC's leaf entry carries least-privilege permissions derived from its routing
@@ -38,9 +41,12 @@ def generated_nkey_entries(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | 
         naming.SURVEYOR_PERMISSION: entry(naming.SURVEYOR_PERMISSION, naming.SURVEYOR_USER.pubkey_env, naming.SYS),
     }
     if bus.mtls.enabled:
-        for name, secret, account in zip(naming.MTLS_LEAF_PERMISSIONS,
-                                         (naming.MTLS_LEAF, naming.MTLS_AUTHX_LEAF, naming.MTLS_SYS_LEAF),
-                                         (domain, naming.AUTHX, naming.SYS), strict=True):
+        for name, secret, account in zip(
+            naming.MTLS_LEAF_PERMISSIONS,
+            (naming.MTLS_LEAF, naming.MTLS_AUTHX_LEAF, naming.MTLS_SYS_LEAF),
+            (domain, naming.AUTHX, naming.SYS),
+            strict=True,
+        ):
             entries[name] = entry(name, secret.pubkey_env, account)
     if bus.cluster_type == "csc":
         leaf_permissions = topology.cpc_leaf_permissions(bus, cpc_lists)
@@ -55,8 +61,11 @@ def generated_nkey_entries(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | 
     return entries
 
 
-def permissions_document(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None,
-                         public_keys: Mapping[str, str] | None = None) -> dict[str, Any]:
+def permissions_document(
+    bus: EventBus,
+    cpc_lists: Mapping[str, CrossLayer] | None = None,
+    public_keys: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """The whole permissions.json (INVENTORY §3 schema): operator oauth2/mtls/noauth verbatim, nkey merged."""
     perms = bus.auth.permissions
 

@@ -17,7 +17,10 @@ MTLS_CERT_DIR = "/etc/nats-certs"
 
 def _certificates_under(bus: EventBus, root: str) -> EventBus:
     update = {}
-    for field, tls in (("csc_leaf_server_tls", bus.csc_leaf_server_tls), ("cpc_leaf_client_tls", bus.cpc_leaf_client_tls)):
+    for field, tls in (
+        ("csc_leaf_server_tls", bus.csc_leaf_server_tls),
+        ("cpc_leaf_client_tls", bus.cpc_leaf_client_tls),
+    ):
         if tls is not None:
             update[field] = tls.model_copy(update={"mount_path": f"{root}/leaf"})
     return bus.model_copy(update=update)
@@ -33,8 +36,13 @@ class ClusterFiles:
     environment: dict[str, str]
 
 
-def cluster_files(bus: EventBus, *, csc_endpoint: str | None = None,
-                  cpc_lists: Mapping[str, CrossLayer] | None = None, cert_root: str | None = None) -> ClusterFiles:
+def cluster_files(
+    bus: EventBus,
+    *,
+    csc_endpoint: str | None = None,
+    cpc_lists: Mapping[str, CrossLayer] | None = None,
+    cert_root: str | None = None,
+) -> ClusterFiles:
     """The Kubernetes configuration of one cluster, env references kept (`$LEAF_USER_SEED`).
 
     `cert_root` moves every certificate path under one directory, for checking the files outside a pod.
@@ -43,18 +51,26 @@ def cluster_files(bus: EventBus, *, csc_endpoint: str | None = None,
         bus = _certificates_under(bus, cert_root)
     endpoint = bus.csc_endpoint or csc_endpoint or PLACEHOLDER_CSC_ENDPOINT
     cluster = topology.cluster(bus, csc_endpoint=endpoint)
-    main = natsconf.main_tree(cluster, natsconf.ServerSettings(
-        cluster_routes=natsconf.kubernetes_routes("nats", bus.nats.replicas),
-        max_memory_store=natsconf.size_in_bytes(bus.nats.max_memory_store),
-        mqtt_stream_replicas=bus.mqtt_streams.replicas,
-    ))
+    main = natsconf.main_tree(
+        cluster,
+        natsconf.ServerSettings(
+            cluster_routes=natsconf.kubernetes_routes("nats", bus.nats.replicas),
+            max_memory_store=natsconf.size_in_bytes(bus.nats.max_memory_store),
+            mqtt_stream_replicas=bus.mqtt_streams.replicas,
+        ),
+    )
     mtls = None
     if bus.mtls.enabled:
         mtls = natsconf.mtls_tree(
-            topology.mtls_accounts(bus), topology.mtls_leaf_remotes(bus, MAIN_LEAF_URL), topology.AuthCallout(),
-            natsconf.ServerSettings(server_name=topology.Var("NATS_MTLS_SERVER_NAME"), cluster_name="nats-mtls",
-                                    cluster_routes=natsconf.kubernetes_routes("nats-mtls", 1),
-                                    mtls_cert_dir=f"{cert_root}/nats-mtls" if cert_root else MTLS_CERT_DIR),
+            topology.mtls_accounts(bus),
+            topology.mtls_leaf_remotes(bus, MAIN_LEAF_URL),
+            topology.AuthCallout(),
+            natsconf.ServerSettings(
+                server_name=topology.Var("NATS_MTLS_SERVER_NAME"),
+                cluster_name="nats-mtls",
+                cluster_routes=natsconf.kubernetes_routes("nats-mtls", 1),
+                mtls_cert_dir=f"{cert_root}/nats-mtls" if cert_root else MTLS_CERT_DIR,
+            ),
         )
     document = permissions.permissions_document(bus, cpc_lists)
     return ClusterFiles(main, mtls, document, pod_environment(bus))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,8 @@ def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = Fals
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
-                None, None, f"the key {key!r} appears twice in one mapping; keep one", key_node.start_mark)
+                None, None, f"the key {key!r} appears twice in one mapping; keep one", key_node.start_mark
+            )
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -61,13 +63,15 @@ def load_stack(project_dir: Path, stack: str) -> Stack:
     except OSError as exc:
         raise ConfigError([Problem(str(path), None, f"cannot read the stack file ({exc.strerror})")], stack) from None
     try:
-        document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        document = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise ConfigError([Problem(str(path), None, f"not valid YAML: {exc}")], path.name) from None
     config = (document or {}).get("config") if isinstance(document, dict) else None
     if not isinstance(config, dict) or CONFIG_KEY not in config:
-        raise ConfigError([Problem(CONFIG_KEY, None, f"missing from {path.name}: add `config: {{{CONFIG_KEY}: ...}}`")],
-                          path.name)
+        raise ConfigError(
+            [Problem(CONFIG_KEY, None, f"missing from {path.name}: add `config: {{{CONFIG_KEY}: ...}}`")],
+            path.name,
+        )
     context = config.get("kubernetes:context")
     bus, warnings = parse(config[CONFIG_KEY], source=path.name)
     return Stack(stack, bus, warnings, context if isinstance(context, str) else None)
@@ -76,10 +80,8 @@ def load_stack(project_dir: Path, stack: str) -> Stack:
 def parse(raw: object, source: str = "") -> tuple[EventBus, tuple[Problem, ...]]:
     """Validate one `dsx-bus:eventBus` value; raise ConfigError listing every problem."""
     if isinstance(raw, str):  # `pulumi config set` without --path stores JSON text
-        try:
+        with contextlib.suppress(yaml.YAMLError):
             raw = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            pass
     if not isinstance(raw, Mapping):
         raise ConfigError([Problem(CONFIG_KEY, raw, "must be a mapping of event bus settings")], source)
     try:
@@ -100,8 +102,11 @@ def _problem(error: Mapping[str, Any]) -> Problem:
     if kind == "missing":
         return Problem(key_path(*loc), None, "required: set it")
     if kind == "extra_forbidden":
-        return Problem(key_path(*loc), value,
-                       "not a dsx-bus setting; check the spelling (see the README's config reference)")
+        return Problem(
+            key_path(*loc),
+            value,
+            "not a dsx-bus setting; check the spelling (see the README's config reference)",
+        )
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind.startswith(("literal_error", "enum")):
         message = message.replace("Input should be", "use")

@@ -89,8 +89,11 @@ class Cluster:
     """None: no auth-callout, static users only (the local federation)."""
 
 
-JS_API_MAPPINGS = (("$JS.API.>", "$JS.{domain}.API.>"), ("$KV.>", "$JS.{domain}.API.$KV.>"),
-                   ("$OBJ.>", "$JS.{domain}.API.$OBJ.>"))
+JS_API_MAPPINGS = (
+    ("$JS.API.>", "$JS.{domain}.API.>"),
+    ("$KV.>", "$JS.{domain}.API.$KV.>"),
+    ("$OBJ.>", "$JS.{domain}.API.$OBJ.>"),
+)
 
 
 def _js_mappings(domain: str, *, mqtt_sessions: bool = False) -> tuple[tuple[str, str], ...]:
@@ -112,8 +115,11 @@ def auth_accounts(*, authx_users: tuple[User, ...]) -> tuple[Account, ...]:
     callout_subjects = ("$SYS.REQ.USER.AUTH", "$SRV.>")
     return (
         Account(naming.AUTH, imports=tuple(Import("service", naming.AUTHX, s) for s in callout_subjects)),
-        Account(naming.AUTHX, exports=tuple(Export("service", s, accounts=(naming.AUTH,)) for s in callout_subjects),
-                users=authx_users),
+        Account(
+            naming.AUTHX,
+            exports=tuple(Export("service", s, accounts=(naming.AUTH,)) for s in callout_subjects),
+            users=authx_users,
+        ),
         Account(naming.SYS),
     )
 
@@ -122,12 +128,14 @@ def cluster_accounts(bus: EventBus) -> tuple[Account, ...]:
     """The accounts.conf of one cluster: its topic spaces and the extra accounts."""
     if bus.cluster_type == "csc":
         own: tuple[Account, ...] = (Account(naming.CSC, jetstream=True),)
-        extras = tuple(Account(name, jetstream=bus.extra_accounts[name].jetstream)
-                       for name in bus.enabled_extra_accounts)
+        extras = tuple(
+            Account(name, jetstream=bus.extra_accounts[name].jetstream) for name in bus.enabled_extra_accounts
+        )
         return own + extras
     cluster_id = bus.cluster_id or ""
-    extras = tuple(Account(name, jetstream=False, mappings=_js_mappings(naming.CSC))
-                   for name in bus.enabled_extra_accounts)
+    extras = tuple(
+        Account(name, jetstream=False, mappings=_js_mappings(naming.CSC)) for name in bus.enabled_extra_accounts
+    )
     return (*cpc_accounts(cluster_id, bus.effective_cross_layer), *extras)
 
 
@@ -182,13 +190,19 @@ def leaf_remotes(bus: EventBus, csc_endpoint: str) -> tuple[LeafRemote, ...]:
     """A CPC's leaf connections to the CSC: one for its CSC account, one per extra account."""
     tls = bus.cpc_leaf_client_tls
     remotes = [LeafRemote((csc_endpoint,), naming.CSC, Var(naming.leaf_seed_env()), tls)]
-    remotes += [LeafRemote((csc_endpoint,), name, Var(naming.leaf_seed_env(name)), tls)
-                for name in bus.enabled_extra_accounts]
+    remotes += [
+        LeafRemote((csc_endpoint,), name, Var(naming.leaf_seed_env(name)), tls) for name in bus.enabled_extra_accounts
+    ]
     return tuple(remotes)
 
 
-def cluster(bus: EventBus, *, csc_endpoint: str | None = None, auth: AuthCallout | None = AuthCallout(),
-            users: Mapping[str, tuple[User, ...]] | None = None) -> Cluster:
+def cluster(
+    bus: EventBus,
+    *,
+    csc_endpoint: str | None = None,
+    auth: AuthCallout | None = AuthCallout(),
+    users: Mapping[str, tuple[User, ...]] | None = None,
+) -> Cluster:
     """One cluster's main server model.
 
     The CSC endpoint is resolved by the caller (stack reference or config). Without an
@@ -223,8 +237,15 @@ def leaf_permissions(cluster_id: str, lists: CrossLayer) -> Permissions:
     replies = ("$JS.FC.>", "_INBOX.>", "_R_.>")
     return Permissions(
         pub=SubjectRule(allow=(own, "$JS.CSC.API.>", *replies)),
-        sub=SubjectRule(allow=(*lists.csc_exports, own, f"{sourcing_prefix(cluster_id)}.>", *replies,
-                               f"$JS.CPC-{cluster_id}.API.>")),
+        sub=SubjectRule(
+            allow=(
+                *lists.csc_exports,
+                own,
+                f"{sourcing_prefix(cluster_id)}.>",
+                *replies,
+                f"$JS.CPC-{cluster_id}.API.>",
+            )
+        ),
     )
 
 
@@ -238,8 +259,10 @@ def mtls_accounts(bus: EventBus) -> tuple[Account, ...]:
     AUTHX leaf.
     """
     domain = bus.domain_account
-    return (Account(domain, jetstream=False, mappings=_js_mappings(domain, mqtt_sessions=True)),
-            *auth_accounts(authx_users=()))
+    return (
+        Account(domain, jetstream=False, mappings=_js_mappings(domain, mqtt_sessions=True)),
+        *auth_accounts(authx_users=()),
+    )
 
 
 def mtls_leaf_remotes(bus: EventBus, main_leaf_url: str) -> tuple[LeafRemote, ...]:

@@ -44,8 +44,12 @@ def effective_problems(cpc: EventBus, fleet: FleetDefaults) -> list[Problem]:
 def cross_layer_problems(bus: EventBus) -> list[Problem]:
     lists = bus.effective_cross_layer.lists()
     return [
-        Problem(key_path("crossLayer", f.entry.list_name, f.entry.index), f.entry.pattern, f.describe(),
-                warning=not f.fatal)
+        Problem(
+            key_path("crossLayer", f.entry.list_name, f.entry.index),
+            f.entry.pattern,
+            f.describe(),
+            warning=not f.fatal,
+        )
         for f in crosslayer.check(lists)
     ]
 
@@ -56,42 +60,75 @@ def _role_problems(bus: EventBus) -> list[Problem]:
         if bus.cluster_id is None:
             found.append(Problem(key_path("clusterId"), None, 'required on a CPC: set it, e.g. clusterId: "a"'))
         elif not re.match(naming.CLUSTER_ID_PATTERN, bus.cluster_id):
-            found.append(Problem(key_path("clusterId"), bus.cluster_id,
-                                 "use lower-case letters and digits only ([a-z0-9]+): it becomes part of NATS "
-                                 "subjects (cpc.<id>.>), env var and Secret names"))
+            found.append(
+                Problem(
+                    key_path("clusterId"),
+                    bus.cluster_id,
+                    "use lower-case letters and digits only ([a-z0-9]+): it becomes part of NATS "
+                    "subjects (cpc.<id>.>), env var and Secret names",
+                )
+            )
         if bus.csc_stack is None and bus.csc_endpoint is None:
-            found.append(Problem(key_path("cscStack"), None,
-                                 "a CPC must find the CSC: set cscStack (e.g. organization/dsx-bus/csc) or "
-                                 "cscEndpoint (e.g. nats://leaf.csc.example.com:7422)"))
-        for key, value in (("cpcs", bus.cpcs or None), ("leafEndpoint", bus.leaf_endpoint),
-                           ("cscLeafServerTLS", bus.csc_leaf_server_tls)):
+            found.append(
+                Problem(
+                    key_path("cscStack"),
+                    None,
+                    "a CPC must find the CSC: set cscStack (e.g. organization/dsx-bus/csc) or "
+                    "cscEndpoint (e.g. nats://leaf.csc.example.com:7422)",
+                )
+            )
+        for key, value in (
+            ("cpcs", bus.cpcs or None),
+            ("leafEndpoint", bus.leaf_endpoint),
+            ("cscLeafServerTLS", bus.csc_leaf_server_tls),
+        ):
             if value:
                 found.append(Problem(key_path(key), _plain(value), "only the CSC has this setting; remove it here"))
         if bus.csc_endpoint is not None:
             found += _url_problems("cscEndpoint", bus.csc_endpoint)
     else:
-        for key, value in (("clusterId", bus.cluster_id), ("cscStack", bus.csc_stack),
-                           ("cscEndpoint", bus.csc_endpoint), ("cpcLeafClientTLS", bus.cpc_leaf_client_tls)):
+        for key, value in (
+            ("clusterId", bus.cluster_id),
+            ("cscStack", bus.csc_stack),
+            ("cscEndpoint", bus.csc_endpoint),
+            ("cpcLeafClientTLS", bus.cpc_leaf_client_tls),
+        ):
             if value is not None:
                 found.append(Problem(key_path(key), _plain(value), "only a CPC has this setting; remove it here"))
         if bus.leaf_endpoint is None:
-            found.append(Problem(key_path("leafEndpoint"), None,
-                                 "required on the CSC: the leaf URL CPCs dial, e.g. nats://leaf.csc.example.com:7422"))
+            found.append(
+                Problem(
+                    key_path("leafEndpoint"),
+                    None,
+                    "required on the CSC: the leaf URL CPCs dial, e.g. nats://leaf.csc.example.com:7422",
+                )
+            )
         else:
             found += _url_problems("leafEndpoint", bus.leaf_endpoint)
         stacks: dict[str, list[str]] = defaultdict(list)
         for cluster_id, stack in bus.cpcs.items():
             stacks[stack].append(cluster_id)
             if not re.match(naming.CLUSTER_ID_PATTERN, cluster_id):
-                found.append(Problem(key_path("cpcs", cluster_id), cluster_id,
-                                     "CPC ids use lower-case letters and digits only ([a-z0-9]+)"))
+                found.append(
+                    Problem(
+                        key_path("cpcs", cluster_id),
+                        cluster_id,
+                        "CPC ids use lower-case letters and digits only ([a-z0-9]+)",
+                    )
+                )
         for stack, ids in stacks.items():
             if len(ids) > 1:
-                found.append(Problem(key_path("cpcs"), ids,
-                                     f"ids {', '.join(ids)} all name stack {stack!r}: each CPC has its own stack"))
+                found.append(
+                    Problem(
+                        key_path("cpcs"),
+                        ids,
+                        f"ids {', '.join(ids)} all name stack {stack!r}: each CPC has its own stack",
+                    )
+                )
         if not bus.cpcs:
-            found.append(Problem(key_path("cpcs"), {}, "no CPCs yet: the CSC accepts no leaf connections",
-                                 warning=True))
+            found.append(
+                Problem(key_path("cpcs"), {}, "no CPCs yet: the CSC accepts no leaf connections", warning=True)
+            )
     return found
 
 
@@ -102,9 +139,14 @@ def _url_problems(key: str, url: str) -> list[Problem]:
     except ValueError:
         port = None
     if parts.scheme not in _LEAF_SCHEMES or not parts.hostname or port is None:
-        return [Problem(key_path(key), url,
-                        f"write a leaf URL with scheme ({', '.join(_LEAF_SCHEMES)}), host and port, "
-                        "e.g. nats://leaf.csc.example.com:7422")]
+        return [
+            Problem(
+                key_path(key),
+                url,
+                f"write a leaf URL with scheme ({', '.join(_LEAF_SCHEMES)}), host and port, "
+                "e.g. nats://leaf.csc.example.com:7422",
+            )
+        ]
     return []
 
 
@@ -118,8 +160,13 @@ def _extra_account_problems(bus: EventBus) -> list[Problem]:
             found.append(Problem(key, name, "account names start with a letter and use letters and digits only"))
             continue
         if name.upper() in naming.RESERVED_ACCOUNTS:
-            found.append(Problem(key, name, f"{', '.join(sorted(naming.RESERVED_ACCOUNTS))} are built-in accounts; "
-                                            "choose another name"))
+            found.append(
+                Problem(
+                    key,
+                    name,
+                    f"{', '.join(sorted(naming.RESERVED_ACCOUNTS))} are built-in accounts; choose another name",
+                )
+            )
             continue
         if name.upper().startswith("CPC"):
             found.append(Problem(key, name, "names starting with 'cpc' are reserved for CPC routing; rename it"))
@@ -129,9 +176,14 @@ def _extra_account_problems(bus: EventBus) -> list[Problem]:
     for tokens, what in ((env_tokens, "env var"), (secret_tokens, "Secret")):
         for token, names in tokens.items():
             if len(names) > 1:
-                found.append(Problem(key_path("extraAccounts"), names,
-                                     f"these accounts share the {what} token {token!r} (names differ only in case): "
-                                     "their keys would overwrite each other; rename one"))
+                found.append(
+                    Problem(
+                        key_path("extraAccounts"),
+                        names,
+                        f"these accounts share the {what} token {token!r} (names differ only in case): "
+                        "their keys would overwrite each other; rename one",
+                    )
+                )
     return found
 
 
@@ -155,34 +207,69 @@ def _permission_problems(bus: EventBus) -> list[Problem]:
         if os_env_reference(account):
             continue
         if account not in known:
-            found.append(Problem(key_path(*path, "account"), account,
-                                 f"no such account on this {bus.cluster_type.upper()}; use one of "
-                                 f"{', '.join(known)} (extra accounts must be listed in extraAccounts)"))
+            found.append(
+                Problem(
+                    key_path(*path, "account"),
+                    account,
+                    f"no such account on this {bus.cluster_type.upper()}; use one of "
+                    f"{', '.join(known)} (extra accounts must be listed in extraAccounts)",
+                )
+            )
         found += _subject_problems(path, permissions)
-    generated = naming.generated_permission_names(bus.cluster_type, bus.mtls.enabled, bus.cpc_ids,
-                                                  bus.enabled_extra_accounts)
+    generated = naming.generated_permission_names(
+        bus.cluster_type, bus.mtls.enabled, bus.cpc_ids, bus.enabled_extra_accounts
+    )
     for name, entry in perms.nkey.items():
         if name in generated:
-            found.append(Problem(key_path("auth", "permissions", "nkey", name), name,
-                                 "dsx-bus generates an nkey entry with this name and would overwrite yours; rename it"))
+            found.append(
+                Problem(
+                    key_path("auth", "permissions", "nkey", name),
+                    name,
+                    "dsx-bus generates an nkey entry with this name and would overwrite yours; rename it",
+                )
+            )
         if not os_env_reference(entry.public_key) and not nkeys.is_public_key(entry.public_key, nkeys.KeyKind.USER):
-            found.append(Problem(key_path("auth", "permissions", "nkey", name, "public_key"), entry.public_key,
-                                 "not a valid NKey user public key (56 characters starting with U)"))
-    env_names = naming.generated_env_names(bus.cluster_type, bus.mtls.enabled, bus.cpc_ids,
-                                           bus.enabled_extra_accounts)
+            found.append(
+                Problem(
+                    key_path("auth", "permissions", "nkey", name, "public_key"),
+                    entry.public_key,
+                    "not a valid NKey user public key (56 characters starting with U)",
+                )
+            )
+    env_names = naming.generated_env_names(bus.cluster_type, bus.mtls.enabled, bus.cpc_ids, bus.enabled_extra_accounts)
     for env in bus.auth_callout.extra_envs:
         if env in env_names:
-            found.append(Problem(key_path("authCallout", "extraEnvs", env), env,
-                                 "dsx-bus sets this env var itself (it carries a generated key); remove it"))
-    if bus.cluster_type == "csc" and perms.noauth is not None and perms.noauth.account in (naming.CSC,
-                                                                                          *bus.enabled_extra_accounts):
-        found.append(Problem(key_path("auth", "permissions", "noauth", "account"), perms.noauth.account,
-                             "the auth-callout cannot tell a leaf connection from a client, so a leaf with no key "
-                             "lands in this account with the noauth permissions (FINDINGS item 4). Keep those "
-                             "permissions narrow, or remove noauth on the CSC", warning=True))
+            found.append(
+                Problem(
+                    key_path("authCallout", "extraEnvs", env),
+                    env,
+                    "dsx-bus sets this env var itself (it carries a generated key); remove it",
+                )
+            )
+    if (
+        bus.cluster_type == "csc"
+        and perms.noauth is not None
+        and perms.noauth.account in (naming.CSC, *bus.enabled_extra_accounts)
+    ):
+        found.append(
+            Problem(
+                key_path("auth", "permissions", "noauth", "account"),
+                perms.noauth.account,
+                "the auth-callout cannot tell a leaf connection from a client, so a leaf with no key "
+                "lands in this account with the noauth permissions (FINDINGS item 4). Keep those "
+                "permissions narrow, or remove noauth on the CSC",
+                warning=True,
+            )
+        )
     if perms.mtls and not bus.mtls.enabled:
-        found.append(Problem(key_path("auth", "permissions", "mtls"), sorted(perms.mtls),
-                             "mtls.enabled is false, so these identities can never connect", warning=True))
+        found.append(
+            Problem(
+                key_path("auth", "permissions", "mtls"),
+                sorted(perms.mtls),
+                "mtls.enabled is false, so these identities can never connect",
+                warning=True,
+            )
+        )
     return found
 
 
@@ -203,8 +290,13 @@ def _subject_problems(path: tuple[str | int, ...], permissions: Permissions | No
             for index, subject in enumerate(getattr(rule, verdict)):
                 reason = subjects.problem(subject)
                 if reason is not None:
-                    found.append(Problem(key_path(*path, "permissions", direction, verdict, index), subject,
-                                         f"not a valid NATS subject: it {reason}"))
+                    found.append(
+                        Problem(
+                            key_path(*path, "permissions", direction, verdict, index),
+                            subject,
+                            f"not a valid NATS subject: it {reason}",
+                        )
+                    )
     return found
 
 
@@ -212,9 +304,14 @@ def _oauth2_problems(bus: EventBus, *, inherited: bool = False) -> list[Problem]
     if not bus.auth.permissions.oauth2 or bus.jwks is not None:
         return []
     where = " (and the CSC exports none to inherit)" if inherited else ""
-    return [Problem(key_path("auth", "permissions", "oauth2"), sorted(bus.auth.permissions.oauth2),
-                    f"OAuth2 clients need auth.jwks (url, issuer, audience) on every cluster{where}: without it the "
-                    "auth-callout has no OAuth2 authenticator and these clients are rejected or fall to noauth")]
+    return [
+        Problem(
+            key_path("auth", "permissions", "oauth2"),
+            sorted(bus.auth.permissions.oauth2),
+            f"OAuth2 clients need auth.jwks (url, issuer, audience) on every cluster{where}: without it the "
+            "auth-callout has no OAuth2 authenticator and these clients are rejected or fall to noauth",
+        )
+    ]
 
 
 def _mtls_problems(bus: EventBus) -> list[Problem]:
@@ -223,28 +320,48 @@ def _mtls_problems(bus: EventBus) -> list[Problem]:
     for index, host in enumerate(mtls.hostnames):
         key = key_path("mtls", "hostnames", index)
         if hostnames.is_ip_literal(host):
-            found.append(Problem(key, host, "an IP address cannot be a TLSRoute hostname: TLS clients send no SNI "
-                                            "for an IP, and Gateway API forbids it. Point a DNS name at the gateway "
-                                            "and use that name here and in the clients' URL"))
+            found.append(
+                Problem(
+                    key,
+                    host,
+                    "an IP address cannot be a TLSRoute hostname: TLS clients send no SNI "
+                    "for an IP, and Gateway API forbids it. Point a DNS name at the gateway "
+                    "and use that name here and in the clients' URL",
+                )
+            )
         elif not _DNS_NAME.match(host):
             found.append(Problem(key, host, "not a DNS name (lower-case labels, optional leading '*.')"))
     if not mtls.enabled:
         return found
     if (mtls.server_cert_sans is None) == (mtls.certificate_issuer is None):
-        found.append(Problem(key_path("mtls"), "serverCertSans/certificateIssuer",
-                             "set exactly one: serverCertSans (the SANs of your nats-mtls-server-tls Secret) or "
-                             "certificateIssuer (dsx-bus requests the certificate from cert-manager)"))
+        found.append(
+            Problem(
+                key_path("mtls"),
+                "serverCertSans/certificateIssuer",
+                "set exactly one: serverCertSans (the SANs of your nats-mtls-server-tls Secret) or "
+                "certificateIssuer (dsx-bus requests the certificate from cert-manager)",
+            )
+        )
     if mtls.certificate_issuer is not None and not mtls.hostnames:
-        found.append(Problem(key_path("mtls", "hostnames"), [],
-                             "cert-manager needs at least one DNS name for the server certificate"))
+        found.append(
+            Problem(
+                key_path("mtls", "hostnames"),
+                [],
+                "cert-manager needs at least one DNS name for the server certificate",
+            )
+        )
     if mtls.server_cert_sans is not None:
         for host in hostnames.uncovered(mtls.hostnames, mtls.server_cert_sans):
-            found.append(Problem(key_path("mtls", "hostnames"), host,
-                                 f"no SAN of the server certificate {list(mtls.server_cert_sans)} covers it: clients "
-                                 "reaching this name get a certificate error. Add it to the certificate"))
+            found.append(
+                Problem(
+                    key_path("mtls", "hostnames"),
+                    host,
+                    f"no SAN of the server certificate {list(mtls.server_cert_sans)} covers it: clients "
+                    "reaching this name get a certificate error. Add it to the certificate",
+                )
+            )
     for index, url in enumerate(mtls.client_urls):
-        found += _client_url_problems(key_path("mtls", "clientUrls", index), url, mtls.hostnames,
-                                      mtls.server_cert_sans)
+        found += _client_url_problems(key_path("mtls", "clientUrls", index), url, mtls.hostnames, mtls.server_cert_sans)
     return found
 
 
@@ -255,11 +372,23 @@ def _client_url_problems(key: str, url: str, routes: Iterable[str], sans: Iterab
         return [Problem(key, url, "write a broker URL with a host, e.g. ssl://mqtt.example.com:8883")]
     routes = tuple(routes)
     if routes and not hostnames.sends_sni(host):
-        return [Problem(key, url, "an IP address sends no SNI, so the TLSRoute (which matches on its hostnames) "
-                                  "resets the connection. Give clients a DNS name from mtls.hostnames")]
+        return [
+            Problem(
+                key,
+                url,
+                "an IP address sends no SNI, so the TLSRoute (which matches on its hostnames) "
+                "resets the connection. Give clients a DNS name from mtls.hostnames",
+            )
+        ]
     if routes and hostnames.uncovered([host], routes):
-        return [Problem(key, url, f"{host!r} is not among mtls.hostnames {list(routes)}: the gateway resets the "
-                                  "connection before NATS sees it")]
+        return [
+            Problem(
+                key,
+                url,
+                f"{host!r} is not among mtls.hostnames {list(routes)}: the gateway resets the "
+                "connection before NATS sees it",
+            )
+        ]
     if sans is not None and hostnames.uncovered([host], sans):
         return [Problem(key, url, f"no certificate SAN covers {host!r}: the client rejects the server certificate")]
     return []
@@ -267,9 +396,14 @@ def _client_url_problems(key: str, url: str, routes: Iterable[str], sans: Iterab
 
 def _stream_problems(bus: EventBus) -> list[Problem]:
     if bus.mqtt_streams.replicas > bus.nats.replicas:
-        return [Problem(key_path("mqttStreams", "replicas"), bus.mqtt_streams.replicas,
-                        f"more stream replicas than NATS servers (nats.replicas = {bus.nats.replicas}): JetStream "
-                        "cannot place the MQTT streams and QoS 1 clients get no CONNACK. Lower it or add servers")]
+        return [
+            Problem(
+                key_path("mqttStreams", "replicas"),
+                bus.mqtt_streams.replicas,
+                f"more stream replicas than NATS servers (nats.replicas = {bus.nats.replicas}): JetStream "
+                "cannot place the MQTT streams and QoS 1 clients get no CONNACK. Lower it or add servers",
+            )
+        ]
     return []
 
 
@@ -284,15 +418,26 @@ def fleet_problems(stacks: Mapping[str, EventBus], project: str = "dsx-bus") -> 
     found: list[Problem] = []
     cscs = [name for name, bus in stacks.items() if bus.cluster_type == "csc"]
     if len(cscs) > 1:
-        found.append(Problem("stacks", cscs, "more than one stack says clusterType: csc; a fleet has exactly one CSC",))
+        found.append(
+            Problem(
+                "stacks",
+                cscs,
+                "more than one stack says clusterType: csc; a fleet has exactly one CSC",
+            )
+        )
     ids: dict[str, list[str]] = defaultdict(list)
     for name, bus in stacks.items():
         if bus.cluster_type == "cpc" and bus.cluster_id:
             ids[bus.cluster_id].append(name)
     for cluster_id, names in ids.items():
         if len(names) > 1:
-            found.append(Problem(f"{', '.join(names)}: {key_path('clusterId')}", cluster_id,
-                                 "CPC ids must be unique in the fleet: they name each CPC's subjects and keys"))
+            found.append(
+                Problem(
+                    f"{', '.join(names)}: {key_path('clusterId')}",
+                    cluster_id,
+                    "CPC ids must be unique in the fleet: they name each CPC's subjects and keys",
+                )
+            )
     for csc_name in cscs:
         csc = stacks[csc_name]
         for cluster_id, reference in csc.cpcs.items():
@@ -303,25 +448,48 @@ def fleet_problems(stacks: Mapping[str, EventBus], project: str = "dsx-bus") -> 
                 found.append(Problem(key, reference, f"no stack file Pulumi.{stack}.yaml among the stacks checked"))
                 continue
             if cpc.cluster_type != "cpc" or cpc.cluster_id != cluster_id:
-                found.append(Problem(key, reference, f"stack {stack} is {cpc.cluster_type} {cpc.cluster_id!r}, "
-                                                     f"not CPC {cluster_id!r}"))
+                found.append(
+                    Problem(
+                        key,
+                        reference,
+                        f"stack {stack} is {cpc.cluster_type} {cpc.cluster_id!r}, not CPC {cluster_id!r}",
+                    )
+                )
                 continue
             if cpc.csc_stack is not None and stack_name(cpc.csc_stack) != csc_name:
-                found.append(Problem(f"{stack}: {key_path('cscStack')}", cpc.csc_stack,
-                                     f"this CPC is listed by CSC stack {csc_name!r} but points at another CSC"))
+                found.append(
+                    Problem(
+                        f"{stack}: {key_path('cscStack')}",
+                        cpc.csc_stack,
+                        f"this CPC is listed by CSC stack {csc_name!r} but points at another CSC",
+                    )
+                )
             missing = [a for a in cpc.enabled_extra_accounts if a not in csc.enabled_extra_accounts]
             if missing:
-                found.append(Problem(f"{stack}: {key_path('extraAccounts')}", missing,
-                                     f"the CSC ({csc_name}) has no such account: this CPC's leaf for it is refused. "
-                                     "Add it to the CSC's extraAccounts"))
-            found += [Problem(f"{stack}: {p.key}", p.value, p.fix, p.warning)
-                      for p in effective_problems(cpc, FleetDefaults(cross_layer=csc.cross_layer, jwks=csc.jwks))]
+                found.append(
+                    Problem(
+                        f"{stack}: {key_path('extraAccounts')}",
+                        missing,
+                        f"the CSC ({csc_name}) has no such account: this CPC's leaf for it is refused. "
+                        "Add it to the CSC's extraAccounts",
+                    )
+                )
+            found += [
+                Problem(f"{stack}: {p.key}", p.value, p.fix, p.warning)
+                for p in effective_problems(cpc, FleetDefaults(cross_layer=csc.cross_layer, jwks=csc.jwks))
+            ]
         listed = {stack_name(ref) for ref in csc.cpcs.values()}
         for name, bus in stacks.items():
             if bus.cluster_type == "cpc" and name not in listed:
-                found.append(Problem(f"{csc_name}: {key_path('cpcs')}", name,
-                                     f"CPC stack {name} is not listed: the CSC will refuse its leaf. Add "
-                                     f'{bus.cluster_id}: organization/{project}/{name}', warning=True))
+                found.append(
+                    Problem(
+                        f"{csc_name}: {key_path('cpcs')}",
+                        name,
+                        f"CPC stack {name} is not listed: the CSC will refuse its leaf. Add "
+                        f"{bus.cluster_id}: organization/{project}/{name}",
+                        warning=True,
+                    )
+                )
     return found
 
 
