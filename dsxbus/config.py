@@ -202,6 +202,10 @@ _ROUTE_DEFAULTS: dict[str, dict[str, object]] = {
 }
 
 
+def _camel_keys(data: object) -> dict[object, object]:
+    return {to_camel(k) if isinstance(k, str) else k: v for k, v in (data if isinstance(data, dict) else {}).items()}
+
+
 class GatewayRoutes(_Model):
     mqtt: Route
     nats_client: Route
@@ -212,10 +216,12 @@ class GatewayRoutes(_Model):
     @model_validator(mode="before")
     @classmethod
     def _fill_defaults(cls, data: object) -> object:
-        given = data if isinstance(data, dict) else {}
-        merged: dict[str, object] = {}
+        # Keys may come camelCase (stack files) or snake_case (validate_by_name): merge in camelCase.
+        given = _camel_keys(data)
+        merged: dict[object, object] = {}
         for key, defaults in _ROUTE_DEFAULTS.items():
             value = given.get(key, {})
+            value = _camel_keys(value) if isinstance(value, dict) else value
             if isinstance(value, dict) and "hostnames" in value:
                 raise ValueError(
                     f"{key}.hostnames: set mtls.hostnames instead; the TLSRoute and the server certificate both "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 CONFIG_KEY = "dsx-bus:eventBus"
@@ -56,9 +56,6 @@ class ConfigError(DsxBusError):
         where = f"{self.source}: " if self.source else ""
         errors = [p for p in self.problems if not p.warning]
         lines = [f"{where}{p}" for p in errors]
-        lines.append(f"{len(errors)} problem(s) in {self.source or 'the stack config'}; nothing was changed")
+        where = f" in {self.source}" if self.source else ""
+        lines.append(f"{len(errors)} problem(s){where}; nothing was changed")
         return lines
-
-
-def errors_only(problems: Sequence[Problem]) -> list[Problem]:
-    return [p for p in problems if not p.warning]

@@ -37,7 +37,7 @@ def load(project_dir: Path, names: Iterable[str] | None = None) -> dict[str, sta
         except ConfigError as exc:
             problems += [Problem(f"{name}: {p.key}", p.value, p.fix, p.warning) for p in exc.problems]
     if problems:
-        raise ConfigError(problems, "the stack files")
+        raise ConfigError(problems)  # each problem already names its stack
     return stacks
 
 

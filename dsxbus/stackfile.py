@@ -87,12 +87,29 @@ def parse(raw: object, source: str = "") -> tuple[EventBus, tuple[Problem, ...]]
     try:
         bus = EventBus.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError([_problem(error) for error in exc.errors()], source) from None
+        schema = [_problem(error) for error in exc.errors()]
+        raise ConfigError(schema + _rule_problems_without(raw, exc), source) from None
     found = validation.problems(bus)
     errors = [p for p in found if not p.warning]
     if errors:
         raise ConfigError(found, source)
     return bus, tuple(found)
+
+
+def _rule_problems_without(raw: Mapping[str, Any], exc: ValidationError) -> list[Problem]:
+    """Domain-rule errors among the keys that did parse, so one run reports every problem.
+
+    The keys with schema errors are dropped and the rest validated again; rule findings about a
+    dropped key are left out (it was already reported, and its absence would be misreported).
+    """
+    dropped = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+    try:
+        partial = EventBus.model_validate({k: v for k, v in raw.items() if k not in dropped})
+    except ValidationError:
+        return []  # a required key is among the broken ones: the schema errors are all we can say
+    prefixes = tuple(key_path(key) for key in dropped)
+    return [p for p in validation.problems(partial)
+            if not p.warning and not p.key.startswith(prefixes)]
 
 
 def _problem(error: Mapping[str, Any]) -> Problem:

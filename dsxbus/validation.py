@@ -15,7 +15,7 @@ _DNS_NAME = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]
 _LEAF_SCHEMES = ("nats", "tls", "ws", "wss")
 
 
-def problems(bus: EventBus, *, inherits_from_csc: bool | None = None) -> list[Problem]:
+def problems(bus: EventBus) -> list[Problem]:
     """Every problem in one cluster's config, errors and warnings.
 
     A CPC may leave crossLayer and jwks to the CSC's fleet defaults; checks that need them run on
