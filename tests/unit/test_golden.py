@@ -38,7 +38,7 @@ from dsxbus import natsconf, permissions, render, stackfile, subjects, topology
 from dsxbus.config import EventBus
 from dsxbus.errors import ConfigError
 
-RENDERED = Path("/work/shared/research/dsx/rendered")
+RENDERED = Path(__file__).resolve().parent.parent / "fixtures" / "upstream-render"
 
 CSC_RAW: dict[str, Any] = {
     "clusterType": "csc",
