@@ -82,11 +82,11 @@ def test_validate_lists_every_error_of_a_broken_copy(tmp_path: Path, capsys: pyt
     assert cli.main(["--dir", str(_broken_copy(tmp_path)), "validate"]) == 1
     err = capsys.readouterr().err
     lines = err.splitlines()
-    where = "error: the stack files: "
+    where = "error: "
     assert lines[0].startswith(f"{where}cpc-a: dsx-bus:eventBus.clusterId = 1: is a number, not an ID; quote it"), err
     assert lines[1].startswith(f"{where}cpc-b: dsx-bus:eventBus.mtls.hostnames[0] = '172.18.202.1': an IP address")
     assert lines[2].startswith(f"{where}cpc-b: dsx-bus:eventBus.mtls.clientUrls[0] = ")  # no longer among hostnames
-    assert lines[3:] == ["error: 3 problem(s) in the stack files; nothing was changed"]
+    assert lines[3:] == ["error: 3 problem(s); nothing was changed"]
     assert "Traceback" not in err
 
 
