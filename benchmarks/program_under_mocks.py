@@ -1,0 +1,59 @@
+"""Time the real Pulumi program under mocks for a CSC with 1, 10, 100 and 300 deployed CPCs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dsxbus import nkeys  # noqa: E402
+from tests.program import harness  # noqa: E402
+
+
+def csc_with(count: int) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    bus = harness.stack_config("csc")["dsx-bus:eventBus"]
+    assert isinstance(bus, dict)
+    cpcs = {f"c{i}": f"organization/dsx-bus/cpc-c{i}" for i in range(count)}
+    bus["cpcs"] = cpcs
+    outputs = {
+        ref: {
+            "clusterId": cid,
+            "leafPublicKeys": {
+                "CSC": nkeys.generate(nkeys.KeyKind.USER).public_key,
+                "LaunchLayer": nkeys.generate(nkeys.KeyKind.USER).public_key,
+            },
+            "crossLayer": None,
+        }
+        for cid, ref in cpcs.items()
+    }
+    return bus, outputs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("counts", nargs="*", type=int, default=[1, 10, 100, 300])
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    harness.run("csc", event_bus=csc_with(1)[0])  # imports and first-run setup, not per-CPC work
+    print(f"warm-up (imports, first run): {time.perf_counter() - start:.2f} s")
+    print(f"{'CPCs':>5} {'resources':>9} {'seconds':>8} {'ms/CPC':>7}")
+    for count in args.counts:
+        bus, outputs = csc_with(count)
+        start = time.perf_counter()
+        run = harness.run("csc", event_bus=bus, stack_outputs=outputs)
+        elapsed = time.perf_counter() - start
+        if run.error is not None:
+            print(f"run with {count} CPCs failed: {run.error}", file=sys.stderr)
+            return 1
+        assert run.outputs["pendingCpcs"] == []
+        print(f"{count:>5} {len(run.captured):>9} {elapsed:>8.2f} {1000 * elapsed / count:>7.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources that turn the dsxbus domain objects into Kubernetes resources."""

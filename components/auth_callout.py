@@ -1,0 +1,209 @@
+"""The auth-callout as native resources (its chart is unpublished): config, permissions, Deployment, Services."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, cast
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+from components.secrets import LABELS, env_sources
+from dsxbus import naming
+from dsxbus.config import EventBus
+
+HTTP_PORT = 8000
+METRICS_PORT = 9090
+PERMISSIONS_CONFIG_MAP = "auth-callout-permissions"
+MTLS_CA_PATH = "/etc/mtls-ca/ca.crt"
+
+
+def service_config(bus: EventBus) -> dict[str, Any]:
+    """`config.yaml` (INVENTORY §3 keys): where NATS is, JWKS if complete, metrics on for the ServiceMonitor."""
+    config: dict[str, Any] = {
+        "host": {"port": HTTP_PORT},
+        "nats": {"url": "nats://nats:4222"},
+        "permissions": {"file": "/etc/auth-callout/permissions.json"},
+        "observability": {"metrics": {"enabled": True, "provider": "prometheus", "prometheus": {"port": METRICS_PORT}}},
+    }
+    if bus.jwks is not None:  # url without issuer+audience makes it exit; config validation refuses that
+        config["jwks"] = {
+            "url": bus.jwks.url,
+            "issuer": bus.jwks.issuer,
+            "audience": bus.jwks.audience,
+            "signing-algorithms": list(bus.jwks.signing_algorithms),
+        }
+    return config
+
+
+def container_env(bus: EventBus) -> list[dict[str, Any]]:
+    """The upstream env order: service, downward API, base keys, mtls keys, per-CPC leaf keys, CA path, extras."""
+    sources = env_sources(bus)
+    env: list[dict[str, Any]] = [
+        {"name": "AUTH_CALLOUT_SERVICE_NAME", "value": bus.release_name},
+        {"name": "AUTH_CALLOUT_SERVICE_SERVER_PORT", "value": str(HTTP_PORT)},
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+    ]
+    seeds = {
+        "AUTH_CALLOUT_NATS_NKEY_SEED": "nkey-seed",
+        "AUTH_CALLOUT_NATS_ISSUER_SEED": "issuer-seed",
+        "AUTH_CALLOUT_NATS_XKEY_SEED": "xkey-seed",
+    }
+    env += [
+        {"name": n, "valueFrom": {"secretKeyRef": {"name": naming.AUTH_CALLOUT_KEYS, "key": k}}}
+        for n, k in seeds.items()
+    ]
+    # The rest are the generated names minus the seeds above and the CA path (not a secret).
+    for name in naming.generated_env_names(bus.cluster_type, bus.mtls.enabled, bus.cpc_ids, bus.enabled_extra_accounts):
+        if name in seeds or name == "AUTH_CALLOUT_MTLS_CA_PATH":
+            continue
+        env.append({"name": name, **sources[name]})
+    if bus.mtls.enabled:
+        env.append({"name": "AUTH_CALLOUT_MTLS_CA_PATH", "value": MTLS_CA_PATH})
+    env += [{"name": k, "value": v} for k, v in sorted(bus.auth_callout.extra_envs.items())]
+    return env
+
+
+@dataclass(frozen=True)
+class AuthCalloutArgs:
+    namespace: pulumi.Input[str]
+    bus: EventBus
+    """The stack's own config: decides which resources and env vars exist."""
+    effective: pulumi.Output[EventBus]
+    """With inherited fleet defaults (jwks) filled in: decides config.yaml."""
+    permissions_json: pulumi.Output[str]
+    restart_key: pulumi.Input[str] = ""
+    """Anything else the pod reads only at start (the CPC leaf public keys in its env): a change restarts it."""
+
+
+class AuthCallout(pulumi.ComponentResource):
+    """ServiceAccount, ConfigMaps config.yaml and permissions.json, Deployment, Services, ServiceMonitor."""
+
+    deployment: k8s.apps.v1.Deployment
+
+    def __init__(self, name: str, args: AuthCalloutArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dsx-bus:auth_callout:AuthCallout", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        bus = args.bus
+        full = f"{bus.release_name}-auth-callout"
+        selector = {"app.kubernetes.io/name": "auth-callout", "app.kubernetes.io/instance": bus.release_name}
+        labels = {**LABELS, **selector}
+
+        # Plain dicts in the CRD field names; `Any` because the SDK's TypedDicts are stricter than useful here.
+        def meta(object_name: str, extra: dict[str, str] | None = None) -> Any:
+            return {"name": object_name, "namespace": args.namespace, "labels": {**labels, **(extra or {})}}
+
+        k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta(full), opts=child)
+        config_yaml = args.effective.apply(lambda b: yaml.safe_dump(service_config(b), sort_keys=True))
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-config", metadata=meta(f"{full}-config"), data=cast(Any, {"config.yaml": config_yaml}), opts=child
+        )
+        permissions = k8s.core.v1.ConfigMap(
+            f"{name}-permissions",
+            metadata=meta(PERMISSIONS_CONFIG_MAP),
+            data=cast(Any, {"permissions.json": args.permissions_json}),
+            opts=child,
+        )
+        # permissions.json is re-read every 5 s, but config.yaml and the env only at start.
+        checksum = pulumi.Output.all(config_yaml, pulumi.Output.from_input(args.restart_key)).apply(
+            lambda parts: hashlib.sha256("\n".join(parts).encode()).hexdigest()
+        )
+        volumes: list[dict[str, Any]] = [
+            {"name": "config-volume", "configMap": {"name": f"{full}-config"}},
+            {"name": "permissions-volume", "configMap": {"name": PERMISSIONS_CONFIG_MAP}},
+        ]
+        mounts: list[dict[str, Any]] = [
+            {"name": "config-volume", "mountPath": "/etc/config"},
+            {"name": "permissions-volume", "mountPath": "/etc/auth-callout"},
+        ]
+        if bus.mtls.enabled:
+            volumes.append(
+                {
+                    "name": "mtls-ca",
+                    "secret": {"secretName": naming.MTLS_SERVER_TLS, "items": [{"key": "ca.crt", "path": "ca.crt"}]},
+                }
+            )
+            mounts.append({"name": "mtls-ca", "mountPath": "/etc/mtls-ca", "readOnly": True})
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=meta(full),
+            spec=cast(
+                Any,
+                {
+                    "replicas": bus.auth_callout.replicas,
+                    "selector": {"matchLabels": selector},
+                    "template": {
+                        "metadata": {"labels": labels, "annotations": {"checksum/config": checksum}},
+                        "spec": {
+                            "serviceAccountName": full,
+                            "containers": [
+                                {
+                                    "name": "auth-callout",
+                                    "image": bus.auth_callout.image,
+                                    "args": ["--config", "/etc/config/config.yaml"],
+                                    "ports": [
+                                        {"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"},
+                                        {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
+                                    ],
+                                    "env": container_env(bus),
+                                    "livenessProbe": {
+                                        "httpGet": {"path": "/livez", "port": "http"},
+                                        "initialDelaySeconds": 10,
+                                        "periodSeconds": 10,
+                                        "timeoutSeconds": 5,
+                                        "failureThreshold": 3,
+                                    },
+                                    # 503 while NATS is unreachable: no traffic to a callout that cannot answer.
+                                    "readinessProbe": {
+                                        "httpGet": {"path": "/healthz", "port": "http"},
+                                        "initialDelaySeconds": 5,
+                                        "periodSeconds": 5,
+                                        "timeoutSeconds": 3,
+                                        "failureThreshold": 3,
+                                    },
+                                    "volumeMounts": mounts,
+                                }
+                            ],
+                            "volumes": volumes,
+                        },
+                    },
+                },
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[config_map, permissions]),
+        )
+        k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=meta(full),
+            spec=cast(
+                Any, {"selector": selector, "ports": [{"name": "http", "port": HTTP_PORT, "targetPort": "http"}]}
+            ),
+            opts=child,
+        )
+        metrics_labels = {"app.kubernetes.io/component": "metrics"}
+        k8s.core.v1.Service(
+            f"{name}-metrics",
+            metadata=meta(f"{full}-metrics", metrics_labels),
+            spec=cast(
+                Any,
+                {"selector": selector, "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics"}]},
+            ),
+            opts=child,
+        )
+        if bus.monitoring.service_monitors:
+            k8s.apiextensions.CustomResource(
+                f"{name}-servicemonitor",
+                api_version="monitoring.coreos.com/v1",
+                kind="ServiceMonitor",
+                metadata=meta(full),
+                spec={
+                    "selector": {"matchLabels": {**selector, **metrics_labels}},
+                    "namespaceSelector": {"matchNames": [args.namespace]},
+                    "endpoints": [{"port": "metrics", "path": "/metrics"}],
+                },
+                opts=child,
+            )
+        self.register_outputs({})

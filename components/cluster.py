@@ -1,0 +1,78 @@
+"""What a CSC and a CPC both run: keys and Secrets, nats (+mtls), auth-callout, NACK, Surveyor, streams, routes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.auth_callout import AuthCallout, AuthCalloutArgs
+from components.certificates import MtlsCertificate, MtlsCertificateArgs
+from components.gateway import GatewayRoutes, GatewayRoutesArgs
+from components.monitoring import Monitoring, MonitoringArgs
+from components.nack import Nack, NackArgs
+from components.nats import NatsServers, NatsServersArgs
+from components.secrets import LABELS, ClusterSecrets, ClusterSecretsArgs
+from components.streams import MqttStreams, MqttStreamsArgs
+from components.surveyor import Surveyor, SurveyorArgs
+from dsxbus import render
+from dsxbus.config import EventBus
+
+T = TypeVar("T")
+
+
+def known(value: T) -> pulumi.Output[T]:
+    """A plain value as an Output, for components that also take values only known through an apply."""
+    return pulumi.Output.from_input(0).apply(lambda _: value)
+
+
+@dataclass(frozen=True)
+class ClusterInputs:
+    """A cluster's config and what its stack references contribute (as Outputs: values, never the resource set)."""
+
+    bus: EventBus
+    effective: pulumi.Output[EventBus]
+    files: pulumi.Output[render.ClusterFiles]
+    permissions_json: pulumi.Output[str]
+    restart_key: pulumi.Input[str] = ""
+    cpc_leaf_public_keys: Mapping[str, pulumi.Output[dict[str, str] | None]] | None = None
+
+
+def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterSecrets:
+    """Create the cluster's components under `parent`; returns the Secrets (their public keys feed exports)."""
+    bus = inputs.bus
+    child = pulumi.ResourceOptions(parent=parent)
+    namespace: pulumi.Input[str] = bus.namespace
+    if bus.create_namespace:
+        ns = k8s.core.v1.Namespace(f"{name}-namespace", metadata={"name": bus.namespace, "labels": LABELS}, opts=child)
+        namespace = ns.metadata.apply(lambda m: m.name or bus.namespace)  # every object waits for its namespace
+    secrets = ClusterSecrets(
+        f"{name}-secrets", ClusterSecretsArgs(namespace, bus, inputs.cpc_leaf_public_keys or {}), opts=child
+    )
+    certificate = None
+    if bus.mtls.enabled and bus.mtls.certificate_issuer is not None:
+        certificate = MtlsCertificate(f"{name}-mtls-certificate", MtlsCertificateArgs(namespace, bus), opts=child)
+    # Pods read their keys at start and fail on a missing secretKeyRef: create the Secrets first.
+    keyed = pulumi.ResourceOptions(
+        parent=parent, depends_on=[*secrets.secrets, *([certificate] if certificate else [])]
+    )
+    nats = NatsServers(f"{name}-nats", NatsServersArgs(namespace, bus, inputs.files), opts=keyed)
+    AuthCallout(
+        f"{name}-auth-callout",
+        AuthCalloutArgs(namespace, bus, inputs.effective, inputs.permissions_json, inputs.restart_key),
+        opts=keyed,
+    )
+    nack = Nack(f"{name}-nack", NackArgs(namespace, bus), opts=keyed)
+    Surveyor(f"{name}-surveyor", SurveyorArgs(namespace, bus), opts=keyed)
+    # The Stream CRDs come with the nack chart; the streams must exist before MQTT clients (see dsxbus.streams).
+    MqttStreams(
+        f"{name}-streams",
+        MqttStreamsArgs(namespace, bus, inputs.effective),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[nack.chart, nats.main]),
+    )
+    GatewayRoutes(f"{name}-gateway", GatewayRoutesArgs(namespace, bus), opts=child)
+    Monitoring(f"{name}-monitoring", MonitoringArgs(namespace, bus), opts=child)
+    return secrets

@@ -1,0 +1,89 @@
+"""A CPC: dials the CSC's leaf endpoint with its own leaf keys and inherits the CSC's fleet defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components import cluster, stackrefs
+from dsxbus import permissions, render, validation
+from dsxbus.config import EventBus, FleetDefaults, inherit
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The CPC's config with what the CSC stack says filled in, and the leaf URL it dials."""
+
+    bus: EventBus
+    csc_endpoint: str
+
+
+def resolve(bus: EventBus, endpoint: object, fleet_raw: object) -> Resolved:
+    """Apply the CSC's exports. A CSC not deployed yet is the bootstrap state: warn and use a placeholder."""
+    if bus.csc_stack and not endpoint and not bus.csc_endpoint:
+        pulumi.log.warn(
+            f"the CSC stack {bus.csc_stack} exports no leafEndpoint (not deployed yet?): this CPC runs on its own, "
+            f"its leafs dial the placeholder {render.PLACEHOLDER_CSC_ENDPOINT}. Run `pulumi up` on the CSC, then here."
+        )
+    try:
+        fleet = FleetDefaults.model_validate(fleet_raw) if fleet_raw else FleetDefaults()
+    except ValueError as exc:
+        pulumi.log.error(f"{bus.csc_stack}: fleetDefaults cannot be read ({exc}); redeploy the CSC stack")
+        raise pulumi.RunError("the CSC stack's fleetDefaults are unreadable; nothing was changed") from None
+    if not fleet_raw:
+        if bus.csc_stack:
+            # Nothing to inherit yet. Checking the effective config now would fail every first CPC up
+            # (OAuth2 clients without an inherited jwks); the checks run on the `up` after the CSC's.
+            pulumi.log.warn(
+                f"the CSC stack {bus.csc_stack} exports no fleetDefaults yet: crossLayer and jwks are not "
+                "inherited on this run (no cross-layer routes, no OAuth2). Run `pulumi up` here again after the CSC."
+            )
+        return Resolved(bus, bus.csc_endpoint or render.PLACEHOLDER_CSC_ENDPOINT)
+    problems = [p for p in validation.effective_problems(bus, fleet) if not p.warning]
+    if problems:
+        for problem in problems:
+            pulumi.log.error(f"with the CSC's fleet defaults: {problem}")
+        raise pulumi.RunError(f"{len(problems)} problem(s) with the CSC's fleet defaults; nothing was changed")
+    chosen = bus.csc_endpoint or (endpoint if isinstance(endpoint, str) and endpoint else None)
+    return Resolved(inherit(bus, fleet), chosen or render.PLACEHOLDER_CSC_ENDPOINT)
+
+
+class CpcEventBus(pulumi.ComponentResource):
+    """A local topic space federated to the CSC; exports its leaf public keys and effective cross-layer lists."""
+
+    outputs: dict[str, pulumi.Input[Any]]
+
+    def __init__(self, name: str, bus: EventBus, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dsx-bus:cpc:CpcEventBus", name, None, opts)
+        exported: dict[str, object] = {}
+        if bus.csc_stack:
+            ref = pulumi.StackReference(
+                f"{name}-csc", stack_name=bus.csc_stack, opts=pulumi.ResourceOptions(parent=self)
+            )
+            exported = stackrefs.read_outputs(ref, ("leafEndpoint", "fleetDefaults"))
+        # Raises a clean RunError (after one error line per problem) before anything is declared.
+        resolved = resolve(bus, exported.get("leafEndpoint"), exported.get("fleetDefaults"))
+        effective = resolved.bus
+        secrets = cluster.build(
+            name,
+            cluster.ClusterInputs(
+                bus=bus,
+                effective=cluster.known(effective),
+                files=cluster.known(render.cluster_files(effective, csc_endpoint=resolved.csc_endpoint)),
+                permissions_json=cluster.known(permissions.render(permissions.permissions_document(effective))),
+            ),
+            self,
+        )
+        self.outputs = {
+            "clusterType": "cpc",
+            "clusterId": bus.cluster_id,
+            "leafPublicKeys": secrets.leaf_public_keys,
+            # None until known (own or inherited): the CSC then falls back to its fleet defaults.
+            "crossLayer": (
+                effective.cross_layer.model_dump(mode="json", by_alias=True) if effective.cross_layer else None
+            ),
+            "cscEndpoint": resolved.csc_endpoint,
+        }
+        self.register_outputs(dict(self.outputs))

@@ -1,0 +1,99 @@
+"""The CSC: reads every listed CPC's leaf public keys and cross-layer lists, and admits exactly those leafs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+
+from components import cluster
+from dsxbus import permissions, render
+from dsxbus.config import CrossLayer, EventBus, fleet_defaults
+
+
+def _pending(ids: list[str], exported: list[Any]) -> list[str]:
+    return [cid for cid, keys in zip(ids, exported, strict=True) if not keys]
+
+
+def _warn_pending(bus: EventBus, pending: list[str], exported: list[Any]) -> list[str]:
+    for cid in pending:
+        pulumi.log.warn(
+            f"CPC {cid!r} ({bus.cpcs[cid]}) has not been deployed yet: its leaf is not admitted. "
+            f"Run `pulumi up` on that stack, then on this one again."
+        )
+    for cid, keys in zip(bus.cpcs, exported, strict=True):
+        missing = [a for a in bus.enabled_extra_accounts if keys and a not in keys]
+        if missing:
+            pulumi.log.warn(
+                f"CPC {cid!r} exports no leaf key for {', '.join(missing)}: enable the account(s) in its "
+                "extraAccounts, or its leaf for them is refused"
+            )
+    return pending
+
+
+def _cpc_lists(raw: Mapping[str, Any]) -> dict[str, CrossLayer]:
+    # A deployed CPC exports its effective lists; the CSC derives its leaf's permissions from them.
+    return {cid: CrossLayer.model_validate(value) for cid, value in raw.items() if value}
+
+
+def _permissions_json(bus: EventBus, pending: list[str], cpc_lists: Mapping[str, CrossLayer]) -> str:
+    # Pending CPCs get no permission entry: their (empty) key would match nothing anyway, and the
+    # file then says plainly who is admitted.
+    admitted = bus.model_copy(update={"cpcs": {c: r for c, r in bus.cpcs.items() if c not in pending}})
+    return permissions.render(permissions.permissions_document(admitted, cpc_lists))
+
+
+class CscEventBus(pulumi.ComponentResource):
+    """The unified topic space; exports what CPCs need, never a seed."""
+
+    outputs: dict[str, pulumi.Input[Any]]
+
+    def __init__(self, name: str, bus: EventBus, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dsx-bus:csc:CscEventBus", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        ids = list(bus.cpcs)
+        refs = {
+            cid: pulumi.StackReference(f"{name}-cpc-{cid}", stack_name=ref, opts=child) for cid, ref in bus.cpcs.items()
+        }
+        # get_output, not require_output: a stack initialised but never deployed has no outputs, and
+        # that is the normal bootstrap state, not an error.
+        leaf_keys = {cid: ref.get_output("leafPublicKeys") for cid, ref in refs.items()}
+        lists = {cid: ref.get_output("crossLayer") for cid, ref in refs.items()}
+        if ids:
+            pending = pulumi.Output.all(*(leaf_keys[c] for c in ids)).apply(
+                lambda exported: _warn_pending(bus, _pending(ids, exported), exported)
+            )
+            cpc_lists = pulumi.Output.all(**lists).apply(_cpc_lists)
+        else:
+            pending = pulumi.Output.from_input([])
+            cpc_lists = pulumi.Output.from_input({})
+        permissions_json = pulumi.Output.all(pending, cpc_lists).apply(lambda a: _permissions_json(bus, a[0], a[1]))
+        # The auth-callout reads leaf public keys from env at start: restart it when any of them changes.
+        restart_key = pulumi.Output.all(**leaf_keys).apply(lambda keys: json.dumps(keys, sort_keys=True)) if ids else ""
+        files = cluster.known(render.cluster_files(bus))
+        cluster.build(
+            name,
+            cluster.ClusterInputs(
+                bus=bus,
+                effective=cluster.known(bus),
+                files=files,
+                permissions_json=permissions_json,
+                restart_key=restart_key,
+                cpc_leaf_public_keys=leaf_keys,
+            ),
+            self,
+        )
+        fleet = fleet_defaults(bus).model_dump(mode="json", by_alias=True, exclude_none=True)
+        self.outputs = {
+            "clusterType": "csc",
+            "leafEndpoint": bus.leaf_endpoint,
+            "fleetDefaults": fleet,
+            "pendingCpcs": pending,
+            "cpcs": dict(bus.cpcs),
+        }
+        if bus.csc_leaf_server_tls is not None:
+            # CPCs verify the leaf server with this CA; the Secret is the operator's (its CA is not read here).
+            self.outputs["leafTls"] = {"secretName": bus.csc_leaf_server_tls.secret_name, "caKey": "ca.crt"}
+        self.register_outputs(dict(self.outputs))

@@ -1,0 +1,56 @@
+"""NACK, the JetStream controller that turns Stream CRs into streams, from the upstream nack chart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.charts import chart, image
+from dsxbus import naming
+from dsxbus.config import EventBus
+
+
+def nack_values(bus: EventBus, namespace: str) -> dict[str, Any]:
+    return {
+        "namespaced": True,  # only this namespace's Streams: one NACK per bus
+        "useLegacyNames": True,  # upstream's names and the `app: nack` label the PodMonitor selects
+        "jetstream": {
+            "image": image(bus.images.nack),
+            "controlLoop": True,
+            # Authenticates through the auth-callout as `nack-controller` (nkey entry -> the domain account).
+            "nats": {
+                "url": "nats://nats:4222",
+                "nkey": {"secret": {"name": naming.NACK_USER.name, "key": "nack-user.nk"}},
+            },
+            "additionalArgs": [f"--namespace={namespace}"],
+        },
+        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}},
+    }
+
+
+@dataclass(frozen=True)
+class NackArgs:
+    namespace: pulumi.Input[str]
+    bus: EventBus
+
+
+class Nack(pulumi.ComponentResource):
+    chart: k8s.helm.v4.Chart
+
+    def __init__(self, name: str, args: NackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dsx-bus:nack:Nack", name, None, opts)
+        bus = args.bus
+        self.chart = chart(
+            f"{name}-nack",
+            chart_name="nack",
+            release="nack",
+            version=bus.charts.nack,
+            charts=bus.charts,
+            namespace=args.namespace,
+            values=pulumi.Output.from_input(args.namespace).apply(lambda ns: nack_values(bus, ns)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})

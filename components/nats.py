@@ -1,0 +1,165 @@
+"""The `nats` and `nats-mtls` servers: the upstream nats chart with the core's NATS config as `config.merge`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.charts import chart, image
+from components.secrets import ENV_CONFIG_MAP, LABELS, env_sources
+from dsxbus import naming, natsconf, render
+from dsxbus.config import EventBus, LeafTls
+
+# The chart sets these itself (POD_NAME fieldRef, SERVER_NAME=$(POD_NAME)).
+_CHART_ENV = frozenset({"SERVER_NAME", "POD_NAME"})
+
+
+def chart_env(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
+    """`container.env` for every `$VAR` the tree refers to, from the upstream Secrets and ConfigMap."""
+    sources = env_sources(bus)
+    needed = sorted(natsconf.variables_in(tree) - _CHART_ENV)
+    unknown = [name for name in needed if name not in sources]
+    if unknown:  # a renderer/naming mismatch is a dsx-bus bug, not an operator mistake
+        raise AssertionError(f"no Secret or ConfigMap provides {', '.join(unknown)}")
+    return {name: sources[name] for name in needed}
+
+
+def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu_limit, "memory": memory_limit}}
+
+
+def _mount_patches(volume: str, secret_name: str, mount_path: str) -> tuple[list[Any], list[Any]]:
+    pod = [{"op": "add", "path": "/spec/volumes/-", "value": {"name": volume, "secret": {"secretName": secret_name}}}]
+    container = [
+        {"op": "add", "path": "/volumeMounts/-", "value": {"name": volume, "mountPath": mount_path, "readOnly": True}}
+    ]
+    return pod, container
+
+
+def main_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
+    """Values of the `nats` release. `config.merge` is the whole core tree, cluster block included.
+
+    The chart builds its own config from the `enabled` switches and `mergeOverwrite`s `config.merge`
+    onto it, so every key the core renders holds exactly as rendered (and as tested on real
+    nats-server). The chart's own cluster routes name the same pods (`nats-N.nats-headless:6222`);
+    `config.cluster.replicas` comes from the same `nats.replicas` as the core's routes.
+    """
+    values: dict[str, Any] = {
+        "fullnameOverride": "nats",
+        "config": {
+            # The chart refuses a one-replica cluster; a single server needs no cluster block anyway.
+            "cluster": {"enabled": bus.nats.replicas > 1, "replicas": bus.nats.replicas},
+            "jetstream": {
+                "enabled": True,
+                "fileStore": {"enabled": False},  # upstream: memory only, no PVCs
+                "memoryStore": {"enabled": True, "maxSize": bus.nats.max_memory_store},
+            },
+            "leafnodes": {"enabled": True},
+            "mqtt": {"enabled": True},
+            "merge": natsconf.chart_merge(tree),
+        },
+        "container": {
+            "image": image(bus.images.nats),
+            # GOMEMLIMIT at 80 % of the memory limit, as upstream: the Go GC works before the OOM killer does.
+            "env": {"GOMEMLIMIT": "1638MiB", **chart_env(bus, tree)},
+            "merge": {"resources": _resources("200m", "512Mi", "1000m", "2Gi")},
+        },
+        "podTemplate": {
+            "topologySpreadConstraints": {
+                "kubernetes.io/hostname": {"maxSkew": 1, "whenUnsatisfiable": "DoNotSchedule"}
+            }
+        },
+        "reloader": {"image": image(bus.images.config_reloader)},
+        "natsBox": {"enabled": False},
+        "service": {"ports": {"mqtt": {"enabled": True}, "leafnodes": {"enabled": True}}},
+    }
+    tls = bus.csc_leaf_server_tls if bus.cluster_type == "csc" else bus.cpc_leaf_client_tls
+    if tls is not None:
+        _add_leaf_tls(values, tls)
+    return values
+
+
+def _add_leaf_tls(values: dict[str, Any], tls: LeafTls) -> None:
+    # Upstream leaves mounting the leaf TLS files to the operator; the config refers to them, so mount them.
+    pod, container = _mount_patches("nats-leaf-tls", tls.secret_name, tls.mount_path)
+    values.setdefault("podTemplate", {})["patch"] = pod
+    values["container"]["patch"] = container
+    values["reloader"]["patch"] = container  # the reloader watches certificate files too
+
+
+def mtls_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
+    """Values of the `nats-mtls` release: one server, MQTT over mTLS, leaf-connected to `nats`."""
+    pod, container = _mount_patches("nats-mtls-certs", naming.MTLS_SERVER_TLS, render.MTLS_CERT_DIR)
+    return {
+        "fullnameOverride": "nats-mtls",
+        "config": {
+            "cluster": {"enabled": False},  # one server; the core tree still carries upstream's cluster block
+            "jetstream": {"enabled": False},
+            "leafnodes": {"enabled": True},
+            "mqtt": {"enabled": True},
+            "merge": natsconf.chart_merge(tree),
+        },
+        "container": {
+            "image": image(bus.images.nats),
+            "env": chart_env(bus, tree),
+            "merge": {"resources": _resources("100m", "256Mi", "500m", "1Gi")},
+            "patch": container,
+        },
+        "reloader": {"image": image(bus.images.config_reloader), "patch": container},
+        "podTemplate": {"patch": pod},
+        "natsBox": {"enabled": False},
+        "service": {"ports": {"mqtt": {"enabled": True}, "leafnodes": {"enabled": True}}},
+    }
+
+
+@dataclass(frozen=True)
+class NatsServersArgs:
+    namespace: pulumi.Input[str]
+    bus: EventBus
+    files: pulumi.Output[render.ClusterFiles]
+    """The rendered files; an Output because a CPC's depend on what the CSC stack exports."""
+
+
+class NatsServers(pulumi.ComponentResource):
+    """`nats-env-config`, the `nats` release and (with mtls) the `nats-mtls` release."""
+
+    main: k8s.helm.v4.Chart
+    mtls: k8s.helm.v4.Chart | None
+
+    def __init__(self, name: str, args: NatsServersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dsx-bus:nats:NatsServers", name, None, opts)
+        bus = args.bus
+        env_config = k8s.core.v1.ConfigMap(
+            f"{name}-{ENV_CONFIG_MAP}",
+            metadata={"name": ENV_CONFIG_MAP, "namespace": args.namespace, "labels": LABELS},
+            data=render.pod_environment(bus),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Pods read env only at start: wait for the ConfigMap the env refers to.
+        after = pulumi.ResourceOptions(parent=self, depends_on=[env_config])
+        self.main = chart(
+            f"{name}-nats",
+            chart_name="nats",
+            release="nats",
+            version=bus.charts.nats,
+            charts=bus.charts,
+            namespace=args.namespace,
+            values=args.files.apply(lambda f: main_values(bus, f.nats_conf)),
+            opts=after,
+        )
+        self.mtls = None
+        if bus.mtls.enabled:
+            self.mtls = chart(
+                f"{name}-nats-mtls",
+                chart_name="nats",
+                release="nats-mtls",
+                version=bus.charts.nats,
+                charts=bus.charts,
+                namespace=args.namespace,
+                values=args.files.apply(lambda f: mtls_values(bus, f.nats_mtls_conf or {})),
+                opts=after,
+            )
+        self.register_outputs({})

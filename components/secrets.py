@@ -1,0 +1,145 @@
+"""The upstream Secrets (INVENTORY §2) filled from generated NKeys, and where each `$VAR` of a config comes from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.keys import NKey
+from dsxbus import naming, nkeys
+from dsxbus.config import EventBus
+
+ENV_CONFIG_MAP = "nats-env-config"
+LABELS = {"app.kubernetes.io/part-of": "dsx-bus", "app.kubernetes.io/managed-by": "pulumi"}
+
+# nats-mtls joins main nats as three leaf users; upstream names their seed env vars outside naming.KeySecret.
+_MTLS_SEED_ENV = {
+    "MTLS_LEAF_USER_SEED": naming.MTLS_LEAF,
+    "AUTHX_LEAF_USER_SEED": naming.MTLS_AUTHX_LEAF,
+    "MTLS_SYS_LEAF_USER_SEED": naming.MTLS_SYS_LEAF,
+}
+_BASE_KEYS = (naming.AUTH_SIGNING, naming.XKEY, naming.AUTHX_USER, naming.NACK_USER, naming.SURVEYOR_USER)
+_MTLS_KEYS = (naming.MTLS_LEAF, naming.MTLS_AUTHX_LEAF, naming.MTLS_SYS_LEAF)
+_KINDS = {"user": nkeys.KeyKind.USER, "account": nkeys.KeyKind.ACCOUNT, "curve": nkeys.KeyKind.CURVE}
+
+
+def _secret_ref(name: str, key: str) -> dict[str, Any]:
+    return {"valueFrom": {"secretKeyRef": {"name": name, "key": key}}}
+
+
+def env_sources(bus: EventBus) -> dict[str, dict[str, Any]]:
+    """Env var -> its `valueFrom` (upstream Secret/ConfigMap names and keys), for every var a config may use."""
+    sources: dict[str, dict[str, Any]] = {}
+    for key in (*_BASE_KEYS, *_MTLS_KEYS):
+        if key.pubkey_env:
+            sources[key.pubkey_env] = _secret_ref(key.name, "pubkey")
+    for env, key in _MTLS_SEED_ENV.items():
+        sources[env] = _secret_ref(key.name, "seed")
+    if bus.cluster_type == "cpc":
+        for account in (None, *bus.enabled_extra_accounts):
+            sources[naming.leaf_seed_env(account)] = _secret_ref(naming.leaf_seed_secret(account), "seed")
+    else:
+        for cluster_id in bus.cpc_ids:
+            for account in (None, *bus.enabled_extra_accounts):
+                sources[naming.leaf_pubkey_env(cluster_id, account)] = _secret_ref(
+                    naming.leaf_pubkey_secret(cluster_id, account), "pubkey"
+                )
+    for env in ("NATS_CLUSTER_NAME", "NATS_JS_DOMAIN", "NATS_MTLS_SERVER_NAME", "MTLS_LEAF_ACCOUNT"):
+        sources[env] = {"valueFrom": {"configMapKeyRef": {"name": ENV_CONFIG_MAP, "key": env}}}
+    return sources
+
+
+def _key_of(account: str) -> Callable[[Mapping[str, str] | None], str]:
+    return lambda keys: (keys or {}).get(account) or ""
+
+
+@dataclass(frozen=True)
+class NKeyPair:
+    seed: pulumi.Output[str]
+    public_key: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class ClusterSecretsArgs:
+    namespace: pulumi.Input[str]
+    bus: EventBus
+    cpc_leaf_public_keys: Mapping[str, pulumi.Output[dict[str, str] | None]] = field(default_factory=dict)
+    """CSC: each listed CPC's exported `leafPublicKeys` ({"CSC": U..., "<Account>": U...}); None = not deployed."""
+
+
+class ClusterSecrets(pulumi.ComponentResource):
+    """Every NKey a cluster needs, in the Secrets and keys the stock images read (no hand-made secrets)."""
+
+    keys: dict[str, NKeyPair]
+    leaf_public_keys: pulumi.Output[dict[str, str]]
+    """CPC: its leaf users' public keys by account (`CSC`, extra accounts), for the CSC stack to read."""
+    secrets: list[k8s.core.v1.Secret]
+
+    def __init__(self, name: str, args: ClusterSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dsx-bus:secrets:ClusterSecrets", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        bus = args.bus
+        self.secrets = []
+        self.keys = {}
+
+        def secret(secret_name: str, data: Mapping[str, pulumi.Input[str]]) -> None:
+            self.secrets.append(
+                k8s.core.v1.Secret(
+                    f"{name}-{secret_name}",
+                    metadata={"name": secret_name, "namespace": args.namespace, "labels": LABELS},
+                    type="Opaque",
+                    string_data=dict(data),
+                    opts=child,
+                )
+            )
+
+        for key in (*_BASE_KEYS, *(_MTLS_KEYS if bus.mtls.enabled else ())):
+            nkey = NKey(f"{name}-{key.name}", _KINDS[key.kind], opts=child)
+            self.keys[key.name] = NKeyPair(nkey.seed, nkey.public_key)
+
+        k = self.keys
+        for key in (naming.AUTH_SIGNING, naming.XKEY, naming.AUTHX_USER):
+            secret(key.name, {"pubkey": k[key.name].public_key})
+        secret(
+            naming.AUTH_CALLOUT_KEYS,
+            {
+                "nkey-seed": k[naming.AUTHX_USER.name].seed,
+                "issuer-seed": k[naming.AUTH_SIGNING.name].seed,
+                "xkey-seed": k[naming.XKEY.name].seed,
+            },
+        )
+        # NACK reads its seed as a file: the whole Secret is mounted, `nack-user.nk` is the file.
+        secret(
+            naming.NACK_USER.name,
+            {"nack-user.nk": k[naming.NACK_USER.name].seed, "pubkey": k[naming.NACK_USER.name].public_key},
+        )
+        secret(
+            naming.SURVEYOR_USER.name,
+            {"seed": k[naming.SURVEYOR_USER.name].seed, "pubkey": k[naming.SURVEYOR_USER.name].public_key},
+        )
+        if bus.mtls.enabled:
+            for key in _MTLS_KEYS:
+                secret(key.name, {"seed": k[key.name].seed, "pubkey": k[key.name].public_key})
+
+        leaf: dict[str, pulumi.Output[str]] = {}
+        if bus.cluster_type == "cpc":
+            for account in (None, *bus.enabled_extra_accounts):
+                secret_name = naming.leaf_seed_secret(account)
+                nkey = NKey(f"{name}-{secret_name}", nkeys.KeyKind.USER, opts=child)
+                self.keys[secret_name] = NKeyPair(nkey.seed, nkey.public_key)
+                secret(secret_name, {"seed": nkey.seed})
+                leaf[account or naming.CSC] = nkey.public_key
+        else:
+            for cluster_id, exported in args.cpc_leaf_public_keys.items():
+                for account in (None, *bus.enabled_extra_accounts):
+                    # A CPC that has not deployed yet gets an empty key: the Secret must exist because
+                    # the auth-callout's secretKeyRefs are not optional (pod would not start), and an
+                    # empty public key matches no nkey connection.
+                    pubkey = exported.apply(_key_of(account or naming.CSC))
+                    secret(naming.leaf_pubkey_secret(cluster_id, account), {"pubkey": pubkey})
+        self.leaf_public_keys = pulumi.Output.all(**leaf) if leaf else pulumi.Output.from_input({})
+        self.register_outputs({"leafPublicKeys": self.leaf_public_keys})

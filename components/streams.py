@@ -1,0 +1,46 @@
+"""The MQTT JetStream streams as NACK Stream CRs, created before any MQTT client can create them wrongly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.secrets import LABELS
+from dsxbus import streams
+from dsxbus.config import EventBus
+
+STREAM_LABELS = {**LABELS, "app.kubernetes.io/component": "mqtt-streams", "app.kubernetes.io/part-of": "nats-event-bus"}
+
+
+def _spec_of(index: int) -> Callable[[EventBus], dict[str, Any]]:
+    # By position: which streams exist follows from the config; their specs from the effective lists.
+    return lambda bus: streams.nack_spec(streams.mqtt_streams(bus)[index], bus.mqtt_streams)
+
+
+@dataclass(frozen=True)
+class MqttStreamsArgs:
+    namespace: pulumi.Input[str]
+    bus: EventBus
+    """Decides which streams exist (always the five of upstream)."""
+    effective: pulumi.Output[EventBus]
+    """Decides their specs: a CPC's sources follow its effective (possibly inherited) cross-layer lists."""
+
+
+class MqttStreams(pulumi.ComponentResource):
+    def __init__(self, name: str, args: MqttStreamsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dsx-bus:streams:MqttStreams", name, None, opts)
+        for index, stream in enumerate(streams.mqtt_streams(args.bus)):
+            spec = args.effective.apply(_spec_of(index))
+            k8s.apiextensions.CustomResource(
+                f"{name}-{stream.resource_name}",
+                api_version="jetstream.nats.io/v1beta2",
+                kind="Stream",
+                metadata={"name": stream.resource_name, "namespace": args.namespace, "labels": STREAM_LABELS},
+                spec=spec,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.register_outputs({})

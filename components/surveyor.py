@@ -1,0 +1,56 @@
+"""Surveyor, the Prometheus exporter that polls every server through the SYS account, from the upstream chart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.charts import chart, image
+from dsxbus import naming
+from dsxbus.config import EventBus
+
+
+def surveyor_values(bus: EventBus) -> dict[str, Any]:
+    expected = bus.nats.replicas + (1 if bus.mtls.enabled else 0)  # nats-mtls is seen through its SYS leaf
+    return {
+        "fullnameOverride": f"{bus.release_name}-surveyor",
+        "image": image(bus.images.surveyor),
+        "config": {
+            "servers": "nats://nats:4222",
+            # Authenticates through the auth-callout as `surveyor` (nkey entry -> SYS).
+            "nkey": {"secret": {"name": naming.SURVEYOR_USER.name, "key": "seed"}},
+            "accounts": True,
+            "timeout": "3s",
+            "expectedServers": expected,
+        },
+        "serviceMonitor": {"enabled": bus.monitoring.service_monitors},
+        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}},
+    }
+
+
+@dataclass(frozen=True)
+class SurveyorArgs:
+    namespace: pulumi.Input[str]
+    bus: EventBus
+
+
+class Surveyor(pulumi.ComponentResource):
+    chart: k8s.helm.v4.Chart
+
+    def __init__(self, name: str, args: SurveyorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dsx-bus:surveyor:Surveyor", name, None, opts)
+        bus = args.bus
+        self.chart = chart(
+            f"{name}-surveyor",
+            chart_name="surveyor",
+            release=f"{bus.release_name}-surveyor",
+            version=bus.charts.surveyor,
+            charts=bus.charts,
+            namespace=args.namespace,
+            values=surveyor_values(bus),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})

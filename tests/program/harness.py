@@ -1,0 +1,222 @@
+"""Run the real `__main__.py` under Pulumi mocks for one stack and keep every registration, export and log line."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+import logging
+import runpy
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format  # type: ignore[import-untyped]
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SIG_KEY = "4dabf18193072939515e22adb298388d"  # the SDK's special-signature key; secrets carry SECRET_VALUE
+SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+
+
+@dataclass
+class Captured:
+    op: str  # "register" | "read"
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    inputs: dict[str, Any]
+    """The request's serialized object as the engine would see it (secrets still wrapped)."""
+    urn: str = ""
+    provider: str = ""
+
+
+class CapturingMonitor(pulumi_mocks.MockMonitor):
+    """The research harness pattern: keep the raw request of every registration and read."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.captured: list[Captured] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != "pulumi:pulumi:Stack":
+            self.captured.append(
+                Captured(
+                    "register",
+                    request.type,
+                    request.name,
+                    bool(request.custom),
+                    request.parent,
+                    json_format.MessageToDict(request.object),
+                    response.urn,
+                    request.provider,
+                )
+            )
+        return response
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802
+        response = super().ReadResource(request)  # type: ignore[no-untyped-call]
+        self.captured.append(
+            Captured(
+                "read",
+                request.type,
+                request.name,
+                True,
+                request.parent,
+                json_format.MessageToDict(request.properties),
+                response.urn,
+            )
+        )
+        return response
+
+
+class Mocks(pulumi.runtime.Mocks):
+    """Stack references answer from `stack_outputs` (absent = initialised, never deployed: `{}`)."""
+
+    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]]) -> None:
+        self.stack_outputs = stack_outputs
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            outputs = dict(self.stack_outputs.get(args.resource_id or "", {}))
+            return args.resource_id or args.name, {
+                "name": args.resource_id,
+                "outputs": outputs,
+                "secretOutputNames": [],
+            }
+        if args.typ == "random:index/randomBytes:RandomBytes":
+            # Deterministic per logical name, so tests can recompute a key the program derived.
+            raw = entropy_for(args.name)
+            return f"{args.name}-id", {**args.inputs, "base64": base64.b64encode(raw).decode(), "hex": raw.hex()}
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def entropy_for(name: str) -> bytes:
+    return hashlib.sha256(name.encode()).digest()
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((record.levelname, record.getMessage()))
+
+
+@dataclass
+class Run:
+    stack: str
+    captured: list[Captured]
+    outputs: dict[str, Any]
+    logs: list[tuple[str, str]]
+    error: BaseException | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def registered(self, type_suffix: str | None = None) -> list[Captured]:
+        return [
+            c for c in self.captured if c.op == "register" and (type_suffix is None or c.type.endswith(type_suffix))
+        ]
+
+    def k8s_objects(self) -> dict[tuple[str, str], Captured]:
+        """(kind, metadata.name) -> registration, for every Kubernetes object the program declares."""
+        objects = {}
+        for c in self.registered():
+            if not c.type.startswith("kubernetes:") or c.type.startswith("kubernetes:helm.sh") or not c.custom:
+                continue
+            meta = unwrap(c.inputs.get("metadata", {}))
+            kind = c.type.rsplit(":", 1)[-1]
+            objects[(kind, meta["name"])] = c
+        return objects
+
+    def charts(self) -> dict[str, dict[str, Any]]:
+        return {unwrap(c.inputs)["name"]: unwrap(c.inputs) for c in self.registered("helm.sh/v4:Chart")}
+
+    def warnings(self) -> list[str]:
+        return [m for level, m in self.logs if level == "WARNING"]
+
+    def errors(self) -> list[str]:
+        return [m for level, m in self.logs if level == "ERROR"]
+
+
+def unwrap(value: Any) -> Any:
+    """Drop secret wrappers: the plain value as the cluster would get it."""
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_VALUE:
+            return unwrap(value.get("value"))
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def strings(value: Any, secret: bool = False) -> Iterator[tuple[str, bool]]:
+    """Every string in a serialized object, with whether it sits inside a secret."""
+    if isinstance(value, dict):
+        inner = secret or value.get(SIG_KEY) == SECRET_VALUE
+        for v in value.values():
+            yield from strings(v, inner)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v, secret)
+    elif isinstance(value, str):
+        yield value, secret
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    return dict(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"])
+
+
+def run(
+    stack: str,
+    *,
+    event_bus: Mapping[str, Any] | None = None,
+    extra_config: Mapping[str, Any] | None = None,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+    preview: bool = False,
+    without: tuple[str, ...] = (),
+) -> Run:
+    """Run the program as `pulumi up` would for `stack` (its example config unless `event_bus` replaces it)."""
+    config = stack_config(stack)
+    if event_bus is not None:
+        config["dsx-bus:eventBus"] = copy.deepcopy(dict(event_bus))
+    config.update(extra_config or {})
+    for key in without:
+        config.pop(key, None)
+    # The mocks do not merge project defaults; objects travel as JSON text, as the CLI sends them.
+    pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+    mocks = Mocks(stack_outputs or {})
+    monitor = CapturingMonitor(mocks)
+    records = _Records()
+    logger = logging.getLogger(f"dsx-bus-test-{stack}")
+    logger.handlers[:] = [records]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    settings.ROOT.set(None)  # a fresh root Stack per run
+    pulumi.runtime.set_mocks(mocks, project="dsx-bus", stack=stack, preview=preview, monitor=monitor, logger=logger)
+    exports: dict[str, Any] = {}
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def program() -> pulumi.Output[Any]:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        root = settings.get_root_resource()
+        assert root is not None
+        return pulumi.Output.from_input(dict(root.outputs)).apply(exports.update)  # type: ignore[attr-defined]
+
+    error: BaseException | None = None
+    try:
+        program()
+    except Exception as exc:  # the tests assert on it
+        error = exc
+    return Run(stack, monitor.captured, exports, records.lines, error, config)

@@ -1,0 +1,67 @@
+"""What one stack exports reaches the right places in the other stacks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.program import harness
+from tests.program.conftest import CSC_REF
+from tests.program.harness import Run, unwrap
+
+
+def _pubkey(run: Run, secret: str) -> Any:
+    return unwrap(run.k8s_objects()[("Secret", secret)].inputs)["stringData"]["pubkey"]
+
+
+def _permissions(run: Run) -> Any:
+    data = unwrap(run.k8s_objects()[("ConfigMap", "auth-callout-permissions")].inputs)["data"]
+    return json.loads(data["permissions.json"])
+
+
+def test_the_csc_reads_each_cpc_stack_by_its_diy_name(csc: Run) -> None:
+    reads = [c for c in csc.captured if c.op == "read" and c.type == "pulumi:pulumi:StackReference"]
+    assert sorted(unwrap(r.inputs)["name"] for r in reads) == [
+        "organization/dsx-bus/cpc-a",
+        "organization/dsx-bus/cpc-b",
+    ]
+
+
+def test_a_cpc_public_key_lands_in_the_csc_leaf_pubkey_secret(csc: Run, cpc_a: Run, cpc_b: Run) -> None:
+    assert _pubkey(csc, "nats-leaf-cpc-a") == cpc_a.outputs["leafPublicKeys"]["CSC"]
+    assert _pubkey(csc, "nats-leaf-launchlayer-cpc-a") == cpc_a.outputs["leafPublicKeys"]["LaunchLayer"]
+    assert _pubkey(csc, "nats-leaf-cpc-b") == cpc_b.outputs["leafPublicKeys"]["CSC"]
+    assert csc.outputs["pendingCpcs"] == []
+    assert {"leaf-cpc-a", "leaf-cpc-b", "leaf-launchlayer-cpc-a"} <= set(_permissions(csc)["nkey"])
+
+
+def test_the_csc_derives_a_cpc_leaf_permissions_from_the_lists_that_cpc_exports(cpc_a: Run, cpc_b: Run) -> None:
+    b = dict(cpc_b.outputs, crossLayer={"cscExports": ["alerts.>"], "cscPrefixedExports": [], "cpcExports": []})
+    run = harness.run(
+        "csc", stack_outputs={"organization/dsx-bus/cpc-a": cpc_a.outputs, "organization/dsx-bus/cpc-b": b}
+    )
+    nkey = _permissions(run)["nkey"]
+    assert "alerts.>" in nkey["leaf-cpc-b"]["permissions"]["sub"]["allow"]
+    assert "alerts.>" not in nkey["leaf-cpc-a"]["permissions"]["sub"]["allow"]
+    assert "broadcast.>" in nkey["leaf-cpc-a"]["permissions"]["sub"]["allow"]
+
+
+def test_a_cpc_exports_its_own_cross_layer_override(cpc_b: Run, cpc_a: Run) -> None:
+    assert cpc_b.outputs["crossLayer"]["cpcExports"] == ["sensor.>", "status.>"]
+    assert cpc_a.outputs["crossLayer"]["cpcExports"] == ["sensor.>"]  # inherited from the CSC
+    assert cpc_a.outputs["clusterId"] == "a"
+
+
+def test_an_explicit_csc_endpoint_wins_over_the_csc_stack(csc_first: Run) -> None:
+    bus = dict(harness.stack_config("cpc-a")["dsx-bus:eventBus"], cscEndpoint="tls://other.example.com:7422")
+    run = harness.run("cpc-a", event_bus=bus, stack_outputs={CSC_REF: csc_first.outputs})
+    assert run.error is None
+    remotes = run.charts()["nats"]["values"]["config"]["merge"]["leafnodes"]["remotes"]
+    assert {r["urls"][0] for r in remotes} == {"tls://other.example.com:7422"}
+
+
+def test_the_csc_exports_fleet_defaults_as_plain_data(csc_first: Run) -> None:
+    fleet = csc_first.outputs["fleetDefaults"]
+    assert fleet["crossLayer"]["cscExports"] == ["broadcast.>"]
+    assert fleet["jwks"]["issuer"] == "https://idp.dsx.example.com"
+    assert csc_first.outputs["leafEndpoint"] == "nats://leaf.csc.dsx.example.com:7422"
