@@ -108,8 +108,7 @@ def _rule_problems_without(raw: Mapping[str, Any], exc: ValidationError) -> list
     except ValidationError:
         return []  # a required key is among the broken ones: the schema errors are all we can say
     prefixes = tuple(key_path(key) for key in dropped)
-    return [p for p in validation.problems(partial)
-            if not p.warning and not p.key.startswith(prefixes)]
+    return [p for p in validation.problems(partial) if not p.warning and not p.key.startswith(prefixes)]
 
 
 def _problem(error: Mapping[str, Any]) -> Problem:

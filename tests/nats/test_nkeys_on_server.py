@@ -73,9 +73,7 @@ class CalloutKeys:
 
 @pytest.fixture
 def callout_keys() -> CalloutKeys:
-    return CalloutKeys(
-        issuer=generate(KeyKind.ACCOUNT), xkey=generate(KeyKind.CURVE), auth_user=generate(KeyKind.USER)
-    )
+    return CalloutKeys(issuer=generate(KeyKind.ACCOUNT), xkey=generate(KeyKind.CURVE), auth_user=generate(KeyKind.USER))
 
 
 @dataclass(frozen=True)
@@ -88,9 +86,7 @@ class RunningServer:
 def server(tmp_path: Path) -> Iterator[RunningServer]:
     user = generate(KeyKind.USER)
     config = tmp_path / "server.conf"
-    config.write_text(
-        f"listen: 127.0.0.1:-1\naccounts {{ APP {{ users: [ {{ nkey: {user.public_key} }} ] }} }}\n"
-    )
+    config.write_text(f"listen: 127.0.0.1:-1\naccounts {{ APP {{ users: [ {{ nkey: {user.public_key} }} ] }} }}\n")
     log = tmp_path / "server.log"
     process = subprocess.Popen(
         [_nats_server(), "-c", str(config), "-l", str(log)],

@@ -55,9 +55,7 @@ def test_ip_addresses_are_ip_literals(host: str) -> None:
     assert is_ip_literal(host)
 
 
-@pytest.mark.parametrize(
-    "host", ["mqtt.example.com", "localhost", "10.0.0", "10.0.0.256", "[mqtt.example.com]", ""]
-)
+@pytest.mark.parametrize("host", ["mqtt.example.com", "localhost", "10.0.0", "10.0.0.256", "[mqtt.example.com]", ""])
 def test_names_and_malformed_addresses_are_not_ip_literals(host: str) -> None:
     assert not is_ip_literal(host)
 

@@ -45,9 +45,7 @@ def _raw_public(public_key: str) -> bytes:
 
 
 @pytest.mark.parametrize(("kind", "library_prefix"), SIGNING_KINDS)
-def test_a_seed_decodes_with_the_nkeys_library_to_the_same_entropy(
-    kind: KeyKind, library_prefix: int
-) -> None:
+def test_a_seed_decodes_with_the_nkeys_library_to_the_same_entropy(kind: KeyKind, library_prefix: int) -> None:
     seed = seed_from_entropy(kind, ENTROPY)
 
     assert nkeys.decode_seed(seed.encode()) == (library_prefix, ENTROPY)
@@ -234,9 +232,7 @@ def test_is_public_key_rejects_a_corrupted_key() -> None:
 
 
 @given(entropy=st.binary(min_size=32, max_size=32), kind=st.sampled_from(KeyKind))
-def test_any_entropy_round_trips_from_seed_to_a_public_key_of_the_same_kind(
-    entropy: bytes, kind: KeyKind
-) -> None:
+def test_any_entropy_round_trips_from_seed_to_a_public_key_of_the_same_kind(entropy: bytes, kind: KeyKind) -> None:
     pair = keypair_from_entropy(kind, entropy)
 
     assert kind_of_public_key(public_key_from_seed(pair.seed)) is kind
