@@ -89,5 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Anything else is a dsx-bus bug: let it raise, traceback and all.
 
 
+import dsxbus.local.cli  # noqa: E402, F401  (registers `dsx-bus local`; after EXTRA_COMMANDS, which it appends to)
+
 if __name__ == "__main__":
     sys.exit(main())

