@@ -13,44 +13,18 @@ from components.keys import NKey
 from dsxbus import naming, nkeys
 from dsxbus.config import EventBus
 
-ENV_CONFIG_MAP = "nats-env-config"
+ENV_CONFIG_MAP = naming.ENV_CONFIG_MAP
 LABELS = {"app.kubernetes.io/part-of": "dsx-bus", "app.kubernetes.io/managed-by": "pulumi"}
-
-# nats-mtls joins main nats as three leaf users; upstream names their seed env vars outside naming.KeySecret.
-_MTLS_SEED_ENV = {
-    "MTLS_LEAF_USER_SEED": naming.MTLS_LEAF,
-    "AUTHX_LEAF_USER_SEED": naming.MTLS_AUTHX_LEAF,
-    "MTLS_SYS_LEAF_USER_SEED": naming.MTLS_SYS_LEAF,
-}
-_BASE_KEYS = (naming.AUTH_SIGNING, naming.XKEY, naming.AUTHX_USER, naming.NACK_USER, naming.SURVEYOR_USER)
-_MTLS_KEYS = (naming.MTLS_LEAF, naming.MTLS_AUTHX_LEAF, naming.MTLS_SYS_LEAF)
 _KINDS = {"user": nkeys.KeyKind.USER, "account": nkeys.KeyKind.ACCOUNT, "curve": nkeys.KeyKind.CURVE}
 
 
-def _secret_ref(name: str, key: str) -> dict[str, Any]:
-    return {"valueFrom": {"secretKeyRef": {"name": name, "key": key}}}
-
-
 def env_sources(bus: EventBus) -> dict[str, dict[str, Any]]:
-    """Env var -> its `valueFrom` (upstream Secret/ConfigMap names and keys), for every var a config may use."""
-    sources: dict[str, dict[str, Any]] = {}
-    for key in (*_BASE_KEYS, *_MTLS_KEYS):
-        if key.pubkey_env:
-            sources[key.pubkey_env] = _secret_ref(key.name, "pubkey")
-    for env, key in _MTLS_SEED_ENV.items():
-        sources[env] = _secret_ref(key.name, "seed")
-    if bus.cluster_type == "cpc":
-        for account in (None, *bus.enabled_extra_accounts):
-            sources[naming.leaf_seed_env(account)] = _secret_ref(naming.leaf_seed_secret(account), "seed")
-    else:
-        for cluster_id in bus.cpc_ids:
-            for account in (None, *bus.enabled_extra_accounts):
-                sources[naming.leaf_pubkey_env(cluster_id, account)] = _secret_ref(
-                    naming.leaf_pubkey_secret(cluster_id, account), "pubkey"
-                )
-    for env in ("NATS_CLUSTER_NAME", "NATS_JS_DOMAIN", "NATS_MTLS_SERVER_NAME", "MTLS_LEAF_ACCOUNT"):
-        sources[env] = {"valueFrom": {"configMapKeyRef": {"name": ENV_CONFIG_MAP, "key": env}}}
-    return sources
+    """Env var -> its `valueFrom`, for every var a config may use (names from dsxbus.naming)."""
+    kinds = {"secret": "secretKeyRef", "configMap": "configMapKeyRef"}
+    return {
+        env: {"valueFrom": {kinds[source.kind]: {"name": source.name, "key": source.key}}}
+        for env, source in naming.env_sources(bus.cluster_type, bus.cpc_ids, bus.enabled_extra_accounts).items()
+    }
 
 
 def _key_of(account: str) -> Callable[[Mapping[str, str] | None], str]:
@@ -97,7 +71,7 @@ class ClusterSecrets(pulumi.ComponentResource):
                 )
             )
 
-        for key in (*_BASE_KEYS, *(_MTLS_KEYS if bus.mtls.enabled else ())):
+        for key in (*naming.BASE_KEYS, *(naming.MTLS_KEYS if bus.mtls.enabled else ())):
             nkey = NKey(f"{name}-{key.name}", _KINDS[key.kind], opts=child)
             self.keys[key.name] = NKeyPair(nkey.seed, nkey.public_key)
 
@@ -122,7 +96,7 @@ class ClusterSecrets(pulumi.ComponentResource):
             {"seed": k[naming.SURVEYOR_USER.name].seed, "pubkey": k[naming.SURVEYOR_USER.name].public_key},
         )
         if bus.mtls.enabled:
-            for key in _MTLS_KEYS:
+            for key in naming.MTLS_KEYS:
                 secret(key.name, {"seed": k[key.name].seed, "pubkey": k[key.name].public_key})
 
         leaf: dict[str, pulumi.Output[str]] = {}

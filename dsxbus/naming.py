@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 SYS, AUTH, AUTHX, CSC, CPC = "SYS", "AUTH", "AUTHX", "CSC", "CPC"
 RESERVED_ACCOUNTS = frozenset({SYS, AUTH, AUTHX, CSC, CPC})
@@ -91,6 +92,8 @@ class KeySecret:
     name: str
     kind: str  # "user" | "account" | "curve"
     pubkey_env: str | None
+    seed_env: str | None = None
+    """Set where a server reads the seed from env (the nats-mtls leaf users)."""
 
 
 AUTH_SIGNING = KeySecret("nats-auth-signing", "account", "AUTH_SIGNING_KEY")
@@ -98,11 +101,15 @@ XKEY = KeySecret("nats-xkey", "curve", "XKEY_PUBKEY")
 AUTHX_USER = KeySecret("nats-authx-user", "user", "AUTHX_USER_NKEY")
 NACK_USER = KeySecret("nats-nack-user", "user", "NKEY_NACK_USER_PUBKEY")
 SURVEYOR_USER = KeySecret("nats-surveyor", "user", "NKEY_SURVEYOR_PUBKEY")
-MTLS_LEAF = KeySecret("nats-mtls-leaf", "user", "NKEY_MTLS_LEAF_PUBKEY")
-MTLS_AUTHX_LEAF = KeySecret("nats-mtls-authx-leaf", "user", "NKEY_MTLS_AUTHX_LEAF_PUBKEY")
-MTLS_SYS_LEAF = KeySecret("nats-mtls-sys-leaf", "user", "NKEY_MTLS_SYS_LEAF_PUBKEY")
+MTLS_LEAF = KeySecret("nats-mtls-leaf", "user", "NKEY_MTLS_LEAF_PUBKEY", "MTLS_LEAF_USER_SEED")
+MTLS_AUTHX_LEAF = KeySecret("nats-mtls-authx-leaf", "user", "NKEY_MTLS_AUTHX_LEAF_PUBKEY", "AUTHX_LEAF_USER_SEED")
+MTLS_SYS_LEAF = KeySecret("nats-mtls-sys-leaf", "user", "NKEY_MTLS_SYS_LEAF_PUBKEY", "MTLS_SYS_LEAF_USER_SEED")
+BASE_KEYS = (AUTH_SIGNING, XKEY, AUTHX_USER, NACK_USER, SURVEYOR_USER)
+MTLS_KEYS = (MTLS_LEAF, MTLS_AUTHX_LEAF, MTLS_SYS_LEAF)
 AUTH_CALLOUT_KEYS = "auth-callout-keys"  # nkey-seed (authx user), issuer-seed (signing), xkey-seed
 MTLS_SERVER_TLS = "nats-mtls-server-tls"
+ENV_CONFIG_MAP = "nats-env-config"
+ENV_CONFIG_MAP_KEYS = ("NATS_CLUSTER_NAME", "NATS_JS_DOMAIN", "NATS_MTLS_SERVER_NAME", "MTLS_LEAF_ACCOUNT")
 
 BASE_ENV_NAMES = (
     "AUTH_CALLOUT_NATS_NKEY_SEED",
@@ -127,3 +134,34 @@ def generated_env_names(
             names.append(leaf_pubkey_env(cluster_id))
             names += [leaf_pubkey_env(cluster_id, account) for account in extra_accounts]
     return tuple(names)
+
+
+@dataclass(frozen=True)
+class EnvSource:
+    """Where a pod's env var comes from: a key of an upstream Secret or of the `nats-env-config` ConfigMap."""
+
+    kind: Literal["secret", "configMap"]
+    name: str
+    key: str
+
+
+def env_sources(cluster_type: str, cpc_ids: tuple[str, ...], extra_accounts: tuple[str, ...]) -> dict[str, EnvSource]:
+    """Every env var a rendered config or the auth-callout may refer to, and where it comes from."""
+    sources: dict[str, EnvSource] = {}
+    for key in (*BASE_KEYS, *MTLS_KEYS):
+        if key.pubkey_env:
+            sources[key.pubkey_env] = EnvSource("secret", key.name, "pubkey")
+        if key.seed_env:
+            sources[key.seed_env] = EnvSource("secret", key.name, "seed")
+    if cluster_type == "cpc":
+        for account in (None, *extra_accounts):
+            sources[leaf_seed_env(account)] = EnvSource("secret", leaf_seed_secret(account), "seed")
+    else:
+        for cluster_id in cpc_ids:
+            for account in (None, *extra_accounts):
+                sources[leaf_pubkey_env(cluster_id, account)] = EnvSource(
+                    "secret", leaf_pubkey_secret(cluster_id, account), "pubkey"
+                )
+    for env in ENV_CONFIG_MAP_KEYS:
+        sources[env] = EnvSource("configMap", ENV_CONFIG_MAP, env)
+    return sources

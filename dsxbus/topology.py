@@ -269,9 +269,9 @@ def mtls_leaf_remotes(bus: EventBus, main_leaf_url: str) -> tuple[LeafRemote, ..
     """nats-mtls joins the main servers as three leafs: clients' account, AUTHX (callout) and SYS (monitoring)."""
     urls = (main_leaf_url,)
     return (
-        LeafRemote(urls, bus.domain_account, Var("MTLS_LEAF_USER_SEED")),
-        LeafRemote(urls, naming.AUTHX, Var("AUTHX_LEAF_USER_SEED")),
-        LeafRemote(urls, naming.SYS, Var("MTLS_SYS_LEAF_USER_SEED")),
+        LeafRemote(urls, bus.domain_account, Var(naming.MTLS_LEAF.seed_env or "")),
+        LeafRemote(urls, naming.AUTHX, Var(naming.MTLS_AUTHX_LEAF.seed_env or "")),
+        LeafRemote(urls, naming.SYS, Var(naming.MTLS_SYS_LEAF.seed_env or "")),
     )
 
 

@@ -204,7 +204,10 @@ def mtls_conf(
     mqtt = tree["mqtt"]
     assert isinstance(mqtt, dict) and isinstance(mqtt["tls"], dict)
     mqtt["tls"]["verify_and_map"] = True  # the client certificate's subject DN picks the user
-    variables = {"MTLS_LEAF_USER_SEED": keys.mtls_leaf.seed, "MTLS_SYS_LEAF_USER_SEED": keys.mtls_sys_leaf.seed}
+    variables = {
+        naming.MTLS_LEAF.seed_env or "": keys.mtls_leaf.seed,
+        naming.MTLS_SYS_LEAF.seed_env or "": keys.mtls_sys_leaf.seed,
+    }
     return natsconf.render(tree, variables)
 
 
