@@ -52,6 +52,11 @@ def _write_throwaway_certificates(root: Path, hosts: Sequence[str]) -> None:
         certs.write_tls_dir(root / sub, ca, ca.server(hosts[0], hosts))
 
 
+def project_dir_option(parser: argparse.ArgumentParser) -> None:
+    """`--dir` after the subcommand too (`dsx-bus local up --dir DIR`); SUPPRESS keeps the top-level value."""
+    parser.add_argument("--dir", type=Path, default=argparse.SUPPRESS, help="the project directory")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dsx-bus", description=__doc__)
     parser.add_argument(
@@ -63,10 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check stack files and their cross-stack consistency")
     validate.add_argument("stacks", nargs="*", help="stack names (default: every Pulumi.<stack>.yaml)")
+    project_dir_option(validate)
     validate.set_defaults(run=_validate)
     render_cmd = commands.add_parser("render", help="write one cluster's nats.conf, nats-mtls.conf, permissions.json")
     render_cmd.add_argument("stack")
     render_cmd.add_argument("--out", type=Path, required=True)
+    project_dir_option(render_cmd)
     render_cmd.set_defaults(run=_render)
     for register in EXTRA_COMMANDS:
         register(commands)

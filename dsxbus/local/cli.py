@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dsxbus.cli import EXTRA_COMMANDS
+from dsxbus.cli import EXTRA_COMMANDS, project_dir_option
 
 
 def _run_dir(args: argparse.Namespace) -> Path:
@@ -95,6 +95,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     sub = local.add_subparsers(dest="local_command", required=True)
 
     def common(parser: argparse.ArgumentParser) -> None:
+        project_dir_option(parser)
         parser.add_argument(
             "--run-dir", type=Path, default=None, help="state, configs and logs (default: <project>/.dsx-bus/local)"
         )
