@@ -206,4 +206,4 @@ class AuthCallout(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-        self.register_outputs({})
+        self.register_outputs({"deployment": self.deployment.metadata.apply(lambda m: m.name)})

@@ -42,4 +42,4 @@ class MtlsCertificate(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({})
+        self.register_outputs({"secretName": naming.MTLS_SERVER_TLS, "dnsNames": hostnames})

@@ -60,4 +60,4 @@ class GatewayRoutes(pulumi.ComponentResource):
                 spec=route_spec(bus, route),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        self.register_outputs({})
+        self.register_outputs({"routes": [route.name for route in enabled_routes(bus)]})

@@ -155,4 +155,10 @@ class Monitoring(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-        self.register_outputs({})
+        self.register_outputs(
+            {
+                "alerts": monitoring.alerts.enabled,
+                "grafanaDashboard": monitoring.grafana_dashboard.enabled,
+                "podMonitor": monitoring.service_monitors,
+            }
+        )

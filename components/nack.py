@@ -53,4 +53,4 @@ class Nack(pulumi.ComponentResource):
             values=pulumi.Output.from_input(args.namespace).apply(lambda ns: nack_values(bus, ns)),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({})
+        self.register_outputs({"chart": self.chart.urn})

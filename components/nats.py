@@ -162,4 +162,4 @@ class NatsServers(pulumi.ComponentResource):
                 values=args.files.apply(lambda f: mtls_values(bus, f.nats_mtls_conf or {})),
                 opts=after,
             )
-        self.register_outputs({})
+        self.register_outputs({"main": self.main.urn, "mtls": self.mtls.urn if self.mtls else None})

@@ -43,4 +43,4 @@ class MqttStreams(pulumi.ComponentResource):
                 spec=spec,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        self.register_outputs({})
+        self.register_outputs({"streams": [stream.name for stream in streams.mqtt_streams(args.bus)]})

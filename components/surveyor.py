@@ -53,4 +53,4 @@ class Surveyor(pulumi.ComponentResource):
             values=surveyor_values(bus),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({})
+        self.register_outputs({"chart": self.chart.urn})

@@ -74,6 +74,15 @@ def intersects(a: str, b: str) -> str | None:
     return ".".join(witness)
 
 
+def concrete_subject(pattern: str) -> str:
+    """A concrete subject the pattern matches: `sensor.>` -> `sensor.x` (its witness against itself)."""
+    reason = problem(pattern)
+    witness = intersects(pattern, pattern)
+    if reason is not None or witness is None:  # a caller bug: patterns are validated on the way in
+        raise ValueError(f"{pattern!r} is not a valid subject pattern: it {reason}")
+    return witness
+
+
 def collide(a: str, b: str) -> bool:
     return intersects(a, b) is not None
 

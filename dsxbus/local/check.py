@@ -64,14 +64,8 @@ class Sink:
         return sum(1 for d in self.got if token in d.payload)
 
 
-def concrete(pattern: str) -> str:
-    """A subject a pattern matches: `sensor.>` -> `sensor.x`."""
-    return ".".join("x" if token in ("*", ">") else token for token in pattern.split("."))
-
-
-def topic(subject: str) -> str:
-    """The MQTT topic of a NATS subject (`a.b` <-> `a/b`)."""
-    return subject.replace(".", "/")
+concrete = subjects.concrete_subject
+topic = subjects.mqtt_topic  # NATS `a.b` is MQTT `a/b`
 
 
 # ---- clients ----------------------------------------------------------------------------------------

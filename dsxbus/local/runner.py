@@ -500,7 +500,3 @@ def running_federation(
     finally:
         for server in reversed(federation.servers()):
             servers.stop(server)
-
-
-def alive_pids(federation: Federation) -> list[int]:
-    return [s.pid for s in federation.servers() if servers.is_running(s)]

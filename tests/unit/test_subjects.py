@@ -10,6 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dsxbus.subjects import (
+    concrete_subject,
     cpc_prefix,
     intersects,
     is_literal,
@@ -197,3 +198,14 @@ def test_strip_prefix_undoes_prefixed(pattern: str, cluster_id: str) -> None:
 )
 def test_an_mqtt_client_sees_slashes_plus_and_hash(subject: str, topic: str) -> None:
     assert mqtt_topic(subject) == topic
+
+
+@pytest.mark.parametrize(("pattern", "subject"), [("sensor.>", "sensor.x"), ("a.*.c", "a.x.c"), ("a.b", "a.b")])
+def test_a_concrete_subject_is_literal_and_matches_its_pattern(pattern: str, subject: str) -> None:
+    assert concrete_subject(pattern) == subject
+    assert matches(pattern, concrete_subject(pattern))
+
+
+def test_an_invalid_pattern_has_no_concrete_subject() -> None:
+    with pytest.raises(ValueError, match="not a valid subject pattern"):
+        concrete_subject("a.>.b")
