@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.secrets import LABELS
-from dsxbus import naming
+from dsxbus import naming, sveltos
 from dsxbus.config import EventBus
 
 
@@ -28,6 +28,8 @@ class MtlsCertificate(pulumi.ComponentResource):
         if issuer is None:  # the caller decides; an operator-provided Secret needs nothing here
             raise ValueError("MtlsCertificate needs mtls.certificateIssuer")
         hostnames = list(bus.mtls.hostnames)
+        if bus.sveltos.enabled:  # the agent dials the in-cluster service over TLS
+            hostnames += sveltos.in_cluster_hostnames(bus.namespace)
         k8s.apiextensions.CustomResource(
             f"{name}-{naming.MTLS_SERVER_TLS}",
             api_version="cert-manager.io/v1",

@@ -18,6 +18,7 @@ from components.nats import NatsServers, NatsServersArgs
 from components.secrets import LABELS, ClusterSecrets, ClusterSecretsArgs
 from components.streams import MqttStreams, MqttStreamsArgs
 from components.surveyor import Surveyor, SurveyorArgs
+from components.sveltos import SveltosArgs, SveltosOnBus
 from dsxbus import render
 from dsxbus.config import EventBus
 
@@ -56,9 +57,8 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
     if bus.mtls.enabled and bus.mtls.certificate_issuer is not None:
         certificate = MtlsCertificate(f"{name}-mtls-certificate", MtlsCertificateArgs(namespace, bus), opts=child)
     # Pods read their keys at start and fail on a missing secretKeyRef: create the Secrets first.
-    keyed = pulumi.ResourceOptions(
-        parent=parent, depends_on=[*secrets.secrets, *([certificate] if certificate else [])]
-    )
+    prerequisites: list[pulumi.Resource] = [*secrets.secrets, *([certificate] if certificate else [])]
+    keyed = pulumi.ResourceOptions(parent=parent, depends_on=prerequisites)
     nats = NatsServers(f"{name}-nats", NatsServersArgs(namespace, bus, inputs.files), opts=keyed)
     AuthCallout(
         f"{name}-auth-callout",
@@ -73,6 +73,13 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
         MqttStreamsArgs(namespace, bus, inputs.effective),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[nack.chart, nats.main]),
     )
+    if bus.sveltos.enabled:
+        # The client certificate comes from the same issuer; its streams need NACK and the servers.
+        SveltosOnBus(
+            f"{name}-sveltos",
+            SveltosArgs(bus.namespace, bus),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[*prerequisites, nack.chart, nats.main]),
+        )
     GatewayRoutes(f"{name}-gateway", GatewayRoutesArgs(namespace, bus), opts=child)
     Monitoring(f"{name}-monitoring", MonitoringArgs(namespace, bus), opts=child)
     return secrets

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from dsxbus import crosslayer, naming
+from dsxbus.model import Model as _Model
+from dsxbus.model import Permissions as Permissions
+from dsxbus.model import ResponsePermission as ResponsePermission
+from dsxbus.model import SubjectRule as SubjectRule
+from dsxbus.sveltos import Sveltos
 
 ClusterType = Literal["csc", "cpc"]
 SigningAlgorithm = Literal["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_alias=True,  # YAML keys are the upstream chart's value names
-        validate_by_name=True,  # tests may build models with snake_case
-        serialize_by_alias=True,
-        frozen=True,
-        extra="forbid",  # a misspelt key is an error, not a silently ignored default
-        use_attribute_docstrings=True,  # field docstrings become the schema's descriptions
-    )
 
 
 def _reject_numbers(value: object, example: str) -> object:
@@ -100,25 +93,6 @@ class Jwks(_Model):
     @property
     def complete(self) -> bool:
         return bool(self.url and self.issuer and self.audience)
-
-
-class SubjectRule(_Model):
-    allow: tuple[str, ...] = ()
-    deny: tuple[str, ...] = ()
-
-
-class ResponsePermission(_Model):
-    max: Annotated[int, Field(ge=1)]
-    ttl: Annotated[int, Field(ge=0)] = 0
-    """Nanoseconds, as the auth-callout's permissions.json expects."""
-
-
-class Permissions(_Model):
-    """NATS pub/sub permissions of one identity (subjects in NATS form: `a.b.>`)."""
-
-    pub: SubjectRule | None = None
-    sub: SubjectRule | None = None
-    resp: ResponsePermission | None = None
 
 
 class _Identity(_Model):
@@ -342,6 +316,7 @@ class EventBus(_Model):
     images: Images = Images()
     charts: Charts = Charts()
     monitoring: Monitoring = Monitoring()
+    sveltos: Sveltos = Sveltos()
 
     @field_validator("cluster_id", mode="before")
     @classmethod

@@ -129,11 +129,13 @@ def mtls_tree(
     settings: ServerSettings,
     *,
     mqtt_tls: Mapping[str, str] | None = None,
+    client_tls: bool = False,
 ) -> Tree:
-    """The `nats-mtls` server: MQTT over mutual TLS only, joined to the main servers through three leafs.
+    """The `nats-mtls` server: MQTT over mutual TLS, joined to the main servers through three leafs.
 
-    No JetStream of its own (the domain account's mappings reach main's), and no client-port TLS:
-    upstream's `nats-mtls.config.tls.*` values are inert, only MQTT is mTLS.
+    No JetStream of its own (the domain account's mappings reach main's). Upstream's client port is
+    plain (its `nats-mtls.config.tls.*` values are inert); `client_tls` makes it mutual TLS too, for
+    NATS clients that sign in with a certificate (the Sveltos agent).
     """
     tree = _common(settings)
     tree["accounts"] = accounts_tree(domain_accounts)
@@ -159,6 +161,8 @@ def mtls_tree(
     mqtt[key] = value
     mqtt["tls"] = {**tls, "verify": True}
     tree["mqtt"] = mqtt
+    if client_tls:
+        tree["tls"] = {**tls, "verify": True}
     return tree
 
 

@@ -6,8 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from dsxbus import naming, topology
-from dsxbus.config import CrossLayer, EventBus, Permissions
+from dsxbus import naming, sveltos, topology
+from dsxbus.config import CrossLayer, EventBus, MtlsIdentity, Permissions
 
 
 def _env(name: str | None) -> str:
@@ -61,12 +61,25 @@ def generated_nkey_entries(
     return entries
 
 
+def mtls_entries(bus: EventBus) -> dict[str, MtlsIdentity]:
+    """The operator's mTLS identities, plus the Sveltos agent's unless the operator already names its identity."""
+    entries = dict(bus.auth.permissions.mtls)
+    block = bus.sveltos
+    if block.enabled:
+        identity = block.identity_for(bus.cluster_name)
+        if all(entry.identity != identity for entry in entries.values()):
+            entries[sveltos.PERMISSION_NAME] = MtlsIdentity(
+                identity=identity, account=bus.domain_account, permissions=sveltos.bus_permissions(block)
+            )
+    return entries
+
+
 def permissions_document(
     bus: EventBus,
     cpc_lists: Mapping[str, CrossLayer] | None = None,
     public_keys: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The whole permissions.json (INVENTORY §3 schema): operator oauth2/mtls/noauth verbatim, nkey merged."""
+    """The whole permissions.json (INVENTORY §3 schema): operator entries verbatim, generated nkey/mTLS merged."""
     perms = bus.auth.permissions
 
     def dump(model: Any) -> dict[str, Any]:
@@ -74,7 +87,7 @@ def permissions_document(
 
     document: dict[str, Any] = {
         "oauth2": {name: {**dump(entry), "account": entry.account} for name, entry in perms.oauth2.items()},
-        "mtls": {name: {**dump(entry), "account": entry.account} for name, entry in perms.mtls.items()},
+        "mtls": {name: {**dump(entry), "account": entry.account} for name, entry in mtls_entries(bus).items()},
         "nkey": {name: {**dump(entry), "account": entry.account} for name, entry in perms.nkey.items()},
         "noauth": None if perms.noauth is None else {**dump(perms.noauth), "account": perms.noauth.account},
     }

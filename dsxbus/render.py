@@ -71,6 +71,7 @@ def cluster_files(
                 cluster_routes=natsconf.kubernetes_routes("nats-mtls", 1),
                 mtls_cert_dir=f"{cert_root}/nats-mtls" if cert_root else MTLS_CERT_DIR,
             ),
+            client_tls=bus.sveltos.enabled,
         )
     document = permissions.permissions_document(bus, cpc_lists)
     return ClusterFiles(main, mtls, document, pod_environment(bus))

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
-from dsxbus import crosslayer, hostnames, naming, nkeys, subjects
+from dsxbus import crosslayer, hostnames, naming, nkeys, subjects, sveltos
 from dsxbus.config import EventBus, FleetDefaults, Permissions, inherit
 from dsxbus.errors import Problem, key_path
 
@@ -27,6 +27,9 @@ def problems(bus: EventBus) -> list[Problem]:
     found += _permission_problems(bus)
     found += _mtls_problems(bus)
     found += _stream_problems(bus)
+    found += _sveltos_problems(bus)
+    if bus.cross_layer is not None or bus.csc_stack is None:
+        found += sveltos_route_problems(bus)
     if bus.cross_layer is not None:
         found += cross_layer_problems(bus)
     if bus.cluster_type == "csc" or bus.csc_stack is None:
@@ -37,7 +40,7 @@ def problems(bus: EventBus) -> list[Problem]:
 def effective_problems(cpc: EventBus, fleet: FleetDefaults) -> list[Problem]:
     """The checks that depend on fleet defaults, run on a CPC with the CSC's values filled in."""
     effective = inherit(cpc, fleet)
-    found = cross_layer_problems(effective) if cpc.cross_layer is None else []
+    found = cross_layer_problems(effective) + sveltos_route_problems(effective) if cpc.cross_layer is None else []
     return found + _oauth2_problems(effective, inherited=cpc.auth.jwks is None)
 
 
@@ -405,6 +408,99 @@ def _stream_problems(bus: EventBus) -> list[Problem]:
             )
         ]
     return []
+
+
+def _sveltos_problems(bus: EventBus) -> list[Problem]:
+    block = bus.sveltos
+    if not block.enabled:
+        return []
+    found = sveltos.problems(block)
+    mtls = bus.mtls
+    if not mtls.enabled:
+        found.append(
+            Problem(
+                key_path("sveltos", "enabled"),
+                True,
+                "the agent signs in with a client certificate on the nats-mtls server; set mtls.enabled. (The "
+                "agent cannot sign NKey nonces, and a token in its Secret would be an OAuth2 token that expires)",
+            )
+        )
+    elif mtls.certificate_issuer is None and block.client_certificate_secret is None:
+        found.append(
+            Problem(
+                key_path("sveltos", "clientCertificateSecret"),
+                None,
+                "with mtls.serverCertSans (your own certificates) name a Secret in the bus namespace holding the "
+                "agent's tls.crt, tls.key and ca.crt, signed by the CA nats-mtls trusts; or set "
+                "mtls.certificateIssuer and dsx-bus requests the certificate from cert-manager",
+            )
+        )
+    if mtls.enabled and mtls.server_cert_sans is not None:
+        in_cluster = sveltos.in_cluster_hostnames(bus.namespace)[0]
+        if hostnames.uncovered([in_cluster], mtls.server_cert_sans):
+            found.append(
+                Problem(
+                    key_path("mtls", "serverCertSans"),
+                    list(mtls.server_cert_sans),
+                    f"Sveltos dials {sveltos.url(bus.namespace)} and checks the certificate against "
+                    f"{in_cluster!r}; add that name to the nats-mtls server certificate",
+                )
+            )
+    identity = block.identity_for(bus.cluster_name)
+    for name, entry in bus.auth.permissions.mtls.items():
+        path = ("auth", "permissions", "mtls", name)
+        if entry.identity != identity:
+            if name == sveltos.PERMISSION_NAME:
+                found.append(
+                    Problem(key_path(*path), name, "dsx-bus generates this mTLS entry for Sveltos; rename yours")
+                )
+            continue
+        if entry.account != bus.domain_account:
+            found.append(
+                Problem(
+                    key_path(*path, "account"),
+                    entry.account,
+                    f"the Sveltos identity {identity} must land in {bus.domain_account}, where cross-layer "
+                    "routes deliver; or remove this entry and let dsx-bus generate it",
+                )
+            )
+        for subject in block.subscriptions():
+            if not sveltos.allows_subscribe(entry.permissions, subject):
+                found.append(
+                    Problem(
+                        key_path(*path, "permissions", "sub"),
+                        subject,
+                        f"the Sveltos identity {identity} may not subscribe to it, so the agent's subscription "
+                        "is refused and no event arrives. Allow it, or remove this entry and let dsx-bus "
+                        "generate exactly the permissions Sveltos needs",
+                    )
+                )
+    return found
+
+
+def sveltos_route_problems(bus: EventBus) -> list[Problem]:
+    """On a CPC, every subject Sveltos listens on must be one a cross-layer route can deliver from the CSC."""
+    block = bus.sveltos
+    if not block.enabled or bus.cluster_type != "cpc":
+        return []
+    lists = bus.effective_cross_layer
+    routes = (*lists.csc_exports, *lists.csc_prefixed_exports)
+    listened: list[tuple[tuple[str | int, ...], str]] = []
+    if block.nats is not None:
+        listened += [(("sveltos", "nats", "subjects", i), s) for i, s in enumerate(block.nats.subjects)]
+    for j, stream in enumerate(block.jetstream.streams if block.jetstream else ()):
+        listened += [(("sveltos", "jetstream", "streams", j, "subjects", i), s) for i, s in enumerate(stream.subjects)]
+    return [
+        Problem(
+            key_path(*path),
+            subject,
+            f"no cross-layer route delivers it to this CPC (crossLayer.cscExports {list(lists.csc_exports)}, "
+            f"cscPrefixedExports {list(lists.csc_prefixed_exports)}): events published on the CSC never arrive. "
+            "Listen on a subject those lists carry, or add it to them",
+        )
+        for path, subject in listened
+        if subjects.is_valid(subject) and not any(subjects.collide(subject, route) for route in routes)
+    ]
 
 
 def _plain(value: object) -> object:

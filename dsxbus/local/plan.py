@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dsxbus import naming, natsconf, nkeys, topology
+from dsxbus import naming, natsconf, nkeys, permissions, topology
 from dsxbus.config import CrossLayer, EventBus, Permissions, SubjectRule
 from dsxbus.fleet import Resolved
 from dsxbus.nkeys import KeyKind, KeyPair
@@ -180,7 +180,7 @@ def mtls_conf(
     accounts = tuple(a for a in topology.mtls_accounts(bus) if a.name in (domain, naming.SYS))
     identities = tuple(
         User(user=entry.identity, permissions=entry.permissions)
-        for entry in bus.auth.permissions.mtls.values()
+        for entry in permissions.mtls_entries(bus).values()
         if entry.account == domain
     )
     accounts = tuple(
@@ -200,10 +200,12 @@ def mtls_conf(
             "cert_file": f"{cert_dir}/tls.crt",
             "key_file": f"{cert_dir}/tls.key",
         },
+        client_tls=bus.sveltos.enabled,
     )
-    mqtt = tree["mqtt"]
-    assert isinstance(mqtt, dict) and isinstance(mqtt["tls"], dict)
-    mqtt["tls"]["verify_and_map"] = True  # the client certificate's subject DN picks the user
+    for listener in (tree["mqtt"], tree):
+        tls = listener.get("tls") if isinstance(listener, dict) else None
+        if isinstance(tls, dict):
+            tls["verify_and_map"] = True  # the client certificate's subject DN picks the user
     variables = {
         naming.MTLS_LEAF.seed_env or "": keys.mtls_leaf.seed,
         naming.MTLS_SYS_LEAF.seed_env or "": keys.mtls_sys_leaf.seed,

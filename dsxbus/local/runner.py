@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dsxbus import certs, fleet, streams
+from dsxbus import certs, fleet, permissions, streams
 from dsxbus.errors import ConfigError
 from dsxbus.fleet import Resolved
 from dsxbus.local import jetstream, plan, servers
@@ -369,7 +369,7 @@ def _start_mtls(
     sans = (*bus.mtls.hostnames, "127.0.0.1", "localhost")
     certs.write_tls_dir(cert_dir / "nats-mtls", ca, ca.server(sans[0], sans))
     clients = {}
-    for entry_name, entry in bus.auth.permissions.mtls.items():
+    for entry_name, entry in permissions.mtls_entries(bus).items():
         pem = ca.client(_identity_cn(entry.identity))
         cert, key = cert_dir / "clients" / f"{entry_name}.crt", cert_dir / "clients" / f"{entry_name}.key"
         cert.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,8 @@ from google.protobuf import json_format  # type: ignore[import-untyped]
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings
 
+from dsxbus import certs
+
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SIG_KEY = "4dabf18193072939515e22adb298388d"  # the SDK's special-signature key; secrets carry SECRET_VALUE
@@ -93,6 +95,10 @@ class Mocks(pulumi.runtime.Mocks):
                 "outputs": outputs,
                 "secretOutputNames": [],
             }
+        if args.typ == "kubernetes:core/v1:Secret" and args.resource_id:
+            # A read (Secret.get): the TLS Secret cert-manager wrote for the Certificate the program declared.
+            namespace, _, name = args.resource_id.partition("/")
+            return args.resource_id, {"metadata": {"name": name, "namespace": namespace}, "data": issued_tls(name)}
         if args.typ == "random:index/randomBytes:RandomBytes":
             # Deterministic per logical name, so tests can recompute a key the program derived.
             raw = entropy_for(args.name)
@@ -101,6 +107,21 @@ class Mocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         return {}, None
+
+
+ISSUED_TLS: dict[str, dict[str, str]] = {}
+
+
+def issued_tls(secret_name: str) -> dict[str, str]:
+    """Secret data as cert-manager writes it (base64 PEM), one CA and client certificate per Secret name."""
+    if secret_name not in ISSUED_TLS:
+        ca = certs.LocalCa(f"test CA for {secret_name}")
+        client = ca.client(secret_name)
+        ISSUED_TLS[secret_name] = {
+            key: base64.b64encode(pem).decode()
+            for key, pem in (("ca.crt", ca.pem.certificate), ("tls.crt", client.certificate), ("tls.key", client.key))
+        }
+    return ISSUED_TLS[secret_name]
 
 
 def entropy_for(name: str) -> bytes:

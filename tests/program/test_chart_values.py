@@ -103,7 +103,14 @@ def test_the_tlsroute_and_the_certificate_name_the_same_hosts(cpc_a: Run) -> Non
     objects = cpc_a.k8s_objects()
     route = unwrap(objects[("TLSRoute", "nats-mqtt-mtls")].inputs)
     certificate = unwrap(objects[("Certificate", "nats-mtls-server-tls")].inputs)
-    assert route["spec"]["hostnames"] == certificate["spec"]["dnsNames"] == ["mqtt-mtls.cpc-a.dsx.example.com"]
+    assert route["spec"]["hostnames"] == ["mqtt-mtls.cpc-a.dsx.example.com"]
+    # With Sveltos on, the in-cluster service names follow: the agent dials nats-mtls over TLS.
+    assert certificate["spec"]["dnsNames"] == [
+        "mqtt-mtls.cpc-a.dsx.example.com",
+        "nats-mtls.dsx.svc.cluster.local",
+        "nats-mtls.dsx.svc",
+        "nats-mtls",
+    ]
     assert route["apiVersion"] == "gateway.networking.k8s.io/v1alpha2"
     assert route["spec"]["rules"] == [{"backendRefs": [{"name": "nats-mtls", "port": 1883}]}]
     assert certificate["spec"]["issuerRef"] == {"name": "dsx-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}
@@ -169,13 +176,14 @@ def test_leaf_tls_files_the_config_names_are_mounted_into_the_nats_pods() -> Non
     assert run.outputs["leafTls"] == {"secretName": "leaf-tls", "caKey": "ca.crt"}
 
 
-def test_without_mtls_exactly_the_mtls_objects_disappear(cpc_a: Run) -> None:
-    bus = harness.stack_config("cpc-a")["dsx-bus:eventBus"]
+def test_without_mtls_exactly_the_mtls_objects_disappear(cpc_b: Run) -> None:
+    # cpc-b: no Sveltos, which needs mTLS.
+    bus = harness.stack_config("cpc-b")["dsx-bus:eventBus"]
     bus["mtls"] = {"enabled": False}
     del bus["auth"]["permissions"]["mtls"]
-    run = harness.run("cpc-a", event_bus=bus)
+    run = harness.run("cpc-b", event_bus=bus)
     assert run.error is None, run.errors()
-    assert set(cpc_a.k8s_objects()) - set(run.k8s_objects()) == {
+    assert set(cpc_b.k8s_objects()) - set(run.k8s_objects()) == {
         ("TLSRoute", "nats-mqtt-mtls"),
         ("Certificate", "nats-mtls-server-tls"),
         ("Secret", "nats-mtls-leaf"),

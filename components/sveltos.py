@@ -1,0 +1,150 @@
+"""Sveltos on the bus: the agent's client certificate and `sveltos-nats` Secret, streams, EventSources, triggers."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.secrets import LABELS
+from dsxbus import sveltos
+from dsxbus.config import EventBus
+from dsxbus.errors import DsxBusError
+
+WAIT_FOR_READY = {"pulumi.com/waitFor": "condition=Ready"}
+
+
+def messaging_json(block: sveltos.Sveltos, namespace: str, secret: str, data: Mapping[str, str] | None) -> str:
+    """The agent's JSON from the client TLS Secret's data (already base64 PEM, decoded and re-encoded checked)."""
+    data = data or {}
+    missing = [key for key in ("tls.crt", "tls.key") if not data.get(key)]
+    if missing:
+        raise DsxBusError(
+            f"Secret {namespace}/{secret} has no {' or '.join(missing)}: Sveltos needs its client certificate. "
+            "Check the Certificate's status (kubectl describe certificate -n "
+            f"{namespace} {secret}) or fill the Secret, then run `pulumi up` again"
+        )
+    ca = data.get("ca.crt")
+    return sveltos.messaging_config(
+        block,
+        server_url=sveltos.url(namespace),
+        certificate=base64.b64decode(data["tls.crt"]),
+        key=base64.b64decode(data["tls.key"]),
+        ca=base64.b64decode(ca) if ca else b"",
+    ).to_json()
+
+
+@dataclass(frozen=True)
+class SveltosArgs:
+    namespace: str
+    bus: EventBus
+
+
+class SveltosOnBus(pulumi.ComponentResource):
+    """Everything Sveltos needs on one cluster; the agent signs in as an mTLS identity (see permissions.py)."""
+
+    def __init__(self, name: str, args: SveltosArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dsx-bus:sveltos:SveltosOnBus", name, None, opts)
+        bus, namespace = args.bus, args.namespace
+        block = bus.sveltos
+        child = pulumi.ResourceOptions(parent=self)
+        identity = block.identity_for(bus.cluster_name)
+        secret_name = block.client_certificate_secret or sveltos.CLIENT_TLS_SECRET
+        issuer = bus.mtls.certificate_issuer
+        secret_id: pulumi.Output[str]
+        if block.client_certificate_secret is None and issuer is not None:
+            certificate = k8s.apiextensions.CustomResource(
+                f"{name}-client-certificate",
+                api_version="cert-manager.io/v1",
+                kind="Certificate",
+                # Wait until cert-manager has written the Secret: it is read right after.
+                metadata={"name": secret_name, "namespace": namespace, "labels": LABELS, "annotations": WAIT_FOR_READY},
+                spec={
+                    "secretName": secret_name,
+                    "commonName": identity.removeprefix("CN="),
+                    "usages": ["client auth", "digital signature", "key encipherment"],
+                    "issuerRef": {"name": issuer.name, "kind": issuer.kind, "group": issuer.group},
+                },
+                opts=child,
+            )
+            # Known once the Certificate exists; in the preview of a first deployment the read waits.
+            secret_id = certificate.id.apply(lambda _: f"{namespace}/{secret_name}")
+        else:
+            secret_id = pulumi.Output.from_input(f"{namespace}/{secret_name}")
+        client_tls = k8s.core.v1.Secret.get(f"{name}-client-tls", secret_id, opts=child)
+        config: pulumi.Output[str] = pulumi.Output.secret(
+            client_tls.data.apply(lambda data: messaging_json(block, namespace, secret_name, data))
+        )
+        k8s.core.v1.Secret(
+            f"{name}-{sveltos.SECRET_NAME}",
+            metadata={"name": sveltos.SECRET_NAME, "namespace": sveltos.SECRET_NAMESPACE, "labels": LABELS},
+            type="Opaque",
+            data={sveltos.SECRET_KEY: config.apply(lambda text: base64.b64encode(text.encode()).decode())},
+            opts=child,
+        )
+        self._streams(name, namespace, block)
+        for rule in block.event_rules:
+            templates = [
+                k8s.core.v1.ConfigMap(
+                    f"{name}-template-{template.namespace}-{cm_name}",
+                    metadata={
+                        "name": cm_name,
+                        "namespace": template.namespace,
+                        "labels": LABELS,
+                        # Without it Sveltos deploys the data as is instead of instantiating it per event.
+                        "annotations": {sveltos.INSTANTIATE_ANNOTATION: "ok"},
+                    },
+                    data=dict(template.data),
+                    opts=child,
+                )
+                for cm_name, template in rule.templates.items()
+            ]
+            source = sveltos.event_source(rule)
+            event_source = k8s.apiextensions.CustomResource(
+                f"{name}-eventsource-{rule.name}",
+                api_version=source["apiVersion"],
+                kind=source["kind"],
+                metadata={**source["metadata"], "labels": LABELS},
+                spec=source["spec"],
+                opts=child,
+            )
+            trigger = sveltos.event_trigger(rule)
+            k8s.apiextensions.CustomResource(
+                f"{name}-eventtrigger-{rule.name}",
+                api_version=trigger["apiVersion"],
+                kind=trigger["kind"],
+                metadata={**trigger["metadata"], "labels": LABELS},
+                spec=trigger["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[event_source, *templates]),
+            )
+        self.register_outputs(
+            {
+                "url": sveltos.url(namespace),
+                "identity": identity,
+                "subjects": list(block.subscriptions()),
+                "eventRules": [rule.name for rule in block.event_rules],
+            }
+        )
+
+    def _streams(self, name: str, namespace: str, block: sveltos.Sveltos) -> None:
+        for spec, consumer in zip(sveltos.nack_streams(block), sveltos.nack_consumers(block), strict=True):
+            resource_name = spec["name"].lower()
+            stream = k8s.apiextensions.CustomResource(
+                f"{name}-stream-{resource_name}",
+                api_version="jetstream.nats.io/v1beta2",
+                kind="Stream",
+                metadata={"name": f"sveltos-{resource_name}", "namespace": namespace, "labels": LABELS},
+                spec=spec,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            k8s.apiextensions.CustomResource(
+                f"{name}-consumer-{resource_name}",
+                api_version="jetstream.nats.io/v1beta2",
+                kind="Consumer",
+                metadata={"name": f"sveltos-{resource_name}", "namespace": namespace, "labels": LABELS},
+                spec=consumer,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[stream]),
+            )

@@ -1,0 +1,592 @@
+"""Project Sveltos on the bus: the `sveltos` stack-config block, the agent's `sveltos-nats` JSON, the manifests.
+
+research/sveltos/SPEC.md is the contract. The agent reads Secret `projectsveltos/sveltos-nats` (key
+`sveltos-nats`, JSON) in each managed cluster, subscribes, and reports matching CloudEvents; event-manager
+then runs the EventTriggers that reference the matching EventSource.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
+
+from dsxbus import gotemplate, re2, subjects
+from dsxbus.errors import Problem, key_path
+from dsxbus.model import Model, Permissions, SubjectRule
+
+SECRET_NAMESPACE = "projectsveltos"
+SECRET_NAME = "sveltos-nats"
+SECRET_KEY = "sveltos-nats"
+API_VERSION = "lib.projectsveltos.io/v1beta1"
+INSTANTIATE_ANNOTATION = "projectsveltos.io/instantiate"
+PERMISSION_NAME = "sveltos-agent"
+"""The mTLS entry dsx-bus generates in permissions.json for the agent's certificate."""
+CLIENT_TLS_SECRET = "sveltos-nats-client-tls"
+"""cert-manager writes the agent's client certificate here (tls.crt, tls.key, ca.crt)."""
+CONSUMER = "sveltos-agent"
+"""The durable consumer sveltos-agent v0.51 looks up on each stream (it does not create it)."""
+MTLS_CLIENT_PORT = 4222
+
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_STREAM_NAME_BAD = re.compile(r"[\s.*>/\\]")
+ROOT = ("sveltos",)
+
+
+# --- The agent's own structs (sveltos-agent pkg/evaluation), serialised as its encoding/json reads them. ---
+
+
+class _Agent(BaseModel):
+    # The agent matches keys case-insensitively and ignores unknown ones; we only parse what we write,
+    # so unknown keys here are our own mistake.
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_by_name=True, serialize_by_alias=True)
+
+
+def _b64(value: bytes) -> str:
+    # Go decodes a JSON string into []byte as standard padded base64. The upstream schema calls these
+    # fields "PEM-encoded" and the doc says strings are converted: both wrong, raw PEM fails to decode.
+    return base64.b64encode(value).decode()
+
+
+def _from_b64(value: object) -> object:
+    if isinstance(value, str):
+        return base64.b64decode(value.replace("\r", "").replace("\n", ""), validate=True)
+    return value
+
+
+class MessagingUser(_Agent):
+    user: str
+    password: str
+
+
+class ClientCert(_Agent):
+    cert_pem: bytes = Field(alias="certPem")
+    key_pem: bytes = Field(alias="keyPem")
+
+    _decode = field_validator("cert_pem", "key_pem", mode="before")(_from_b64)
+
+    @field_serializer("cert_pem", "key_pem")
+    def _encode(self, value: bytes) -> str:
+        return _b64(value)
+
+
+class MessagingAuthorization(_Agent):
+    user: MessagingUser | None = None
+    token: str | None = None
+    client_cert: ClientCert | None = Field(default=None, alias="clientCert")
+    root_ca: bytes | None = Field(default=None, alias="rootCA")
+
+    _decode = field_validator("root_ca", mode="before")(_from_b64)
+
+    @field_serializer("root_ca")
+    def _encode(self, value: bytes | None) -> str | None:
+        return None if value is None else _b64(value)
+
+
+class Configuration(_Agent):
+    url: str
+    subjects: tuple[str, ...]
+    authorization: MessagingAuthorization | None = None
+
+
+class Stream(_Agent):
+    name: str
+    subjects: tuple[str, ...]
+
+
+class ConsumerConfiguration(_Agent):
+    url: str
+    streams: tuple[Stream, ...]
+    subjects: tuple[str, ...] = ()
+    """Stream names, for sveltos-agent before the July 2025 JetStream rework (it read `subjects`).
+
+    Not in the current struct or schema; current agents ignore it, so writing both serves every release."""
+    authorization: MessagingAuthorization | None = None
+
+
+class NatsConfiguration(_Agent):
+    configuration: Configuration
+
+
+class JetstreamConfiguration(_Agent):
+    configuration: ConsumerConfiguration
+
+
+class MessagingConfig(_Agent):
+    """The value of key `sveltos-nats` in Secret `projectsveltos/sveltos-nats`."""
+
+    nats: NatsConfiguration | None = None
+    jetstream: JetstreamConfiguration | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json", exclude_none=True, exclude_defaults=False), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> MessagingConfig:
+        """Decode as the agent does (base64 for the certificate fields), strictly."""
+        return cls.model_validate(json.loads(text))
+
+
+# --- The stack-config block. ---
+
+
+class NatsTransport(Model):
+    """Core NATS: one plain subscription per subject; events published while the agent is down are lost."""
+
+    subjects: tuple[str, ...]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _streams_belong_to_jetstream(cls, data: object) -> object:
+        if isinstance(data, dict) and "streams" in data:
+            raise ValueError(
+                "streams go under sveltos.jetstream, not sveltos.nats: the agent ignores `streams` in its nats "
+                "block and subscribes to nothing (the upstream doc's JetStream example has this mistake)"
+            )
+        return data
+
+
+class StreamSpec(Model):
+    name: str
+    """The JetStream stream dsx-bus creates (NACK) and the agent consumes."""
+    subjects: tuple[str, ...]
+
+
+class JetStreamTransport(Model):
+    """JetStream: events wait in a stream while the agent is down (durable consumer `sveltos-agent`)."""
+
+    streams: tuple[StreamSpec, ...]
+    storage: Literal["memory", "file"] = "file"
+    replicas: int = Field(default=1, ge=1, le=5)
+    max_age: str = "24h"
+
+
+class LabelSelectorRequirement(Model):
+    key: str
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: tuple[str, ...] = ()
+
+
+class LabelSelector(Model):
+    match_labels: dict[str, str] = {}
+    match_expressions: tuple[LabelSelectorRequirement, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.match_labels and not self.match_expressions
+
+
+class MatchCriteria(Model):
+    """One EventSource `messagingMatchCriteria` item: Go regexps, ANDed; an omitted field matches anything."""
+
+    subject: str | None = None
+    """Matched against the agent's *subscription string* (e.g. `command.user.>`), not the message subject."""
+    cloud_event_source: str | None = None
+    cloud_event_type: str | None = None
+    cloud_event_subject: str | None = None
+
+    def patterns(self) -> dict[str, str]:
+        return {k: v for k, v in self.model_dump(by_alias=True, exclude_none=True).items() if isinstance(v, str)}
+
+
+class PolicyRef(Model):
+    kind: Literal["ConfigMap", "Secret", "GitRepository", "OCIRepository", "Bucket"] = "ConfigMap"
+    name: str
+    namespace: str = "default"
+    path: str | None = None
+    optional: bool | None = None
+    deployment_type: Literal["Local", "Remote"] | None = None
+    tier: int | None = Field(default=None, ge=1)
+
+
+class Template(Model):
+    """A ConfigMap instantiated per event (annotation projectsveltos.io/instantiate): Go templates in its data."""
+
+    namespace: str = "default"
+    data: dict[str, str]
+
+
+class Trigger(Model):
+    """The EventTrigger: which clusters, what to deploy, Create or Delete."""
+
+    source_cluster_selector: LabelSelector | None = None
+    """Required by the CRD; an empty selector matches no cluster."""
+    destination_cluster_selector: LabelSelector | None = None
+    one_for_event: bool = True
+    """One ClusterProfile per CloudEvent; cloudEventAction is only evaluated with this on (Sveltos default: off)."""
+    cloud_event_action: str | None = None
+    """A Go template that must render exactly `Create` or `Delete` (Sveltos default: Create)."""
+    sync_mode: Literal["OneTime", "Continuous", "ContinuousWithDriftDetection", "DryRun"] = "Continuous"
+    policy_refs: tuple[PolicyRef, ...] = ()
+
+
+class EventRule(Model):
+    """One EventSource and the EventTrigger that reacts to it (both named `name`)."""
+
+    name: str
+    match: tuple[MatchCriteria, ...]
+    """The EventSource's messagingMatchCriteria (OR: the first matching item wins)."""
+    trigger: Trigger
+    templates: dict[str, Template] = {}
+    """ConfigMaps created with the rule and added to the trigger's policyRefs."""
+
+
+class Sveltos(Model):
+    """Sveltos reacting to CloudEvents on this cluster's bus (sveltos-agent runs in this cluster)."""
+
+    enabled: bool = False
+    nats: NatsTransport | None = None
+    jetstream: JetStreamTransport | None = None
+    identity: str | None = None
+    """The agent's certificate identity in the auth-callout (default `CN=sveltos-agent.<cluster>`)."""
+    client_certificate_secret: str | None = None
+    """With mtls.serverCertSans (your own PKI): a Secret in the bus namespace with the agent's tls.crt, tls.key
+    and ca.crt. With mtls.certificateIssuer dsx-bus requests it from cert-manager instead."""
+    event_rules: tuple[EventRule, ...] = ()
+    """EventSources/EventTriggers to create in this cluster (it must run the Sveltos management plane)."""
+
+    def identity_for(self, cluster_name: str) -> str:
+        return self.identity or f"CN=sveltos-agent.{cluster_name}"
+
+    def subscriptions(self) -> tuple[str, ...]:
+        """Every subject the agent receives on: its core NATS subjects and its streams' subjects."""
+        core = self.nats.subjects if self.nats else ()
+        streamed = tuple(s for stream in (self.jetstream.streams if self.jetstream else ()) for s in stream.subjects)
+        return core + streamed
+
+    def subscription_strings(self) -> tuple[str, ...]:
+        """What EventSource `subject` regexps are matched against: subscriptions, or stream names (JetStream)."""
+        core = self.nats.subjects if self.nats else ()
+        return core + tuple(stream.name for stream in (self.jetstream.streams if self.jetstream else ()))
+
+
+# --- What the program deploys. ---
+
+
+def url(namespace: str) -> str:
+    """The in-cluster nats-mtls client port: TLS with client certificates, which is how the agent signs in."""
+    return f"tls://nats-mtls.{namespace}.svc.cluster.local:{MTLS_CLIENT_PORT}"
+
+
+def in_cluster_hostnames(namespace: str) -> tuple[str, ...]:
+    """The names the nats-mtls server certificate must carry for in-cluster TLS clients."""
+    return (f"nats-mtls.{namespace}.svc.cluster.local", f"nats-mtls.{namespace}.svc", "nats-mtls")
+
+
+def messaging_config(block: Sveltos, *, server_url: str, certificate: bytes, key: bytes, ca: bytes) -> MessagingConfig:
+    """The agent's JSON: the same URL and client certificate for the core NATS and JetStream connections."""
+    auth = MessagingAuthorization(client_cert=ClientCert(cert_pem=certificate, key_pem=key), root_ca=ca)
+    nats = None
+    if block.nats is not None:
+        nats = NatsConfiguration(
+            configuration=Configuration(url=server_url, subjects=block.nats.subjects, authorization=auth)
+        )
+    jetstream = None
+    if block.jetstream is not None:
+        streams = tuple(Stream(name=s.name, subjects=s.subjects) for s in block.jetstream.streams)
+        jetstream = JetstreamConfiguration(
+            configuration=ConsumerConfiguration(
+                url=server_url, streams=streams, subjects=tuple(s.name for s in streams), authorization=auth
+            )
+        )
+    return MessagingConfig(nats=nats, jetstream=jetstream)
+
+
+def bus_permissions(block: Sveltos) -> Permissions:
+    """Exactly what the agent needs: subscribe to its subjects; with JetStream, read its streams and ack."""
+    if block.jetstream is None:
+        return Permissions(
+            pub=SubjectRule(deny=(">",)), sub=SubjectRule(allow=block.nats.subjects if block.nats else ())
+        )
+    publish: list[str] = ["$JS.API.INFO"]
+    for stream in block.jetstream.streams:
+        name = stream.name
+        # Which consumer current agents create or look up is unverified (SPEC §3.4), hence `*` for its name;
+        # no delete, purge or stream edits.
+        publish += [
+            f"$JS.API.STREAM.INFO.{name}",
+            f"$JS.API.CONSUMER.INFO.{name}.*",
+            f"$JS.API.CONSUMER.CREATE.{name}.>",
+            f"$JS.API.CONSUMER.DURABLE.CREATE.{name}.*",
+            f"$JS.API.CONSUMER.MSG.NEXT.{name}.*",
+            f"$JS.ACK.{name}.>",
+        ]
+    core = block.nats.subjects if block.nats else ()
+    return Permissions(pub=SubjectRule(allow=tuple(publish)), sub=SubjectRule(allow=(*core, "_INBOX.>")))
+
+
+def _selector(selector: LabelSelector) -> dict[str, Any]:
+    return selector.model_dump(by_alias=True, exclude_defaults=True)
+
+
+def event_source(rule: EventRule) -> dict[str, Any]:
+    """The cluster-scoped EventSource (no namespace: the CRD is cluster-scoped)."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "EventSource",
+        "metadata": {"name": rule.name},
+        "spec": {"messagingMatchCriteria": [m.patterns() for m in rule.match]},
+    }
+
+
+def policy_refs(rule: EventRule) -> list[dict[str, Any]]:
+    refs = [r.model_dump(by_alias=True, exclude_none=True) for r in rule.trigger.policy_refs]
+    for name, template in rule.templates.items():
+        ref = {"kind": "ConfigMap", "name": name, "namespace": template.namespace}
+        if not any((r["kind"], r["name"], r["namespace"]) == (ref["kind"], name, template.namespace) for r in refs):
+            refs.append(ref)
+    return refs
+
+
+def event_trigger(rule: EventRule) -> dict[str, Any]:
+    trigger = rule.trigger
+    spec: dict[str, Any] = {
+        "sourceClusterSelector": _selector(trigger.source_cluster_selector or LabelSelector()),
+        "eventSourceName": rule.name,
+        "oneForEvent": trigger.one_for_event,
+        "syncMode": trigger.sync_mode,
+        "policyRefs": policy_refs(rule),
+    }
+    if trigger.destination_cluster_selector is not None:
+        spec["destinationClusterSelector"] = _selector(trigger.destination_cluster_selector)
+    if trigger.cloud_event_action is not None:
+        spec["cloudEventAction"] = trigger.cloud_event_action
+    return {"apiVersion": API_VERSION, "kind": "EventTrigger", "metadata": {"name": rule.name}, "spec": spec}
+
+
+# --- Checks on the block alone (validation.py adds the ones that need the rest of the bus). ---
+
+
+def problems(block: Sveltos) -> list[Problem]:
+    if not block.enabled:
+        return []
+    found: list[Problem] = []
+    if block.nats is None and block.jetstream is None:
+        found.append(
+            Problem(
+                key_path(*ROOT),
+                "enabled",
+                "set sveltos.nats.subjects (core NATS) and/or sveltos.jetstream.streams: the agent needs "
+                "something to subscribe to",
+            )
+        )
+    if block.nats is not None:
+        found += _subject_list_problems((*ROOT, "nats", "subjects"), block.nats.subjects)
+    for index, stream in enumerate(block.jetstream.streams if block.jetstream else ()):
+        stream_path: tuple[str | int, ...] = (*ROOT, "jetstream", "streams", index)
+        if not stream.name or _STREAM_NAME_BAD.search(stream.name):
+            found.append(
+                Problem(
+                    key_path(*stream_path, "name"), stream.name, "a stream name has no spaces, '.', '*', '>' or slashes"
+                )
+            )
+        found += _subject_list_problems((*stream_path, "subjects"), stream.subjects)
+    names: set[str] = set()
+    for index, rule in enumerate(block.event_rules):
+        path: tuple[str | int, ...] = (*ROOT, "eventRules", index)
+        if rule.name in names:
+            found.append(Problem(key_path(*path, "name"), rule.name, "two event rules with one name; rename one"))
+        names.add(rule.name)
+        found += _rule_problems(path, rule, block.subscription_strings())
+    return found
+
+
+def _subject_list_problems(path: tuple[str | int, ...], listed: Sequence[str]) -> list[Problem]:
+    found = []
+    if not listed:
+        found.append(Problem(key_path(*path), [], "list at least one subject"))
+    for index, subject in enumerate(listed):
+        why = subjects.problem(subject)
+        if why:
+            found.append(Problem(key_path(*path, index), subject, f"not a NATS subject: {why}"))
+    return found
+
+
+def _rule_problems(path: tuple[str | int, ...], rule: EventRule, subscriptions: Sequence[str]) -> list[Problem]:
+    found: list[Problem] = []
+    if not _K8S_NAME.match(rule.name):
+        found.append(
+            Problem(key_path(*path, "name"), rule.name, "not a Kubernetes name (lower-case letters, digits, '-', '.')")
+        )
+    if not rule.match:
+        found.append(
+            Problem(
+                key_path(*path, "match"),
+                [],
+                "list at least one match criterion: the agent registers an EventSource for messaging only "
+                "when it has messagingMatchCriteria",
+            )
+        )
+    for index, criteria in enumerate(rule.match):
+        found += _criteria_problems((*path, "match", index), criteria, subscriptions)
+    trigger = rule.trigger
+    selector = trigger.source_cluster_selector
+    if selector is None or selector.empty:
+        found.append(
+            Problem(
+                key_path(*path, "trigger", "sourceClusterSelector"),
+                None if selector is None else {},
+                "required, and an empty selector matches no cluster: give the labels of the clusters whose "
+                "events this rule handles, e.g. {matchLabels: {env: production}}",
+            )
+        )
+    action = trigger.cloud_event_action
+    if action is not None and not trigger.one_for_event:
+        found.append(
+            Problem(
+                key_path(*path, "trigger", "oneForEvent"),
+                False,
+                "cloudEventAction is only evaluated with oneForEvent: true (one ClusterProfile per event); with "
+                "false it is ignored and Delete never happens. Set oneForEvent: true or drop cloudEventAction",
+            )
+        )
+    if action is not None:
+        why = gotemplate.action_problem(action)
+        if why:
+            found.append(
+                Problem(
+                    key_path(*path, "trigger", "cloudEventAction"),
+                    action,
+                    f"{why}. event-manager accepts exactly Create or Delete; anything else crashes it "
+                    "(nil-pointer panic) and the event is retried after every restart",
+                )
+            )
+    for name, template in rule.templates.items():
+        if not _K8S_NAME.match(name) or not _K8S_NAME.match(template.namespace):
+            found.append(
+                Problem(
+                    key_path(*path, "templates", name), name, "ConfigMap name and namespace must be Kubernetes names"
+                )
+            )
+    return found
+
+
+def _criteria_problems(
+    path: tuple[str | int, ...], criteria: MatchCriteria, subscriptions: Sequence[str]
+) -> list[Problem]:
+    found: list[Problem] = []
+    patterns = criteria.patterns()
+    for field, pattern in patterns.items():
+        why = re2.problem(pattern)
+        if why:
+            found.append(
+                Problem(
+                    key_path(*path, field),
+                    pattern,
+                    f"not a Go regular expression ({why}): the agent logs it and this criterion never matches",
+                )
+            )
+        elif re2.unanchored(pattern):
+            found.append(
+                Problem(
+                    key_path(*path, field),
+                    pattern,
+                    f"matches anywhere in the value (Go MatchString is a substring match): write ^...$, "
+                    f"e.g. {'^' + pattern.strip('^$') + '$'!r}, and escape dots",
+                    warning=True,
+                )
+            )
+    subject = patterns.get("subject")
+    if subject and not re2.problem(subject) and subscriptions and not any(re.search(subject, s) for s in subscriptions):
+        found.append(
+            Problem(
+                key_path(*path, "subject"),
+                subject,
+                f"matches none of the agent's subscriptions {list(subscriptions)}: the agent matches this "
+                "against the subscription string (e.g. 'command.user.>'), not the concrete message subject",
+            )
+        )
+    return found
+
+
+def allows_subscribe(permissions: Permissions | None, subject: str) -> bool:
+    """Whether an identity with these permissions receives everything on `subject`."""
+    rule = permissions.sub if permissions is not None else None
+    if rule is None:
+        return True
+    allowed = not rule.allow or any(subjects.is_subset(subject, allow) for allow in rule.allow)
+    return allowed and not any(subjects.collide(subject, deny) for deny in rule.deny)
+
+
+def nack_streams(block: Sveltos) -> list[dict[str, Any]]:
+    """`spec`s of the NACK Streams the agent consumes: created up front with exactly the listed subjects."""
+    if block.jetstream is None:
+        return []
+    settings = block.jetstream
+    return [
+        {
+            "name": stream.name,
+            "subjects": list(stream.subjects),
+            "storage": settings.storage,
+            "replicas": settings.replicas,
+            "retention": "limits",
+            "maxAge": settings.max_age,
+            "discard": "old",
+        }
+        for stream in settings.streams
+    ]
+
+
+def nack_consumers(block: Sveltos) -> list[dict[str, Any]]:
+    """The durable pull consumer per stream that sveltos-agent v0.51 looks up by name (it never creates one)."""
+    return [
+        {
+            "streamName": stream.name,
+            "durableName": CONSUMER,
+            "deliverPolicy": "all",
+            "ackPolicy": "explicit",
+            "ackWait": "30s",
+            # A message that is not a CloudEvent is neither acked nor nacked by the agent: bound its retries.
+            "maxDeliver": 5,
+        }
+        for stream in (block.jetstream.streams if block.jetstream else ())
+    ]
+
+
+# --- What the agent does with a message (SPEC §3.5, §1): for checks and the local federation. ---
+
+
+def cloud_event_problem(payload: bytes) -> str | None:
+    """Why sveltos-agent would drop this message, or None: it reads structured-mode JSON CloudEvents only."""
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        return "not JSON: the agent reads structured-mode CloudEvents only (ce-* headers are ignored)"
+    if not isinstance(event, dict):
+        return "not a JSON object"
+    if event.get("specversion") not in ("1.0", "0.3"):
+        return 'specversion must be "1.0" (or "0.3")'
+    missing = [name for name in ("id", "source", "type") if not event.get(name)]
+    if missing:
+        return f"missing {', '.join(missing)}"
+    if "application/json" not in str(event.get("datacontenttype", "")):
+        return (
+            "datacontenttype must contain application/json, or the agent logs 'cloud event data does not contain json'"
+        )
+    return None
+
+
+def matching_rules(block: Sveltos, subscription: str, event: dict[str, Any]) -> list[str]:
+    """The event rules whose EventSource matches, as the agent evaluates them (unanchored Go regexps).
+
+    `subscription` is the subscription string the message arrived on (e.g. `command.user.>`), as the agent
+    passes it, not the message subject.
+    """
+    values = {
+        "subject": subscription,
+        "cloudEventSource": str(event.get("source", "")),
+        "cloudEventType": str(event.get("type", "")),
+        "cloudEventSubject": str(event.get("subject", "")),
+    }
+    return [
+        rule.name
+        for rule in block.event_rules
+        if any(
+            all(re.search(pattern, values[field]) for field, pattern in criteria.patterns().items())
+            for criteria in rule.match
+        )
+    ]

@@ -1,0 +1,192 @@
+"""The Sveltos agent's exact credentials on a real local federation: it hears the CloudEvents routed to it, only those.
+
+The credentials are the `sveltos-nats` JSON the program generates (here with the local CA's certificates),
+decoded the way the agent decodes it; the permissions are the generated `sveltos-agent` mTLS entry, mapped
+from the certificate's CN on nats-mtls as the auth-callout would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nats
+import nats.errors
+import pytest
+from nats.aio.client import Client as Nats
+from nats.aio.msg import Msg
+
+from dsxbus import sveltos
+from dsxbus.local import check, runner
+from dsxbus.stackfile import load_stack
+
+PROJECT = Path(__file__).resolve().parents[3]
+TIMEOUT = 5.0
+
+
+@dataclass
+class Agent:
+    """What the agent has after reading its Secret: a URL, subjects and TLS files."""
+
+    url: str
+    subjects: tuple[str, ...]
+    tls: ssl.SSLContext
+
+
+def _agent_credentials(federation: runner.Federation, stack: str, tmp_path: Path) -> tuple[sveltos.Sveltos, Agent]:
+    cluster = federation.clusters[stack]
+    block = load_stack(PROJECT, stack).bus.sveltos
+    client = cluster.mtls_clients[sveltos.PERMISSION_NAME]
+    assert cluster.mtls is not None and federation.ca is not None
+    generated = sveltos.messaging_config(
+        block,
+        server_url=f"tls://127.0.0.1:{cluster.mtls.ports['client']}",
+        certificate=Path(client.cert).read_bytes(),
+        key=Path(client.key).read_bytes(),
+        ca=federation.ca.read_bytes(),
+    ).to_json()
+    decoded = sveltos.MessagingConfig.from_json(generated).nats
+    assert decoded is not None and decoded.configuration.authorization is not None
+    auth = decoded.configuration.authorization
+    assert auth.client_cert is not None and auth.root_ca is not None
+    # The agent writes the decoded []byte fields to temporary files and hands them to nats.go.
+    files = {"cert.pem": auth.client_cert.cert_pem, "key.pem": auth.client_cert.key_pem, "ca.pem": auth.root_ca}
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    context = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+    context.load_cert_chain(str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"))
+    return block, Agent(decoded.configuration.url, decoded.configuration.subjects, context)
+
+
+async def _connect(url: str, tls: ssl.SSLContext | None, errors: list[str]) -> Nats:
+    async def on_error(exc: Exception) -> None:
+        errors.append(str(exc))
+
+    client: Nats = await nats.connect(
+        url, tls=tls, connect_timeout=TIMEOUT, max_reconnect_attempts=0, allow_reconnect=False, error_cb=on_error
+    )
+    return client
+
+
+def _cloud_event(kind: str, user: str) -> bytes:
+    """The seed's event, structured-mode JSON, as a publisher on the CSC sends it."""
+    event = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "auth.example.com",
+        "type": f"auth.example.com.{kind}",
+        "subject": user,
+        "datacontenttype": "application/json",
+        "data": {"user": user},
+    }
+    return json.dumps(event).encode()
+
+
+async def _hear_from_csc(federation: runner.Federation, agent: Agent) -> tuple[str, dict[str, Any], list[str]]:
+    errors: list[str] = []
+    received: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+    listener = await _connect(agent.url, agent.tls, errors)
+
+    async def on_message(msg: Msg) -> None:
+        received.put_nowait((msg.subject, msg.data))
+
+    for subject in agent.subjects:
+        await listener.subscribe(subject, cb=on_message)
+    await listener.flush()
+    publisher = await check.nats_connect(federation.csc, federation, "CSC")
+    try:
+        payload = _cloud_event("login", "mgianluc")
+        # Interest crosses two leafs (nats-mtls -> cpc-a -> CSC): publish until it is there.
+        for _ in range(50):
+            await publisher.publish("cpc.a.command.user.login", payload)
+            await publisher.flush()
+            try:
+                subject, data = await asyncio.wait_for(received.get(), 0.2)
+                break
+            except TimeoutError:
+                continue
+        else:
+            raise AssertionError("the agent heard nothing in 10 s")
+    finally:
+        await publisher.close()
+        await listener.close()
+    return subject, json.loads(data), errors
+
+
+def test_the_agent_hears_a_cloud_event_the_csc_addresses_to_its_cpc(
+    federation: runner.Federation, tmp_path: Path
+) -> None:
+    block, agent = _agent_credentials(federation, "cpc-a", tmp_path)
+
+    subject, event, errors = asyncio.run(_hear_from_csc(federation, agent))
+
+    assert subject == "command.user.login"
+    assert sveltos.cloud_event_problem(json.dumps(event).encode()) is None
+    assert sveltos.matching_rules(block, agent.subjects[0], event) == ["user-operation"]
+    assert errors == []
+
+
+async def _refused_subscription(agent: Agent, subject: str) -> list[str]:
+    errors: list[str] = []
+    client = await _connect(agent.url, agent.tls, errors)
+    try:
+        await client.subscribe(subject)
+        await client.flush()
+        await asyncio.sleep(0.3)
+    finally:
+        await client.close()
+    return errors
+
+
+def test_the_agent_may_not_subscribe_beyond_its_subjects(federation: runner.Federation, tmp_path: Path) -> None:
+    _, agent = _agent_credentials(federation, "cpc-a", tmp_path)
+
+    errors = asyncio.run(_refused_subscription(agent, "broadcast.>"))
+
+    assert any('permissions violation for subscription to "broadcast.>"' in e.lower() for e in errors), errors
+
+
+async def _refused_publish(agent: Agent) -> list[str]:
+    errors: list[str] = []
+    client = await _connect(agent.url, agent.tls, errors)
+    try:
+        await client.publish("command.user.login", b"{}")
+        await client.flush()
+        await asyncio.sleep(0.3)
+    finally:
+        await client.close()
+    return errors
+
+
+def test_the_agent_may_not_publish(federation: runner.Federation, tmp_path: Path) -> None:
+    _, agent = _agent_credentials(federation, "cpc-a", tmp_path)
+
+    errors = asyncio.run(_refused_publish(agent))
+
+    assert any('permissions violation for publish to "command.user.login"' in e.lower() for e in errors), errors
+
+
+def test_the_agent_certificate_is_refused_on_another_cluster(federation: runner.Federation, tmp_path: Path) -> None:
+    _, agent = _agent_credentials(federation, "cpc-a", tmp_path)
+    csc_mtls = federation.csc.mtls
+    assert csc_mtls is not None
+
+    # The TLS handshake succeeds (same CA locally); the identity CN=sveltos-agent.cpc-a is unknown there.
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        asyncio.run(_connect(f"tls://127.0.0.1:{csc_mtls.ports['client']}", agent.tls, []))
+
+
+def test_without_a_client_certificate_the_nats_mtls_client_port_refuses(
+    federation: runner.Federation, tmp_path: Path
+) -> None:
+    _, agent = _agent_credentials(federation, "cpc-a", tmp_path)
+    anonymous = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+
+    # The server ends the handshake ("client didn't provide a certificate").
+    with pytest.raises(ConnectionResetError):
+        asyncio.run(_connect(agent.url, anonymous, []))
