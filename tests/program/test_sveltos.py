@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 
-from dsxbus import sveltos
+from dsxbus import sveltos, sveltos_agent
 from tests.program.harness import SECRET_VALUE, SIG_KEY, Run, issued_tls, strings, unwrap
 
 SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "sveltos" / "sveltos-nats.schema.json"
@@ -38,7 +38,7 @@ def test_the_agent_json_is_schema_valid_and_carries_the_issued_client_certificat
     jsonschema.validate(document, json.loads(SCHEMA.read_text()))
     issued = issued_tls(sveltos.CLIENT_TLS_SECRET)
 
-    config = sveltos.MessagingConfig.from_json(json.dumps(document)).nats
+    config = sveltos_agent.MessagingConfig.from_json(json.dumps(document)).nats
     assert config is not None
     auth = config.configuration.authorization
     assert auth is not None and auth.client_cert is not None

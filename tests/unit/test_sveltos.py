@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from dsxbus import permissions, sveltos, validation
+from dsxbus import permissions, sveltos, sveltos_agent, validation
 from dsxbus.config import EventBus, FleetDefaults
 from dsxbus.stackfile import load_stack
 
@@ -96,7 +96,7 @@ def test_core_nats_json_is_valid_against_the_upstream_schema_and_decodes_back() 
     jsonschema.validate(document, _schema())
     assert document["nats"]["configuration"]["subjects"] == ["command.user.>"]
     assert "jetstream" not in document
-    assert sveltos.MessagingConfig.from_json(config.to_json()) == config
+    assert sveltos_agent.MessagingConfig.from_json(config.to_json()) == config
 
 
 def test_jetstream_json_lists_streams_and_their_names_for_older_agents() -> None:
@@ -117,7 +117,7 @@ def test_raw_pem_in_a_certificate_field_is_refused_as_the_agent_refuses_it() -> 
     }
 
     with pytest.raises(ValueError):
-        sveltos.MessagingConfig.from_json(json.dumps(document))
+        sveltos_agent.MessagingConfig.from_json(json.dumps(document))
 
 
 def test_the_url_is_the_in_cluster_nats_mtls_client_port_over_tls() -> None:
