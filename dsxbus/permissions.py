@@ -69,7 +69,9 @@ def mtls_entries(bus: EventBus) -> dict[str, MtlsIdentity]:
         identity = block.identity_for(bus.cluster_name)
         if all(entry.identity != identity for entry in entries.values()):
             entries[sveltos.PERMISSION_NAME] = MtlsIdentity(
-                identity=identity, account=bus.domain_account, permissions=sveltos.bus_permissions(block)
+                identity=identity,
+                account=bus.domain_account,
+                permissions=sveltos.bus_permissions(block, bus.domain_account),
             )
     return entries
 

@@ -7,11 +7,11 @@ never happens.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from dsxbus.config import CrossLayer, EventBus, MqttStreams
+from dsxbus.durations import duration_ns
 from dsxbus.subjects import cpc_prefix
 from dsxbus.topology import sourcing_prefix
 
@@ -122,15 +122,3 @@ def jetstream_config(stream: MqttStream, settings: MqttStreams, *, replicas: int
             for s in stream.sources
         ]
     return config
-
-
-_DURATION = re.compile(r"(\d+)(h|ms|m|s|us|ns)")
-_NS = {"h": 3600 * 10**9, "m": 60 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
-
-
-def duration_ns(text: str) -> int:
-    """A Go duration (`3h`, `1h30m`) in nanoseconds."""
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"{text!r} is not a duration like 3h, 90m or 1h30m")
-    return sum(int(n) * _NS[u] for n, u in parts)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from dsxbus import gotemplate, re2, subjects
+from dsxbus.durations import duration_ns
 from dsxbus.errors import Problem, key_path
 from dsxbus.model import Model, Permissions, SubjectRule
 from dsxbus.sveltos_agent import (
@@ -74,7 +75,8 @@ class JetStreamTransport(Model):
     """JetStream: events wait in a stream while the agent is down (durable consumer `sveltos-agent`)."""
 
     streams: tuple[StreamSpec, ...]
-    storage: Literal["memory", "file"] = "file"
+    storage: Literal["memory", "file"] = "memory"
+    """The bus's servers have no file store (max_file_store 0, as upstream): memory is what works."""
     replicas: int = Field(default=1, ge=1, le=5)
     max_age: str = "24h"
 
@@ -210,26 +212,29 @@ def messaging_config(block: Sveltos, *, server_url: str, certificate: bytes, key
     return MessagingConfig(nats=nats, jetstream=jetstream)
 
 
-def bus_permissions(block: Sveltos) -> Permissions:
-    """Exactly what the agent needs: subscribe to its subjects; with JetStream, read its streams and ack."""
+def bus_permissions(block: Sveltos, domain: str) -> Permissions:
+    """Exactly what the agent needs: subscribe to its subjects; with JetStream, read its streams and ack.
+
+    The agent's account on nats-mtls reaches JetStream through the mapping `$JS.API.>` -> `$JS.<domain>.API.>`,
+    and nats-server checks publish permissions on the mapped subject (measured), so that is what is granted.
+    """
+    core = block.nats.subjects if block.nats else ()
     if block.jetstream is None:
-        return Permissions(
-            pub=SubjectRule(deny=(">",)), sub=SubjectRule(allow=block.nats.subjects if block.nats else ())
-        )
-    publish: list[str] = ["$JS.API.INFO"]
+        return Permissions(pub=SubjectRule(deny=(">",)), sub=SubjectRule(allow=core))
+    api = f"$JS.{domain}.API"
+    publish: list[str] = [f"{api}.INFO"]
     for stream in block.jetstream.streams:
         name = stream.name
         # Which consumer current agents create or look up is unverified (SPEC §3.4), hence `*` for its name;
         # no delete, purge or stream edits.
         publish += [
-            f"$JS.API.STREAM.INFO.{name}",
-            f"$JS.API.CONSUMER.INFO.{name}.*",
-            f"$JS.API.CONSUMER.CREATE.{name}.>",
-            f"$JS.API.CONSUMER.DURABLE.CREATE.{name}.*",
-            f"$JS.API.CONSUMER.MSG.NEXT.{name}.*",
+            f"{api}.STREAM.INFO.{name}",
+            f"{api}.CONSUMER.INFO.{name}.*",
+            f"{api}.CONSUMER.CREATE.{name}.>",
+            f"{api}.CONSUMER.DURABLE.CREATE.{name}.*",
+            f"{api}.CONSUMER.MSG.NEXT.{name}.*",
             f"$JS.ACK.{name}.>",
         ]
-    core = block.nats.subjects if block.nats else ()
     return Permissions(pub=SubjectRule(allow=tuple(publish)), sub=SubjectRule(allow=(*core, "_INBOX.>")))
 
 
@@ -299,6 +304,15 @@ def problems(block: Sveltos) -> list[Problem]:
                 )
             )
         found += _subject_list_problems((*stream_path, "subjects"), stream.subjects)
+    if block.jetstream is not None and block.jetstream.storage == "file":
+        found.append(
+            Problem(
+                key_path(*ROOT, "jetstream", "storage"),
+                "file",
+                "the bus's NATS servers have no file store (max_file_store 0, as upstream), so JetStream refuses "
+                "the stream ('insufficient storage resources'); use memory",
+            )
+        )
     names: set[str] = set()
     for index, rule in enumerate(block.event_rules):
         path: tuple[str | int, ...] = (*ROOT, "eventRules", index)
@@ -442,6 +456,39 @@ def nack_streams(block: Sveltos) -> list[dict[str, Any]]:
             "discard": "old",
         }
         for stream in settings.streams
+    ]
+
+
+def jetstream_streams(block: Sveltos) -> list[dict[str, Any]]:
+    """The same streams as JetStream API `$JS.API.STREAM.CREATE` bodies (what NACK sends; the local federation)."""
+    return [
+        {
+            "name": spec["name"],
+            "subjects": spec["subjects"],
+            "storage": spec["storage"],
+            "num_replicas": spec["replicas"],
+            "retention": spec["retention"],
+            "max_age": duration_ns(spec["maxAge"]),
+            "discard": spec["discard"],
+        }
+        for spec in nack_streams(block)
+    ]
+
+
+def jetstream_consumers(block: Sveltos) -> list[dict[str, Any]]:
+    """The consumers as `$JS.API.CONSUMER.DURABLE.CREATE.<stream>.<durable>` bodies."""
+    return [
+        {
+            "stream_name": spec["streamName"],
+            "config": {
+                "durable_name": spec["durableName"],
+                "deliver_policy": spec["deliverPolicy"],
+                "ack_policy": spec["ackPolicy"],
+                "ack_wait": duration_ns(spec["ackWait"]),
+                "max_deliver": spec["maxDeliver"],
+            },
+        }
+        for spec in nack_consumers(block)
     ]
 
 

@@ -1,4 +1,4 @@
-"""Create the MQTT JetStream streams through the JetStream API, as NACK would."""
+"""Create JetStream streams and consumers through the JetStream API, as NACK would."""
 
 from __future__ import annotations
 
@@ -12,18 +12,31 @@ import nats
 from dsxbus.local.servers import LocalError
 
 
-async def _create(url: str, seed: str, configs: Sequence[dict[str, Any]], where: str) -> None:
+async def _create(
+    url: str, seed: str, configs: Sequence[dict[str, Any]], consumers: Sequence[dict[str, Any]], where: str
+) -> None:
     client = await nats.connect(url, nkeys_seed_str=seed, allow_reconnect=False, connect_timeout=5)
+    requests = [(f"$JS.API.STREAM.CREATE.{c['name']}", c, f"stream {c['name']}") for c in configs]
+    requests += [
+        (
+            f"$JS.API.CONSUMER.DURABLE.CREATE.{c['stream_name']}.{c['config']['durable_name']}",
+            c,
+            f"consumer {c['config']['durable_name']} on {c['stream_name']}",
+        )
+        for c in consumers
+    ]
     try:
-        for config in configs:
-            subject = f"$JS.API.STREAM.CREATE.{config['name']}"
-            reply = json.loads((await client.request(subject, json.dumps(config).encode(), timeout=5)).data)
+        for subject, body, what in requests:
+            reply = json.loads((await client.request(subject, json.dumps(body).encode(), timeout=5)).data)
             if "error" in reply:
-                # Creating an existing stream with the same config succeeds, so this is a real conflict.
-                raise LocalError(f"{where}: JetStream refused stream {config['name']}: {reply['error']}")
+                # Creating an existing stream or consumer with the same config succeeds: this is a real conflict.
+                raise LocalError(f"{where}: JetStream refused {what}: {reply['error']}")
     finally:
         await client.close()
 
 
-def create_streams(url: str, seed: str, configs: Sequence[dict[str, Any]], where: str) -> None:
-    asyncio.run(_create(url, seed, configs, where))
+def create_streams(
+    url: str, seed: str, configs: Sequence[dict[str, Any]], where: str, consumers: Sequence[dict[str, Any]] = ()
+) -> None:
+    """Streams first, then the durable consumers on them."""
+    asyncio.run(_create(url, seed, configs, consumers, where))

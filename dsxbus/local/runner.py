@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dsxbus import certs, fleet, permissions, streams
+from dsxbus import certs, fleet, permissions, streams, sveltos
 from dsxbus.errors import ConfigError
 from dsxbus.fleet import Resolved
 from dsxbus.local import jetstream, plan, servers
@@ -392,7 +392,15 @@ def _create_streams(cluster: Cluster, item: Resolved, keys: ClusterKeys, say: Sa
     bus = item.bus
     configs = [streams.jetstream_config(s, bus.mqtt_streams, replicas=1) for s in streams.mqtt_streams(bus)]
     say(f"* {cluster.stack}: creating {len(configs)} MQTT streams in account {bus.domain_account}")
-    jetstream.create_streams(cluster.main.url("client"), keys.admin[bus.domain_account].seed, configs, cluster.stack)
+    consumers = []
+    if bus.sveltos.enabled and bus.sveltos.jetstream is not None:
+        sveltos_streams = [{**c, "num_replicas": 1} for c in sveltos.jetstream_streams(bus.sveltos)]
+        say(f"* {cluster.stack}: creating {len(sveltos_streams)} Sveltos stream(s) and their consumers")
+        configs += sveltos_streams
+        consumers = sveltos.jetstream_consumers(bus.sveltos)
+    jetstream.create_streams(
+        cluster.main.url("client"), keys.admin[bus.domain_account].seed, configs, cluster.stack, consumers
+    )
 
 
 def _expect_leafs(federation: Federation) -> None:

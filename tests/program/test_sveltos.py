@@ -10,6 +10,8 @@ from typing import Any
 import jsonschema
 
 from dsxbus import sveltos, sveltos_agent
+from tests.program import harness
+from tests.program.conftest import CSC_REF
 from tests.program.harness import SECRET_VALUE, SIG_KEY, Run, issued_tls, strings, unwrap
 
 SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "sveltos" / "sveltos-nats.schema.json"
@@ -120,3 +122,18 @@ def test_no_private_key_reaches_an_output_or_a_configmap(cpc_a: Run) -> None:
         if captured.type == "kubernetes:core/v1:ConfigMap":
             assert not [s for s, _ in strings(captured.inputs) if "PRIVATE KEY" in s or s == key]
     assert "PRIVATE KEY" not in json.dumps(cpc_a.outputs)
+
+
+def test_on_jetstream_the_program_creates_the_stream_and_the_agent_consumer(csc_first: Run) -> None:
+    bus = harness.stack_config("cpc-a")["dsx-bus:eventBus"]
+    bus["sveltos"]["jetstream"] = {"streams": [{"name": "USERS", "subjects": ["command.user.>"]}]}
+    run = harness.run("cpc-a", event_bus=bus, stack_outputs={CSC_REF: csc_first.outputs})
+
+    assert run.error is None, run.errors()
+    objects = run.k8s_objects()
+    assert unwrap(objects[("Stream", "sveltos-users")].inputs)["spec"]["subjects"] == ["command.user.>"]
+    consumer = unwrap(objects[("Consumer", "sveltos-users")].inputs)["spec"]
+    assert (consumer["streamName"], consumer["durableName"]) == ("USERS", "sveltos-agent")
+    assert _agent_json(run)["jetstream"]["configuration"]["streams"] == [
+        {"name": "USERS", "subjects": ["command.user.>"]}
+    ]

@@ -176,10 +176,10 @@ def test_the_agent_identity_may_subscribe_to_its_subjects_and_publish_nothing() 
 def test_with_jetstream_the_identity_may_read_only_its_own_streams() -> None:
     bus = _cpc(_block(jetstream={"streams": [{"name": "USERS", "subjects": ["command.user.>"]}]}))
 
-    granted = sveltos.bus_permissions(bus.sveltos)
+    granted = sveltos.bus_permissions(bus.sveltos, bus.domain_account)
 
     assert granted.pub is not None and granted.sub is not None
-    assert "$JS.API.CONSUMER.MSG.NEXT.USERS.*" in granted.pub.allow
+    assert "$JS.CPC.API.CONSUMER.MSG.NEXT.USERS.*" in granted.pub.allow
     assert not any("DELETE" in s or "PURGE" in s or "STREAM.CREATE" in s for s in granted.pub.allow)
     assert granted.sub.allow == ("command.user.>", "_INBOX.>")
 
@@ -373,3 +373,31 @@ def test_disabled_sveltos_adds_nothing() -> None:
 
     assert sveltos.PERMISSION_NAME not in permissions.permissions_document(bus)["mtls"]
     assert _problems(bus) == []
+
+
+def test_jetstream_streams_on_file_storage_are_refused() -> None:
+    bus = _cpc(_block(jetstream={"streams": [{"name": "USERS", "subjects": ["command.user.>"]}], "storage": "file"}))
+
+    found = _problems(bus)
+
+    assert len(found) == 1 and found[0].startswith("dsx-bus:eventBus.sveltos.jetstream.storage = 'file':")
+
+
+def test_each_stream_gets_the_durable_consumer_older_agents_look_up() -> None:
+    block = _cpc(_block(jetstream={"streams": [{"name": "USERS", "subjects": ["command.user.>"]}]})).sveltos
+
+    assert sveltos.nack_streams(block) == [
+        {
+            "name": "USERS",
+            "subjects": ["command.user.>"],
+            "storage": "memory",
+            "replicas": 1,
+            "retention": "limits",
+            "maxAge": "24h",
+            "discard": "old",
+        }
+    ]
+    assert [(c["streamName"], c["durableName"], c["ackPolicy"]) for c in sveltos.nack_consumers(block)] == [
+        ("USERS", "sveltos-agent", "explicit")
+    ]
+    assert sveltos.jetstream_consumers(block)[0]["config"]["ack_wait"] == 30 * 10**9

@@ -11,6 +11,7 @@ import asyncio
 import json
 import ssl
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import nats
 import nats.errors
 import pytest
+import yaml
 from nats.aio.client import Client as Nats
 from nats.aio.msg import Msg
 
@@ -25,7 +27,6 @@ from dsxbus import sveltos, sveltos_agent
 from dsxbus.local import check, runner, servers
 from dsxbus.stackfile import load_stack
 
-PROJECT = Path(__file__).resolve().parents[3]
 TIMEOUT = 5.0
 
 
@@ -38,29 +39,37 @@ class Agent:
     tls: ssl.SSLContext
 
 
-def _agent_credentials(federation: runner.Federation, stack: str, tmp_path: Path) -> tuple[sveltos.Sveltos, Agent]:
+def _decoded_secret(federation: runner.Federation, stack: str) -> sveltos_agent.MessagingConfig:
+    """The `sveltos-nats` JSON the program writes for `stack` (local CA's files), decoded as the agent does."""
     cluster = federation.clusters[stack]
-    block = load_stack(PROJECT, stack).bus.sveltos
     client = cluster.mtls_clients[sveltos.PERMISSION_NAME]
     assert cluster.mtls is not None and federation.ca is not None
     generated = sveltos.messaging_config(
-        block,
+        load_stack(federation.project, stack).bus.sveltos,
         server_url=f"tls://127.0.0.1:{cluster.mtls.ports['client']}",
         certificate=Path(client.cert).read_bytes(),
         key=Path(client.key).read_bytes(),
         ca=federation.ca.read_bytes(),
     ).to_json()
-    decoded = sveltos_agent.MessagingConfig.from_json(generated).nats
-    assert decoded is not None and decoded.configuration.authorization is not None
-    auth = decoded.configuration.authorization
-    assert auth.client_cert is not None and auth.root_ca is not None
-    # The agent writes the decoded []byte fields to temporary files and hands them to nats.go.
-    files = {"cert.pem": auth.client_cert.cert_pem, "key.pem": auth.client_cert.key_pem, "ca.pem": auth.root_ca}
-    for name, content in files.items():
-        (tmp_path / name).write_bytes(content)
-    context = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
-    context.load_cert_chain(str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"))
-    return block, Agent(decoded.configuration.url, decoded.configuration.subjects, context)
+    return sveltos_agent.MessagingConfig.from_json(generated)
+
+
+def _tls(auth: sveltos_agent.MessagingAuthorization | None, directory: Path) -> ssl.SSLContext:
+    """What nats.go gets from the decoded []byte fields, which the agent writes to temporary files."""
+    assert auth is not None and auth.client_cert is not None and auth.root_ca is not None
+    for name, content in (("cert.pem", auth.client_cert.cert_pem), ("key.pem", auth.client_cert.key_pem)):
+        (directory / name).write_bytes(content)
+    context = ssl.create_default_context(cadata=auth.root_ca.decode())
+    context.load_cert_chain(str(directory / "cert.pem"), str(directory / "key.pem"))
+    return context
+
+
+def _agent_credentials(federation: runner.Federation, stack: str, tmp_path: Path) -> tuple[sveltos.Sveltos, Agent]:
+    decoded = _decoded_secret(federation, stack).nats
+    assert decoded is not None
+    configuration = decoded.configuration
+    agent = Agent(configuration.url, configuration.subjects, _tls(configuration.authorization, tmp_path))
+    return load_stack(federation.project, stack).bus.sveltos, agent
 
 
 async def _connect(url: str, tls: ssl.SSLContext | None, errors: list[str]) -> Nats:
@@ -185,7 +194,7 @@ def test_without_a_client_certificate_the_nats_mtls_client_port_refuses(
     federation: runner.Federation, tmp_path: Path
 ) -> None:
     _, agent = _agent_credentials(federation, "cpc-a", tmp_path)
-    anonymous = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+    anonymous = ssl.create_default_context(cafile=str(federation.ca))
 
     # The server aborts the handshake; the client sees a TLS alert, a reset or a broken pipe, depending on timing.
     with pytest.raises(OSError):
@@ -197,3 +206,61 @@ def test_without_a_client_certificate_the_nats_mtls_client_port_refuses(
         3,
         "cpc-a's nats-mtls to log the refused handshake",
     )
+
+
+JETSTREAM_STREAM = "SVELTOS_USERS"
+
+
+@pytest.fixture(scope="module")
+def jetstream_federation(
+    tmp_path_factory: pytest.TempPathFactory, make_project: Callable[[Path], Path]
+) -> Iterator[runner.Federation]:
+    """The example stacks with cpc-a's agent on JetStream instead of core NATS."""
+    root = tmp_path_factory.mktemp("sveltos-jetstream")
+    project = make_project(root / "project")
+    stack = project / "Pulumi.cpc-a.yaml"
+    document = yaml.safe_load(stack.read_text())
+    block = document["config"]["dsx-bus:eventBus"]["sveltos"]
+    del block["nats"]
+    block["jetstream"] = {"streams": [{"name": JETSTREAM_STREAM, "subjects": ["command.user.>"]}]}
+    # With JetStream the agent matches `subject` against the stream name (SPEC §3.5).
+    block["eventRules"][0]["match"][0]["subject"] = f"^{JETSTREAM_STREAM}$"
+    stack.write_text(yaml.safe_dump(document, sort_keys=False))
+    with runner.running_federation(project, root / "run", say=lambda _: None) as running:
+        yield running
+
+
+async def _consume_as_the_agent(federation: runner.Federation, tmp_path: Path) -> tuple[dict[str, Any], list[str]]:
+    decoded = _decoded_secret(federation, "cpc-a").jetstream
+    assert decoded is not None
+    configuration = decoded.configuration
+    context = _tls(configuration.authorization, tmp_path)
+    errors: list[str] = []
+    agent = await _connect(configuration.url, context, errors)
+    publisher = await check.nats_connect(federation.csc, federation, "CSC")
+    try:
+        # What sveltos-agent v0.51 does per stream: look the stream and the durable up, pull, ack.
+        js = agent.jetstream()
+        (stream,) = configuration.streams
+        await js.stream_info(stream.name)
+        await js.consumer_info(stream.name, sveltos.CONSUMER)
+        pull = await js.pull_subscribe_bind(durable=sveltos.CONSUMER, stream=stream.name)
+        await publisher.publish("cpc.a.command.user.login", _cloud_event("login", "mgianluc"))
+        await publisher.flush()
+        (message,) = await pull.fetch(1, timeout=10)
+        await message.ack_sync()
+        left = await js.consumer_info(stream.name, sveltos.CONSUMER)
+        assert left.num_ack_pending == 0 and left.num_pending == 0
+        return json.loads(message.data), errors
+    finally:
+        await publisher.close()
+        await agent.close()
+
+
+def test_on_jetstream_the_agent_reads_and_acks_its_stream_with_exactly_its_permissions(
+    jetstream_federation: runner.Federation, tmp_path: Path
+) -> None:
+    event, errors = asyncio.run(_consume_as_the_agent(jetstream_federation, tmp_path))
+
+    assert event["type"] == "auth.example.com.login"
+    assert errors == []

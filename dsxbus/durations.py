@@ -1,0 +1,16 @@
+"""Go durations (`3h`, `1h30m`), as NACK and Sveltos config write them, in the nanoseconds JetStream wants."""
+
+from __future__ import annotations
+
+import re
+
+_DURATION = re.compile(r"(\d+)(h|ms|m|s|us|ns)")
+_NS = {"h": 3600 * 10**9, "m": 60 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+def duration_ns(text: str) -> int:
+    """A Go duration (`3h`, `1h30m`) in nanoseconds."""
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{text!r} is not a duration like 3h, 90m or 1h30m")
+    return sum(int(n) * _NS[u] for n, u in parts)
