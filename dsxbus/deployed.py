@@ -1,0 +1,300 @@
+"""Read what a cluster is set up to run (NATS accounts, nats.conf, permissions.json, auth-callout settings) back
+into domain terms, so checks on deployed resources reuse the same rules as the config model.
+
+Everything here takes plain JSON-like values (dicts, lists, strings) as they appear in Kubernetes objects and
+chart values, written by dsx-bus or by hand, and never trusts their shape.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from dsxbus import naming, nkeys, subjects
+from dsxbus.crosslayer import CrossLayerLists
+from dsxbus.topology import sourcing_prefix
+
+# ---- cross-layer lists from a CPC's accounts (the inverse of topology.cpc_accounts) ----------------------------
+
+
+@dataclass(frozen=True)
+class DeployedCrossLayer:
+    """The cross-layer lists a CPC's `CSC` and `CPC` accounts implement, and the CPC id they are prefixed with."""
+
+    cluster_id: str | None
+    """None when no generated subject names the CPC (a layout with empty lists and no JetStream routing)."""
+    lists: CrossLayerLists
+
+
+def _mapping(value: object) -> Mapping[str, object]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(value: object) -> list[object]:
+    return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else []
+
+
+def _stream_imports(account: Mapping[str, object], source: str) -> list[tuple[str, str | None]]:
+    """(subject, to) of every stream import from `source`, in order."""
+    found = []
+    for item in _items(account.get("imports")):
+        entry = _mapping(item)
+        stream = _mapping(entry.get("stream"))
+        subject, to = stream.get("subject"), entry.get("to")
+        if stream.get("account") == source and isinstance(subject, str):
+            found.append((subject, to if isinstance(to, str) else None))
+    return found
+
+
+def _cpc_token(subject: str) -> tuple[str, str] | None:
+    """`cpc.a.sensor.>` -> ("a", "sensor.>"): the CPC id and the rest of a prefixed subject."""
+    parts = subject.split(".", 2)
+    if len(parts) == 3 and parts[0] == "cpc" and parts[1] not in ("*", ">"):
+        return parts[1], parts[2]
+    return None
+
+
+_JS_CPC_API = re.compile(r"^\$JS\.CPC-([a-z0-9]+)\.API\.>$")
+
+
+def _cluster_id(csc: Mapping[str, object]) -> str | None:
+    # The CSC account imports the CPC's JetStream API as $JS.CPC-<id>.API.> and exports cpc.<id>.>.
+    for item in _items(csc.get("imports")):
+        match = _JS_CPC_API.match(str(_mapping(item).get("to", "")))
+        if match:
+            return match.group(1)
+    for item in _items(csc.get("exports")):
+        stream = _mapping(item).get("stream")
+        if isinstance(stream, str) and stream.endswith(".>"):
+            owner = _cpc_token(stream)
+            if owner is not None and owner[1] == ">":
+                return owner[0]
+    return None
+
+
+def cross_layer_of_accounts(accounts: Mapping[str, object]) -> DeployedCrossLayer | None:
+    """The cross-layer lists a CPC's accounts tree (`accounts {}` of nats.conf) implements; None on a non-CPC layout.
+
+    Read from the imports, which carry every list (the exports mirror them): the CPC account imports each
+    cscExports entry as is and each cscPrefixedExports entry from `cpc.<id>.X` to `X`; the CSC account imports
+    each cpcExports entry `X` to `cpc.<id>.X`. Imports of any other shape are not cross-layer routing and are
+    left out. The JetStream sourcing import `csc2cpc.<id>.>` is generated, not listed, unless it appears twice.
+    """
+    csc, cpc = accounts.get(naming.CSC), accounts.get(naming.CPC)
+    if not isinstance(csc, Mapping) or not isinstance(cpc, Mapping):
+        return None
+    cluster_id = _cluster_id(csc)
+    downward = _stream_imports(cpc, naming.CSC)
+    upward = _stream_imports(csc, naming.CPC)
+    if cluster_id is None:
+        owners = [_cpc_token(subject) for subject, to in downward if to is not None]
+        owners += [_cpc_token(to) for _, to in upward if to is not None]
+        cluster_id = next((owner[0] for owner in owners if owner is not None), None)
+    sourcing = f"{sourcing_prefix(cluster_id)}.>" if cluster_id is not None else None
+    generated = [i for i, (subject, to) in enumerate(downward) if subject == sourcing and to in (None, subject)]
+    if generated:  # the sourcing import comes after the listed ones; an equal list entry stays a list entry
+        del downward[generated[-1]]
+    csc_exports: list[str] = []
+    prefixed: list[str] = []
+    for subject, to in downward:
+        if to is None or to == subject:
+            csc_exports.append(subject)
+        elif cluster_id is not None and subject == subjects.prefixed(cluster_id, to):
+            prefixed.append(to)
+    cpc_exports = [
+        subject
+        for subject, to in upward
+        if cluster_id is not None and to is not None and to == subjects.prefixed(cluster_id, subject)
+    ]
+    return DeployedCrossLayer(cluster_id, CrossLayerLists(tuple(csc_exports), tuple(prefixed), tuple(cpc_exports)))
+
+
+# ---- nats.conf as the upstream nats chart writes it ------------------------------------------------------------
+
+
+_BARE_VARIABLE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")
+
+
+def chart_nats_conf(text: str) -> dict[str, object] | None:
+    """The config tree of a `nats.conf` rendered by the upstream nats chart, or None if it is not in that form.
+
+    The chart writes its config as JSON (`toPrettyRawJson`), then unquotes `"<< $VAR >>"` values to `$VAR` and
+    turns `"...$include": "file"` keys into `include file;` lines (helper `nats.formatConfig`). This undoes both:
+    `$VAR` comes back as the chart value `"<< $VAR >>"` (as `natsconf.chart_merge` writes it), include lines are
+    dropped (what they include is another file).
+    """
+    out: list[str] = []
+    at, end = 0, len(text)
+    while at < end:
+        char = text[at]
+        if char == '"':
+            close = at + 1
+            while close < end and text[close] != '"':
+                close += 2 if text[close] == "\\" else 1
+            out.append(text[at : close + 1])
+            at = close + 1
+        elif char == "$":
+            match = _BARE_VARIABLE.match(text, at)
+            if match is None:
+                return None
+            out.append(json.dumps(f"<< {match.group(0)} >>"))
+            at = match.end()
+        elif text.startswith("include", at) and re.match(r"include\s", text[at:]):
+            close = text.find(";", at)
+            if close < 0:
+                return None
+            at = close + 1
+        else:
+            out.append(char)
+            at += 1
+    # A dropped include may leave a dangling comma before the closing brace.
+    cleaned = re.sub(r",(\s*[}\]])", r"\1", "".join(out))
+    try:
+        tree = json.loads(cleaned)
+    except ValueError:
+        return None
+    return tree if isinstance(tree, dict) else None
+
+
+# ---- permissions.json --------------------------------------------------------------------------------------------
+
+_LEAF_PERMISSION = re.compile(r"^leaf-(?:(?P<account>[a-z0-9-]+?)-)?cpc-(?P<cluster_id>[a-z0-9]+)$")
+
+
+@dataclass(frozen=True)
+class LeafEntryName:
+    """Whose leaf a permissions.json nkey entry admits (the inverse of `naming.leaf_permission`)."""
+
+    cluster_id: str
+    account_token: str | None
+    """None: the CPC's CSC-account leaf; else the extra account's Secret token (`launchlayer`)."""
+
+
+def leaf_entry_name(name: str) -> LeafEntryName | None:
+    """`leaf-cpc-a` -> (a, None); `leaf-launchlayer-cpc-a` -> (a, launchlayer); anything else -> None."""
+    match = _LEAF_PERMISSION.match(name)
+    if match is None:
+        return None
+    return LeafEntryName(match.group("cluster_id"), match.group("account"))
+
+
+_LEAF_SECRET = re.compile(r"^nats-leaf-(?:(?P<account>[a-z0-9-]+?)-)?cpc-(?P<cluster_id>[a-z0-9]+)$")
+
+
+def leaf_secret_name(name: str) -> LeafEntryName | None:
+    """`nats-leaf-cpc-a` -> (a, None): whose leaf public key a CSC Secret holds (inverse of `leaf_pubkey_secret`)."""
+    match = _LEAF_SECRET.match(name)
+    if match is None:
+        return None
+    return LeafEntryName(match.group("cluster_id"), match.group("account"))
+
+
+_ENV_REFERENCE = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
+
+
+def env_reference(value: str) -> str | None:
+    """`${NKEY_LEAF_CPC_a_PUBKEY}` -> `NKEY_LEAF_CPC_a_PUBKEY`: the env var the auth-callout expands a field from."""
+    match = _ENV_REFERENCE.match(value)
+    return match.group(1) if match else None
+
+
+def leaf_key_problem(value: str) -> str | None:
+    """Why `value` cannot admit a leaf connection (which signs with a user NKey), or None if it can."""
+    if value == "":
+        return "is empty, which matches no key"
+    try:
+        kind = nkeys.kind_of_public_key(value)
+    except ValueError as exc:
+        return f"is not an NKey public key ({exc})"
+    if kind is not nkeys.KeyKind.USER:
+        return f"is an {kind.name.lower()} key ({value[:1]}...), but a leaf signs in with a user key (U...)"
+    return None
+
+
+@dataclass(frozen=True)
+class Reach:
+    """A way a CPC's leaf identity reaches beyond its own CPC (FINDINGS item 4)."""
+
+    direction: str
+    """`pub` or `sub`."""
+    pattern: str | None
+    """The allow entry that reaches out; None when the direction has no allow list (everything is allowed)."""
+    witness: str
+    """A subject of another CPC the leaf may use this way."""
+
+
+def _someone_else(cluster_id: str) -> str:
+    return subjects.FILLER if cluster_id != subjects.FILLER else subjects.FILLER * 2
+
+
+def _spaces_of(cluster_id: str) -> tuple[str, ...]:
+    """Where one CPC's subjects live on the CSC: its traffic, its stream sourcing, its JetStream API (topology)."""
+    return (subjects.prefixed(cluster_id, ">"), f"{sourcing_prefix(cluster_id)}.>", f"$JS.CPC-{cluster_id}.API.>")
+
+
+def _reach(pattern: str, cluster_id: str) -> str | None:
+    """A subject of another CPC that `pattern` matches, or None if it stays out of every other CPC's space."""
+    tokens = pattern.split(".")
+    # A wildcard reaches any CPC (name one that is not ours); a literal id reaches that CPC.
+    candidates = [_someone_else(cluster_id)]
+    if len(tokens) > 1 and tokens[1] not in ("*", ">"):
+        candidates.append(tokens[1].removeprefix("CPC-"))
+    for other in candidates:
+        if other == cluster_id:
+            continue
+        for space in _spaces_of(other):
+            witness = subjects.intersects(pattern, space)
+            if witness is not None:
+                return witness
+    return None
+
+
+def leaf_reach(cluster_id: str, permissions: object) -> list[Reach]:
+    """How a `leaf-cpc-<id>` entry's permissions let CPC `<id>` read or write another CPC's subjects.
+
+    Other CPCs live under `cpc.<other>.>` (their traffic on the CSC), `csc2cpc.<other>.>` (their stream
+    sourcing) and `$JS.CPC-<other>.API.>` (their JetStream). A direction without an allow list allows every
+    subject. Deny lists are not credited: the allow list alone must keep the leaf in its own space.
+    """
+    found: list[Reach] = []
+    rules = _mapping(permissions)
+    for direction in ("pub", "sub"):
+        allow = [p for p in _items(_mapping(rules.get(direction)).get("allow")) if isinstance(p, str)]
+        if not allow:
+            found.append(Reach(direction, None, subjects.prefixed(_someone_else(cluster_id), "command.x")))
+            continue
+        for pattern in allow:
+            if subjects.problem(pattern) is not None:
+                continue  # not a subject nats-server would apply; the auth-callout rejects the entry
+            witness = _reach(pattern, cluster_id)
+            if witness is not None:
+                found.append(Reach(direction, pattern, witness))
+    return found
+
+
+# ---- auth-callout settings ---------------------------------------------------------------------------------------
+
+JWKS_KEYS = ("url", "issuer", "audience")
+JWKS_ENV_ALIASES: dict[str, tuple[str, ...]] = {
+    key: (f"JWKS_{key.upper()}", f"AUTH_CALLOUT_JWKS_{key.upper()}") for key in JWKS_KEYS
+}
+"""Env vars the auth-callout reads each JWKS setting from, over config.yaml (INVENTORY §3: unprefixed first)."""
+
+
+def jwks_sources(config: object, env: Mapping[str, str]) -> dict[str, str | None]:
+    """Where the auth-callout gets jwks url/issuer/audience from (a readable description), None where unset.
+
+    `config` is the parsed config.yaml; `env` maps the container's env var names to their value, or to a
+    description such as "from Secret x" when the value is not in the manifest (taken as set).
+    """
+    jwks = _mapping(_mapping(config).get("jwks"))
+    found: dict[str, str | None] = {}
+    for key in JWKS_KEYS:
+        source = next((f"env {name}" for name in JWKS_ENV_ALIASES[key] if env.get(name)), None)
+        value = jwks.get(key)
+        if source is None and isinstance(value, str) and value:
+            source = f"config.yaml jwks.{key} = {value!r}"
+        found[key] = source
+    return found
