@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SIG_KEY = "4dabf18193072939515e22adb298388d"  # the SDK's special-signature key; secrets carry SECRET_VALUE
 SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # what the SDK sends for a value unknown in preview
 
 
 @dataclass
@@ -100,6 +101,8 @@ class Mocks(pulumi.runtime.Mocks):
             namespace, _, name = args.resource_id.partition("/")
             return args.resource_id, {"metadata": {"name": name, "namespace": namespace}, "data": issued_tls(name)}
         if args.typ == "random:index/randomBytes:RandomBytes":
+            if pulumi.runtime.is_dry_run():
+                return f"{args.name}-id", dict(args.inputs)  # a preview has no bytes yet: omitted = unknown
             # Deterministic per logical name, so tests can recompute a key the program derived.
             raw = entropy_for(args.name)
             return f"{args.name}-id", {**args.inputs, "base64": base64.b64encode(raw).decode(), "hex": raw.hex()}

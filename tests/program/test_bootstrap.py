@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from tests.program import harness
-from tests.program.harness import Run, unwrap
+from tests.program.harness import UNKNOWN, Run, unwrap
 
 
 def _permissions(run: Run) -> Any:
@@ -72,7 +72,8 @@ def test_a_cpc_removed_from_the_csc_config_loses_its_resources(csc: Run, cpc_a: 
 def test_a_preview_with_unknown_random_bytes_still_declares_everything(csc_first: Run) -> None:
     run = harness.run("csc", preview=True)
     assert run.error is None
-    assert ("Secret", "auth-callout-keys") in run.k8s_objects()
+    keys = run.k8s_objects()[("Secret", "auth-callout-keys")]
+    assert UNKNOWN in json.dumps(keys.inputs)  # the seeds really are unknown in this preview
     cpc = harness.run("cpc-a", preview=True, stack_outputs={"organization/dsx-bus/csc": csc_first.outputs})
     assert cpc.error is None
     assert set(cpc.k8s_objects()) == {k for k in harness.run("cpc-a").k8s_objects()}
