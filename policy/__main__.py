@@ -1,13 +1,15 @@
 """The dsx-bus CrossGuard policy pack: `pulumi preview --policy-pack policy` starts this (docs/policy-pack.md)."""
 
-from typing import TYPE_CHECKING
+import sys
+from pathlib import Path
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-if TYPE_CHECKING:  # type checkers run from the repository root, where this directory is the package `policy`
-    from policy.rules import PACK_DESCRIPTION, PACK_NAME, POLICIES
-else:  # the pack runs with this directory as sys.path[0] (`python -m pulumi.policy <engine> .`)
-    from rules import PACK_DESCRIPTION, PACK_NAME, POLICIES
+# Pulumi runs the pack with this directory as sys.path[0]; the repository root makes it the package `policy`,
+# as it is for the tests, so its modules import each other one way.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from policy.rules import PACK_DESCRIPTION, PACK_NAME, POLICIES  # after the path above
 
 # Starts the analyzer's gRPC server, prints its port on stdout for the engine and serves until killed:
 # nothing may print to stdout before it.
