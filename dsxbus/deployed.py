@@ -276,12 +276,6 @@ def leaf_reach(cluster_id: str, permissions: object) -> list[Reach]:
 
 # ---- auth-callout settings ---------------------------------------------------------------------------------------
 
-JWKS_KEYS = ("url", "issuer", "audience")
-JWKS_ENV_ALIASES: dict[str, tuple[str, ...]] = {
-    key: (f"JWKS_{key.upper()}", f"AUTH_CALLOUT_JWKS_{key.upper()}") for key in JWKS_KEYS
-}
-"""Env vars the auth-callout reads each JWKS setting from, over config.yaml (INVENTORY §3: unprefixed first)."""
-
 
 def jwks_sources(config: object, env: Mapping[str, str]) -> dict[str, str | None]:
     """Where the auth-callout gets jwks url/issuer/audience from (a readable description), None where unset.
@@ -291,8 +285,8 @@ def jwks_sources(config: object, env: Mapping[str, str]) -> dict[str, str | None
     """
     jwks = _mapping(_mapping(config).get("jwks"))
     found: dict[str, str | None] = {}
-    for key in JWKS_KEYS:
-        source = next((f"env {name}" for name in JWKS_ENV_ALIASES[key] if env.get(name)), None)
+    for key in naming.JWKS_KEYS:
+        source = next((f"env {name}" for name in naming.JWKS_ENV_ALIASES[key] if env.get(name)), None)
         value = jwks.get(key)
         if source is None and isinstance(value, str) and value:
             source = f"config.yaml jwks.{key} = {value!r}"

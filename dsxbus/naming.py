@@ -108,6 +108,11 @@ BASE_KEYS = (AUTH_SIGNING, XKEY, AUTHX_USER, NACK_USER, SURVEYOR_USER)
 MTLS_KEYS = (MTLS_LEAF, MTLS_AUTHX_LEAF, MTLS_SYS_LEAF)
 AUTH_CALLOUT_KEYS = "auth-callout-keys"  # nkey-seed (authx user), issuer-seed (signing), xkey-seed
 MTLS_SERVER_TLS = "nats-mtls-server-tls"
+JWKS_KEYS = ("url", "issuer", "audience")
+JWKS_ENV_ALIASES: dict[str, tuple[str, ...]] = {
+    key: (f"JWKS_{key.upper()}", f"AUTH_CALLOUT_JWKS_{key.upper()}") for key in JWKS_KEYS
+}
+"""Env vars the auth-callout reads each JWKS setting from, over config.yaml (INVENTORY §3: unprefixed first)."""
 ENV_CONFIG_MAP = "nats-env-config"
 ENV_CONFIG_MAP_KEYS = ("NATS_CLUSTER_NAME", "NATS_JS_DOMAIN", "NATS_MTLS_SERVER_NAME", "MTLS_LEAF_ACCOUNT")
 

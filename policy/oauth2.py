@@ -10,7 +10,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from dsxbus import deployed
+from dsxbus import deployed, naming
 from policy.reading import (
     AUTH_CALLOUT_CONFIG_FILE,
     Environment,
@@ -29,7 +29,7 @@ def _validate_oauth2_jwks(args: StackValidationArgs, report_violation: ReportVio
             clients = sorted(oauth2) if isinstance(oauth2, dict) else []
             environment = Environment(callout.deployments, resources)
             env: dict[str, str] = {}
-            for name in (n for names in deployed.JWKS_ENV_ALIASES.values() for n in names):
+            for name in (n for names in naming.JWKS_ENV_ALIASES.values() for n in names):
                 setting = environment.get(name)
                 if setting is not None:
                     env[name] = setting.value if setting.value is not None else f"from {setting.source}"
