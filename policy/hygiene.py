@@ -17,7 +17,6 @@ from pulumi_policy import (
 
 from dsxbus import images
 from policy.reading import (
-    PERMISSIONS_FILE,
     K8sObject,
     Later,
     NatsConfig,
@@ -27,6 +26,7 @@ from policy.reading import (
     nats_config_of,
     object_of,
     objects_of,
+    permissions_document,
     pod_spec,
     prop,
     same_namespace,
@@ -36,14 +36,8 @@ from policy.reading import (
 
 def _validate_noauth(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     cm = object_of(args)
-    text = cm.file(PERMISSIONS_FILE)
-    if text is None:
-        return
-    try:
-        document = json.loads(text)
-    except ValueError:
-        return
-    noauth = document.get("noauth") if isinstance(document, dict) else None
+    document = permissions_document(cm)
+    noauth = document.get("noauth") if document is not None else None
     if not isinstance(noauth, dict):
         return
     permissions = noauth.get("permissions")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,6 @@ from dsxbus import deployed, naming, topology
 from dsxbus.config import CrossLayer
 from policy.reading import (
     CSC_COMPONENT,
-    PERMISSIONS_FILE,
     Environment,
     K8sObject,
     Later,
@@ -28,6 +26,7 @@ from policy.reading import (
     nkey_entries,
     object_of,
     objects_of,
+    permissions_document,
     prop,
     same_namespace,
     secret_value,
@@ -199,14 +198,8 @@ CPCS_PENDING = StackValidationPolicy(
 
 def _validate_leaf_scope(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     cm = object_of(args)
-    text = cm.file(PERMISSIONS_FILE)
-    if text is None:
-        return
-    try:
-        document = json.loads(text)
-    except ValueError:
-        return
-    if not isinstance(document, dict):
+    document = permissions_document(cm)
+    if document is None:
         return
     for name, entry in nkey_entries(document).items():
         owner = deployed.leaf_entry_name(name)

@@ -274,18 +274,27 @@ class AuthCalloutFiles:
     configs: list[K8sObject]
 
 
+def permissions_document(config_map: K8sObject) -> dict[str, Any] | None:
+    """The auth-callout's permissions.json in a ConfigMap, None when there is none or it is not a JSON object.
+
+    An unreadable file is not ours to judge: the auth-callout reports it at start.
+    """
+    text = config_map.file(PERMISSIONS_FILE)
+    if text is None:
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
 def auth_callouts(resources: list[K8sObject], later: Later) -> list[AuthCalloutFiles]:
     found = []
     for config_map in resources:
         with later.reading(config_map.label):
-            text = config_map.file(PERMISSIONS_FILE)
-            if text is None:
-                continue
-            try:
-                document = json.loads(text)
-            except ValueError:
-                continue  # not ours to judge: the auth-callout reports an unreadable file at start
-            if not isinstance(document, dict):
+            document = permissions_document(config_map)
+            if document is None:
                 continue
             deployments = [r for r in resources if r.is_k8s("Deployment") and mounts(r, config_map)]
             configs = [

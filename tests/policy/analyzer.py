@@ -13,9 +13,7 @@ children instead; the policies read both), transforms are not run.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import os
 import runpy
 import threading
@@ -150,17 +148,8 @@ def capture(
     preview: bool = False,
 ) -> Capture:
     """Run `program` as `pulumi preview` (preview=True) or `pulumi up` would, keeping every registration."""
-    pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()})
-    mocks = harness.Mocks(stack_outputs or {})
-    monitor = PolicyMonitor(mocks)
-    records = harness._Records()
-    logger = logging.getLogger(f"dsx-bus-policy-test-{stack}")
-    logger.handlers[:] = [records]
-    logger.propagate = False
-    logger.setLevel(logging.DEBUG)
-    settings.ROOT.set(None)  # a fresh root Stack per run
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    pulumi.runtime.set_mocks(mocks, project="dsx-bus", stack=stack, preview=preview, monitor=monitor, logger=logger)
+    monitor = PolicyMonitor(harness.Mocks(stack_outputs or {}))
+    records = harness.mock_runtime(stack, config or {}, monitor, preview=preview)
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def run() -> pulumi.Output[Any] | None:

@@ -203,6 +203,27 @@ def stack_config(stack: str) -> dict[str, Any]:
     return dict(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"])
 
 
+def mock_runtime(
+    stack: str, config: Mapping[str, Any], monitor: pulumi_mocks.MockMonitor, *, preview: bool
+) -> _Records:
+    """A fresh Pulumi runtime on `monitor` for one run of a program; returns where its log lines go."""
+    # The mocks do not merge project defaults; objects travel as JSON text, as the CLI sends them.
+    pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+    records = _Records()
+    logger = logging.getLogger(f"dsx-bus-test-{stack}")
+    logger.handlers[:] = [records]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    settings.ROOT.set(None)  # a fresh root Stack per run
+    # `asyncio.run()` in an earlier test (nats-py) leaves the main thread with no current loop, and
+    # the Pulumi runtime asks for one with get_event_loop().
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project="dsx-bus", stack=stack, preview=preview, monitor=monitor, logger=logger
+    )
+    return records
+
+
 def run(
     stack: str,
     *,
@@ -219,20 +240,8 @@ def run(
     config.update(extra_config or {})
     for key in without:
         config.pop(key, None)
-    # The mocks do not merge project defaults; objects travel as JSON text, as the CLI sends them.
-    pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
-    mocks = Mocks(stack_outputs or {})
-    monitor = CapturingMonitor(mocks)
-    records = _Records()
-    logger = logging.getLogger(f"dsx-bus-test-{stack}")
-    logger.handlers[:] = [records]
-    logger.propagate = False
-    logger.setLevel(logging.DEBUG)
-    settings.ROOT.set(None)  # a fresh root Stack per run
-    # `asyncio.run()` in an earlier test (nats-py) leaves the main thread with no current loop, and
-    # the Pulumi runtime asks for one with get_event_loop().
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    pulumi.runtime.set_mocks(mocks, project="dsx-bus", stack=stack, preview=preview, monitor=monitor, logger=logger)
+    monitor = CapturingMonitor(Mocks(stack_outputs or {}))
+    records = mock_runtime(stack, config, monitor, preview=preview)
     exports: dict[str, Any] = {}
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
