@@ -11,7 +11,7 @@ import asyncio
 import json
 import ssl
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,11 +140,12 @@ def test_the_agent_hears_a_cloud_event_the_csc_addresses_to_its_cpc(
     assert errors == []
 
 
-async def _refused_subscription(agent: Agent, subject: str) -> list[str]:
+async def _errors_after(agent: Agent, act: Callable[[Nats], Awaitable[object]]) -> list[str]:
+    """What the server reports to the agent's connection after `act` (permission violations arrive async)."""
     errors: list[str] = []
     client = await _connect(agent.url, agent.tls, errors)
     try:
-        await client.subscribe(subject)
+        await act(client)
         await client.flush()
         await asyncio.sleep(0.3)
     finally:
@@ -155,27 +156,15 @@ async def _refused_subscription(agent: Agent, subject: str) -> list[str]:
 def test_the_agent_may_not_subscribe_beyond_its_subjects(federation: runner.Federation, tmp_path: Path) -> None:
     _, agent = _agent_credentials(federation, "cpc-a", tmp_path)
 
-    errors = asyncio.run(_refused_subscription(agent, "broadcast.>"))
+    errors = asyncio.run(_errors_after(agent, lambda client: client.subscribe("broadcast.>")))
 
     assert any('permissions violation for subscription to "broadcast.>"' in e.lower() for e in errors), errors
-
-
-async def _refused_publish(agent: Agent) -> list[str]:
-    errors: list[str] = []
-    client = await _connect(agent.url, agent.tls, errors)
-    try:
-        await client.publish("command.user.login", b"{}")
-        await client.flush()
-        await asyncio.sleep(0.3)
-    finally:
-        await client.close()
-    return errors
 
 
 def test_the_agent_may_not_publish(federation: runner.Federation, tmp_path: Path) -> None:
     _, agent = _agent_credentials(federation, "cpc-a", tmp_path)
 
-    errors = asyncio.run(_refused_publish(agent))
+    errors = asyncio.run(_errors_after(agent, lambda client: client.publish("command.user.login", b"{}")))
 
     assert any('permissions violation for publish to "command.user.login"' in e.lower() for e in errors), errors
 
