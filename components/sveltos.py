@@ -120,6 +120,7 @@ class SveltosOnBus(pulumi.ComponentResource):
                 spec=trigger["spec"],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[event_source, *templates]),
             )
+        pulumi.log.info(sveltos.NATS_WATCHER_NOTE, self)
         self.register_outputs(
             {
                 "url": sveltos.url(namespace),

@@ -40,6 +40,11 @@ CLIENT_TLS_SECRET = "sveltos-nats-client-tls"
 CONSUMER = "sveltos-agent"
 """The durable consumer sveltos-agent v0.51 looks up on each stream (it does not create it)."""
 MTLS_CLIENT_PORT = 4222
+NATS_WATCHER_NOTE = (
+    "Sveltos reads sveltos-nats only when its classifier runs with --enable-nats-watcher=true (off by default since "
+    "v1.7.0). With the projectsveltos Helm chart set the top-level value enableNatsWatcher: true (the documented "
+    'global.enableNatsWatcher does nothing), or classifierManager.manager.extraArgs.enable-nats-watcher: "true"'
+)
 
 _K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _STREAM_NAME_BAD = re.compile(r"[\s.*>/\\]")

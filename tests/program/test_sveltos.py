@@ -137,3 +137,8 @@ def test_on_jetstream_the_program_creates_the_stream_and_the_agent_consumer(csc_
     assert _agent_json(run)["jetstream"]["configuration"]["streams"] == [
         {"name": "USERS", "subjects": ["command.user.>"]}
     ]
+
+
+def test_the_preview_says_how_to_turn_on_the_classifier_nats_watcher(cpc_a: Run, cpc_b: Run) -> None:
+    assert ("INFO", sveltos.NATS_WATCHER_NOTE) in cpc_a.logs
+    assert ("INFO", sveltos.NATS_WATCHER_NOTE) not in cpc_b.logs
