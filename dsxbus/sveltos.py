@@ -309,15 +309,6 @@ def problems(block: Sveltos) -> list[Problem]:
                 )
             )
         found += _subject_list_problems((*stream_path, "subjects"), stream.subjects)
-    if block.jetstream is not None and block.jetstream.storage == "file":
-        found.append(
-            Problem(
-                key_path(*ROOT, "jetstream", "storage"),
-                "file",
-                "the bus's NATS servers have no file store (max_file_store 0, as upstream), so JetStream refuses "
-                "the stream ('insufficient storage resources'); use memory",
-            )
-        )
     names: set[str] = set()
     for index, rule in enumerate(block.event_rules):
         path: tuple[str | int, ...] = (*ROOT, "eventRules", index)

@@ -397,17 +397,26 @@ def _client_url_problems(key: str, url: str, routes: Iterable[str], sans: Iterab
     return []
 
 
+_NO_FILE_STORE = (
+    "the bus's NATS servers have no file store (max_file_store 0, as upstream: no volumes), so JetStream refuses "
+    "the stream ('insufficient storage resources'); use memory"
+)
+
+
 def _stream_problems(bus: EventBus) -> list[Problem]:
+    found = []
     if bus.mqtt_streams.replicas > bus.nats.replicas:
-        return [
+        found.append(
             Problem(
                 key_path("mqttStreams", "replicas"),
                 bus.mqtt_streams.replicas,
                 f"more stream replicas than NATS servers (nats.replicas = {bus.nats.replicas}): JetStream "
                 "cannot place the MQTT streams and QoS 1 clients get no CONNACK. Lower it or add servers",
             )
-        ]
-    return []
+        )
+    if bus.mqtt_streams.storage == "file":
+        found.append(Problem(key_path("mqttStreams", "storage"), "file", _NO_FILE_STORE))
+    return found
 
 
 def _sveltos_problems(bus: EventBus) -> list[Problem]:
@@ -446,6 +455,8 @@ def _sveltos_problems(bus: EventBus) -> list[Problem]:
                     f"{in_cluster!r}; add that name to the nats-mtls server certificate",
                 )
             )
+    if block.jetstream is not None and block.jetstream.storage == "file":
+        found.append(Problem(key_path("sveltos", "jetstream", "storage"), "file", _NO_FILE_STORE))
     identity = block.identity_for(bus.cluster_name)
     for name, entry in bus.auth.permissions.mtls.items():
         path = ("auth", "permissions", "mtls", name)

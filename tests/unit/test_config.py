@@ -398,6 +398,12 @@ def test_more_stream_replicas_than_nats_servers_is_refused() -> None:
     assert "Lower it or add servers" in problem.fix
 
 
+def test_mqtt_streams_on_file_storage_are_refused() -> None:
+    problem = _only_error(_cpc(mqttStreams={"storage": "file"}))
+    assert problem.key == f"{KEY}.mqttStreams.storage"
+    assert "no file store" in problem.fix and "use memory" in problem.fix
+
+
 @pytest.mark.parametrize("host", ["10.0.0.7", "2001:db8::7"])
 def test_an_ip_literal_tlsroute_hostname_is_refused(host: str) -> None:
     raw = _cpc(mtls={"enabled": True, "hostnames": [host], "certificateIssuer": {"name": "dsx-ca"}})
