@@ -458,6 +458,17 @@ def _sveltos_problems(bus: EventBus) -> list[Problem]:
     if block.jetstream is not None and block.jetstream.storage == "file":
         found.append(Problem(key_path("sveltos", "jetstream", "storage"), "file", _NO_FILE_STORE))
     identity = block.identity_for(bus.cluster_name)
+    issued_here = mtls.certificate_issuer is not None and block.client_certificate_secret is None
+    if issued_here and (not identity.startswith("CN=") or "," in identity):
+        found.append(
+            Problem(
+                key_path("sveltos", "identity"),
+                identity,
+                "dsx-bus requests the agent's certificate with this as its common name, so write it as CN=<name> "
+                "(the auth-callout matches CN= first); for another identity bring your own certificate in "
+                "sveltos.clientCertificateSecret",
+            )
+        )
     for name, entry in bus.auth.permissions.mtls.items():
         path = ("auth", "permissions", "mtls", name)
         if entry.identity != identity:

@@ -401,3 +401,9 @@ def test_each_stream_gets_the_durable_consumer_older_agents_look_up() -> None:
         ("USERS", "sveltos-agent", "explicit")
     ]
     assert sveltos.jetstream_consumers(block)[0]["config"]["ack_wait"] == 30 * 10**9
+
+
+def test_an_identity_dsx_bus_cannot_issue_as_a_common_name_is_refused() -> None:
+    found = _problems(_cpc(_block(identity="sveltos@dsx.example.com")))
+
+    assert len(found) == 1 and found[0].startswith("dsx-bus:eventBus.sveltos.identity = 'sveltos@dsx.example.com':")
