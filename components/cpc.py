@@ -85,5 +85,7 @@ class CpcEventBus(pulumi.ComponentResource):
                 effective.cross_layer.model_dump(mode="json", by_alias=True) if effective.cross_layer else None
             ),
             "cscEndpoint": resolved.csc_endpoint,
+            # The CSC shapes this CPC's leaf permissions for the nats-server it runs (topology.leaf_permissions).
+            "natsServerVersion": bus.nats_server_version,
         }
         self.register_outputs(dict(self.outputs))

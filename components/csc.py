@@ -38,11 +38,21 @@ def _cpc_lists(raw: Mapping[str, Any]) -> dict[str, CrossLayer]:
     return {cid: CrossLayer.model_validate(value) for cid, value in raw.items() if value}
 
 
-def _permissions_json(bus: EventBus, pending: list[str], cpc_lists: Mapping[str, CrossLayer]) -> str:
+def _cpc_versions(raw: Mapping[str, Any]) -> dict[str, str | None]:
+    # Absent (a CPC deployed before it exported one): unknown, which gets the shape every version routes.
+    return {cid: value if isinstance(value, str) else None for cid, value in raw.items()}
+
+
+def _permissions_json(
+    bus: EventBus,
+    pending: list[str],
+    cpc_lists: Mapping[str, CrossLayer],
+    cpc_versions: Mapping[str, str | None],
+) -> str:
     # Pending CPCs get no permission entry: their (empty) key would match nothing anyway, and the
     # file then says plainly who is admitted.
     admitted = bus.model_copy(update={"cpcs": {c: r for c, r in bus.cpcs.items() if c not in pending}})
-    return permissions.render(permissions.permissions_document(admitted, cpc_lists))
+    return permissions.render(permissions.permissions_document(admitted, cpc_lists, cpc_versions=cpc_versions))
 
 
 class CscEventBus(pulumi.ComponentResource):
@@ -61,15 +71,20 @@ class CscEventBus(pulumi.ComponentResource):
         # that is the normal bootstrap state, not an error.
         leaf_keys = {cid: ref.get_output("leafPublicKeys") for cid, ref in refs.items()}
         lists = {cid: ref.get_output("crossLayer") for cid, ref in refs.items()}
+        nats_versions = {cid: ref.get_output("natsServerVersion") for cid, ref in refs.items()}
         if ids:
             pending = pulumi.Output.all(*(leaf_keys[c] for c in ids)).apply(
                 lambda exported: _warn_pending(bus, _pending(ids, exported), exported)
             )
             cpc_lists = pulumi.Output.all(**lists).apply(_cpc_lists)
+            cpc_versions = pulumi.Output.all(**nats_versions).apply(_cpc_versions)
         else:
             pending = pulumi.Output.from_input([])
             cpc_lists = pulumi.Output.from_input({})
-        permissions_json = pulumi.Output.all(pending, cpc_lists).apply(lambda a: _permissions_json(bus, a[0], a[1]))
+            cpc_versions = pulumi.Output.from_input({})
+        permissions_json = pulumi.Output.all(pending, cpc_lists, cpc_versions).apply(
+            lambda a: _permissions_json(bus, a[0], a[1], a[2])
+        )
         # The auth-callout reads leaf public keys from env at start: restart it when any of them changes.
         restart_key = pulumi.Output.all(**leaf_keys).apply(lambda keys: json.dumps(keys, sort_keys=True)) if ids else ""
         files = cluster.known(render.cluster_files(bus))

@@ -35,6 +35,7 @@ def _render(args: argparse.Namespace) -> int:
         resolved.bus,
         csc_endpoint=resolved.csc_endpoint,
         cpc_lists=resolved.cpc_lists,
+        cpc_versions=resolved.cpc_versions,
         cert_root=str(cert_root.resolve()),
     )
     out.mkdir(parents=True, exist_ok=True)

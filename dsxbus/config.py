@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from dsxbus import crosslayer, naming
+from dsxbus import crosslayer, naming, versions
 from dsxbus.model import Model as _Model
 from dsxbus.model import Permissions as Permissions
 from dsxbus.model import ResponsePermission as ResponsePermission
@@ -252,7 +252,11 @@ class AuthCallout(_Model):
 
 
 class Images(_Model):
-    nats: str = "nats:2.12.6-alpine"
+    nats: str = versions.default_image()
+    """The nats-server image of `nats` and `nats-mtls`; its tag must name a supported version."""
+    accept_untested_nats_version: bool = False
+    """Run an `images.nats` whose version dsx-bus is not tested on (the leaf permissions then take the
+    shape that works on every version)."""
     config_reloader: str = "natsio/nats-server-config-reloader:0.21.1"
     nack: str = "natsio/jetstream-controller:0.22.2"
     surveyor: str = "natsio/nats-surveyor:0.9.7"
@@ -361,6 +365,11 @@ class EventBus(_Model):
     def jwks(self) -> Jwks | None:
         jwks = self.auth.jwks
         return jwks if jwks is not None and jwks.complete else None
+
+    @property
+    def nats_server_version(self) -> str | None:
+        """The nats-server version `images.nats` names by its tag (None: it names none)."""
+        return versions.of_image(self.images.nats)
 
     @property
     def cluster_name(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dsxbus import stackfile, validation
@@ -22,6 +22,8 @@ class Resolved:
     """CPC: the leaf URL it dials (its own cscEndpoint, else the CSC's leafEndpoint)."""
     cpc_lists: Mapping[str, CrossLayer]
     """CSC: each listed CPC's effective cross-layer lists (for its leaf permissions)."""
+    cpc_versions: Mapping[str, str | None] = field(default_factory=dict)
+    """CSC: the nats-server each listed CPC runs (its leaf permissions' shape depends on it)."""
 
 
 def load(project_dir: Path, names: Iterable[str] | None = None) -> dict[str, stackfile.Stack]:
@@ -64,7 +66,8 @@ def resolve(stacks: Mapping[str, stackfile.Stack], name: str) -> Resolved:
         }
         fleet = fleet_defaults(stack.bus)
         lists = {cid: inherit(by_id[cid], fleet).effective_cross_layer for cid in stack.bus.cpc_ids if cid in by_id}
-        return Resolved(name, stack.bus, None, lists)
+        versions = {cid: by_id[cid].nats_server_version for cid in stack.bus.cpc_ids if cid in by_id}
+        return Resolved(name, stack.bus, None, lists, versions)
     if csc is None:
         return Resolved(name, stack.bus, stack.bus.csc_endpoint, {})
     bus = inherit(stack.bus, fleet_defaults(csc.bus))

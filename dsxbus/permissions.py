@@ -24,6 +24,7 @@ def generated_nkey_entries(
     bus: EventBus,
     cpc_lists: Mapping[str, CrossLayer] | None = None,
     public_keys: Mapping[str, str] | None = None,
+    cpc_versions: Mapping[str, str | None] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The nkey entries for internal users; public keys are `${ENV}` references unless given by entry name.
 
@@ -49,7 +50,7 @@ def generated_nkey_entries(
         ):
             entries[name] = entry(name, secret.pubkey_env, account)
     if bus.cluster_type == "csc":
-        leaf_permissions = topology.cpc_leaf_permissions(bus, cpc_lists)
+        leaf_permissions = topology.cpc_leaf_permissions(bus, cpc_lists, cpc_versions)
         for cluster_id in bus.cpc_ids:
             name = naming.leaf_permission(cluster_id)
             entries[name] = entry(name, naming.leaf_pubkey_env(cluster_id), naming.CSC, leaf_permissions[cluster_id])
@@ -80,6 +81,7 @@ def permissions_document(
     bus: EventBus,
     cpc_lists: Mapping[str, CrossLayer] | None = None,
     public_keys: Mapping[str, str] | None = None,
+    cpc_versions: Mapping[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """The whole permissions.json (INVENTORY §3 schema): operator entries verbatim, generated nkey/mTLS merged."""
     perms = bus.auth.permissions
@@ -93,7 +95,7 @@ def permissions_document(
         "nkey": {name: {**dump(entry), "account": entry.account} for name, entry in perms.nkey.items()},
         "noauth": None if perms.noauth is None else {**dump(perms.noauth), "account": perms.noauth.account},
     }
-    document["nkey"].update(generated_nkey_entries(bus, cpc_lists, public_keys))
+    document["nkey"].update(generated_nkey_entries(bus, cpc_lists, public_keys, cpc_versions))
     return document
 
 

@@ -41,6 +41,7 @@ def cluster_files(
     *,
     csc_endpoint: str | None = None,
     cpc_lists: Mapping[str, CrossLayer] | None = None,
+    cpc_versions: Mapping[str, str | None] | None = None,
     cert_root: str | None = None,
 ) -> ClusterFiles:
     """The Kubernetes configuration of one cluster, env references kept (`$LEAF_USER_SEED`).
@@ -73,7 +74,7 @@ def cluster_files(
             ),
             client_tls=bus.sveltos.enabled,
         )
-    document = permissions.permissions_document(bus, cpc_lists)
+    document = permissions.permissions_document(bus, cpc_lists, cpc_versions=cpc_versions)
     return ClusterFiles(main, mtls, document, pod_environment(bus))
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from dsxbus import naming, subjects
+from dsxbus import naming, subjects, versions
 from dsxbus.config import CrossLayer, EventBus, LeafTls, Permissions, SubjectRule
 
 
@@ -226,17 +226,24 @@ def cluster(
     )
 
 
-def leaf_permissions(cluster_id: str, lists: CrossLayer) -> Permissions:
+def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | None = None) -> Permissions:
     """What one CPC's leaf identity may do in the CSC account, written from the leaf's side.
 
     Upstream gives leaf users the whole CSC account, so CPC 1's leaf key can read `cpc.2.>` and
-    inject `cpc.2.command.>` (FINDINGS item 4). These were measured to keep all 8 core routes and
-    QoS 1 sourcing working; `_R_.>` is needed or the stream source never becomes active.
+    inject `cpc.2.command.>`. These were measured to keep all 8 core routes and QoS 1 sourcing
+    working; `_R_.>` is needed or the stream source never becomes active.
+
+    `nats_version` is the CPC's nats-server. The hub sends these permissions to the leaf, and before
+    2.15 the leaf checks a cross-layer export against its subject before the `cpc.<id>.` prefix is
+    added (versions.leaf_checks_publish_before_transform): there the unprefixed cpcExports must be
+    allowed too, or the CPC drops all its telemetry. Unknown versions get that shape, which routes
+    on every version.
     """
     own = subjects.cpc_prefix(cluster_id) + ">"
     replies = ("$JS.FC.>", "_INBOX.>", "_R_.>")
+    unprefixed = lists.cpc_exports if versions.leaf_checks_publish_before_transform(nats_version) else ()
     return Permissions(
-        pub=SubjectRule(allow=(own, "$JS.CSC.API.>", *replies)),
+        pub=SubjectRule(allow=(own, *unprefixed, "$JS.CSC.API.>", *replies)),
         sub=SubjectRule(
             allow=(
                 *lists.csc_exports,
@@ -275,8 +282,19 @@ def mtls_leaf_remotes(bus: EventBus, main_leaf_url: str) -> tuple[LeafRemote, ..
     )
 
 
-def cpc_leaf_permissions(csc: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None) -> dict[str, Permissions]:
-    """Leaf permissions for every CPC the CSC lists; a CPC's own lists win over the fleet defaults."""
+def cpc_leaf_permissions(
+    csc: EventBus,
+    cpc_lists: Mapping[str, CrossLayer] | None = None,
+    cpc_versions: Mapping[str, str | None] | None = None,
+) -> dict[str, Permissions]:
+    """Leaf permissions for every CPC the CSC lists; a CPC's own lists win over the fleet defaults.
+
+    `cpc_versions`: the nats-server each CPC runs, as it exports it (absent: unknown).
+    """
     fleet = csc.effective_cross_layer
     lists = cpc_lists or {}
-    return {cluster_id: leaf_permissions(cluster_id, lists.get(cluster_id, fleet)) for cluster_id in csc.cpc_ids}
+    known = cpc_versions or {}
+    return {
+        cluster_id: leaf_permissions(cluster_id, lists.get(cluster_id, fleet), known.get(cluster_id))
+        for cluster_id in csc.cpc_ids
+    }

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
-from dsxbus import crosslayer, hostnames, naming, nkeys, subjects, sveltos
+from dsxbus import crosslayer, hostnames, naming, nkeys, subjects, sveltos, versions
 from dsxbus.config import EventBus, FleetDefaults, Permissions, inherit
 from dsxbus.errors import Problem, key_path
 
@@ -27,6 +27,7 @@ def problems(bus: EventBus) -> list[Problem]:
     found += _permission_problems(bus)
     found += _mtls_problems(bus)
     found += _stream_problems(bus)
+    found += _image_problems(bus)
     found += _sveltos_problems(bus)
     if bus.cross_layer is not None or bus.csc_stack is None:
         found += sveltos_route_problems(bus)
@@ -417,6 +418,36 @@ def _stream_problems(bus: EventBus) -> list[Problem]:
     if bus.mqtt_streams.storage == "file":
         found.append(Problem(key_path("mqttStreams", "storage"), "file", _NO_FILE_STORE))
     return found
+
+
+def _image_problems(bus: EventBus) -> list[Problem]:
+    if bus.images.accept_untested_nats_version:
+        return []
+    reference = bus.images.nats
+    version = bus.nats_server_version
+    supported = ", ".join(versions.SUPPORTED)
+    opt_in = "or set images.acceptUntestedNatsVersion: true to run it untested"
+    if version is None:
+        return [
+            Problem(
+                key_path("images", "nats"),
+                reference,
+                f"names no nats-server version, so dsx-bus cannot tell whether it is one it is tested on "
+                f"({supported}). Fix: tag it with the version, e.g. {versions.default_image()} (a digest may "
+                f"follow: {versions.default_image()}@sha256:...), {opt_in}",
+            )
+        ]
+    if not versions.is_supported(version):
+        return [
+            Problem(
+                key_path("images", "nats"),
+                reference,
+                f"nats-server {version} is not a version dsx-bus is tested on ({supported}): its leaf "
+                f"permissions and routing were never measured there. Fix: use {versions.default_image()} or "
+                f"nats:{versions.NEWEST}-alpine, {opt_in}",
+            )
+        ]
+    return []
 
 
 def _sveltos_problems(bus: EventBus) -> list[Problem]:

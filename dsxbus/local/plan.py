@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dsxbus import naming, natsconf, nkeys, permissions, topology
@@ -114,7 +114,10 @@ def static_users(
             _add(
                 users,
                 naming.CSC,
-                User(nkey=cpc.leaf[naming.CSC].public_key, permissions=topology.leaf_permissions(cluster_id, lists)),
+                User(
+                    nkey=cpc.leaf[naming.CSC].public_key,
+                    permissions=topology.leaf_permissions(cluster_id, lists, resolved.cpc_versions.get(cluster_id)),
+                ),
             )
             for account in bus.enabled_extra_accounts:
                 # Extra accounts are one shared space across the fleet by design, as in permissions.py.
@@ -155,7 +158,7 @@ def main_conf(
 ) -> str:
     """The main server's nats.conf, seeds inline (the run dir is private)."""
     bus = local_bus(resolved.bus)
-    users = static_users(Resolved(resolved.stack, bus, None, resolved.cpc_lists), keys, cpc_keys)
+    users = static_users(replace(resolved, bus=bus, csc_endpoint=None), keys, cpc_keys)
     cluster = topology.cluster(bus, csc_endpoint=csc_leaf_url, auth=None, users=users)
     noauth = NOAUTH_USER if bus.auth.permissions.noauth is not None else None
     tree = natsconf.main_tree(cluster, settings(bus.cluster_name, store_dir, ports, noauth))

