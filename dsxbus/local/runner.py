@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dsxbus import certs, fleet, permissions, streams, sveltos
+from dsxbus import certs, fleet, permissions, streams, sveltos, versions
 from dsxbus.errors import ConfigError
 from dsxbus.fleet import Resolved
 from dsxbus.local import jetstream, plan, servers
@@ -119,6 +119,8 @@ class Federation:
     clusters: dict[str, Cluster]
     keys: dict[str, ClusterKeys]
     ca: Path | None = None
+    nats_version: str = ""
+    """The nats-server version every server of this federation runs."""
 
     @property
     def csc(self) -> Cluster:
@@ -138,6 +140,7 @@ class Federation:
         state = {
             "project": str(self.project),
             "ca": str(self.ca) if self.ca else None,
+            "natsServerVersion": self.nats_version,
             "clusters": {n: c.to_json() for n, c in self.clusters.items()},
         }
         _write_private(self.run_dir / STATE, json.dumps(state, indent=2) + "\n")
@@ -146,7 +149,7 @@ class Federation:
 
     def describe(self) -> dict[str, Any]:
         """`local up --json`: every cluster's endpoints."""
-        return {"clusters": {n: c.urls() for n, c in self.clusters.items()}}
+        return {"natsServerVersion": self.nats_version, "clusters": {n: c.urls() for n, c in self.clusters.items()}}
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -168,6 +171,7 @@ def load(run_dir: Path) -> Federation:
         {n: Cluster.from_json(n, c) for n, c in state["clusters"].items()},
         {n: ClusterKeys.from_json(k) for n, k in keys.items()},
         Path(state["ca"]) if state["ca"] else None,
+        str(state.get("natsServerVersion", "")),
     )
 
 
@@ -281,6 +285,10 @@ def up(
         ca_path = run_dir / "ca.crt"
         ca_path.write_bytes(ca.pem.certificate)
 
+    version = servers.nats_server_version()
+    say(f"* nats-server {version} ({servers.nats_server_binary()})")
+    if not versions.is_supported(version):
+        say(f"  warning: nats-server {version} is not a version dsx-bus is tested on ({', '.join(versions.SUPPORTED)})")
     launcher = _Launcher(run_dir, say)
     started = time.monotonic()
     try:
@@ -327,7 +335,7 @@ def _start(
             if item.bus.mtls.enabled and ca is not None:
                 cluster.mtls, cluster.mtls_clients = _start_mtls(item, keys[name], server, ca, launcher)
             clusters[name] = cluster
-    federation = Federation(run_dir, project_dir, clusters, keys, ca_path)
+    federation = Federation(run_dir, project_dir, clusters, keys, ca_path, servers.nats_server_version())
     _expect_leafs(federation)
     federation.save()  # before waiting, so `local down` can stop a federation whose leafs never came up
     wait_for_leafs(federation, leaf_timeout, launcher.say)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dsxbus import versions
 from tests.program import harness
 from tests.program.conftest import CSC_REF
 from tests.program.harness import Run, unwrap
@@ -65,3 +66,29 @@ def test_the_csc_exports_fleet_defaults_as_plain_data(csc_first: Run) -> None:
     assert fleet["crossLayer"]["cscExports"] == ["broadcast.>"]
     assert fleet["jwks"]["issuer"] == "https://idp.dsx.example.com"
     assert csc_first.outputs["leafEndpoint"] == "nats://leaf.csc.dsx.example.com:7422"
+
+
+def test_a_cpc_exports_the_nats_server_version_its_image_runs(cpc_a: Run) -> None:
+    assert cpc_a.outputs["natsServerVersion"] == versions.DEPLOYED
+
+
+def _leaf_pub_allow(cpc_a: Run, cpc_b: Run, version_a: str | None) -> list[str]:
+    outputs_a = {k: v for k, v in cpc_a.outputs.items() if k != "natsServerVersion"}
+    if version_a is not None:
+        outputs_a["natsServerVersion"] = version_a
+    run = harness.run(
+        "csc",
+        stack_outputs={"organization/dsx-bus/cpc-a": outputs_a, "organization/dsx-bus/cpc-b": cpc_b.outputs},
+    )
+    assert run.error is None, run.errors()
+    allow: list[str] = _permissions(run)["nkey"]["leaf-cpc-a"]["permissions"]["pub"]["allow"]
+    return allow
+
+
+def test_the_csc_shapes_a_cpc_leaf_permissions_for_the_nats_server_that_cpc_exports(cpc_a: Run, cpc_b: Run) -> None:
+    assert "sensor.>" in _leaf_pub_allow(cpc_a, cpc_b, "2.12.6")
+    assert "sensor.>" not in _leaf_pub_allow(cpc_a, cpc_b, "2.15.1")
+
+
+def test_a_cpc_that_exports_no_nats_server_version_gets_the_shape_every_version_routes(cpc_a: Run, cpc_b: Run) -> None:
+    assert "sensor.>" in _leaf_pub_allow(cpc_a, cpc_b, None)

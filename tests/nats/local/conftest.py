@@ -49,8 +49,10 @@ def tester_key() -> KeyPair:
 
 
 @pytest.fixture(scope="session")
-def federation(tmp_path_factory: pytest.TempPathFactory, tester_key: KeyPair) -> Iterator[runner.Federation]:
-    """One federation of the example stacks (csc, cpc-a, cpc-b, each with nats-mtls) for the whole session."""
+def federation(
+    tmp_path_factory: pytest.TempPathFactory, tester_key: KeyPair, nats_version: str
+) -> Iterator[runner.Federation]:
+    """One federation of the example stacks (csc, cpc-a, cpc-b, each with nats-mtls) per nats-server version."""
     root = tmp_path_factory.mktemp("federation")
     project = example_project(root / "project", tester_key)
     with runner.running_federation(project, root / "run", say=_quiet) as running:

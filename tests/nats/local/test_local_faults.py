@@ -18,7 +18,7 @@ from dsxbus.local import check, runner, servers
 
 @pytest.fixture(scope="module")
 def own_federation(
-    tmp_path_factory: pytest.TempPathFactory, make_project: Callable[[Path], Path]
+    tmp_path_factory: pytest.TempPathFactory, make_project: Callable[[Path], Path], nats_version: str
 ) -> Iterator[runner.Federation]:
     """Its own federation: killing its CSC must not disturb the other modules' tests."""
     root = tmp_path_factory.mktemp("faults")

@@ -10,7 +10,7 @@ import nats
 import nats.errors
 import pytest
 
-from dsxbus import nkeys
+from dsxbus import nkeys, versions
 from dsxbus.local import check, runner, servers
 from dsxbus.local.check import Mqtt, Sink
 from dsxbus.nkeys import KeyPair
@@ -108,6 +108,39 @@ def test_cpc_a_leaf_identity_can_neither_read_cpc_b_nor_command_it(federation: r
     assert refused.ok, refused.detail
     assert any(PERMISSION in e and "subscription" in e and "cpc.b.>" in e for e in map(str.lower, errors)), errors
     assert any(PERMISSION in e and "publish" in e and "cpc.b.command.x" in e for e in map(str.lower, errors)), errors
+
+
+async def _unprefixed_export_as_cpc_a_leaf(
+    federation: runner.Federation, granted: bool
+) -> tuple[list[str], check.Result]:
+    csc, cpc_b = federation.csc, federation.cluster("b")
+    errors = _Errors()
+    leaf_a = federation.keys["cpc-a"].leaf["CSC"].seed
+    intruder = await nats.connect(csc.main.url("client"), nkeys_seed_str=leaf_a, error_cb=errors.callback)
+    try:
+        async with check.clients(federation) as c:
+            # Where granted, the CSC sees it (so it was published, and interest had time to cross); never cpc-b.
+            on_csc = await c.sink(csc, "CSC", "sensor.x", 1 if granted else 0)
+            anything_b = await c.sink(cpc_b, "CPC", ">", 0)
+            own_b = await c.sink(cpc_b, "CSC", ">", 0)
+            forged = check._nats_publisher(intruder, "sensor.x")  # cpc-a's cpcExports, unprefixed
+            reached = await check.deliver("cpc-a leaf -> csc sensor.x", forged, [on_csc, anything_b, own_b])
+            await intruder.flush()
+            return errors.seen, reached
+    finally:
+        await intruder.close()
+
+
+def test_the_unprefixed_exports_a_leaf_needs_before_2_15_are_granted_only_there_and_reach_no_other_cpc(
+    federation: runner.Federation, nats_version: str
+) -> None:
+    # Before 2.15 the leaf checks `sensor.x`, not `cpc.a.sensor.x` (nats-server#4608): it must be granted.
+    granted = versions.leaf_checks_publish_before_transform(nats_version)
+    errors, reached = asyncio.run(_unprefixed_export_as_cpc_a_leaf(federation, granted))
+
+    assert reached.ok, reached.detail  # nothing on cpc-b, in either account
+    refused = any(PERMISSION in e and "publish" in e and "sensor.x" in e for e in map(str.lower, errors))
+    assert refused is not granted, errors
 
 
 async def _limited_client(federation: runner.Federation, key: KeyPair) -> tuple[list[str], bytes]:

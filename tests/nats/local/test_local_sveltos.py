@@ -202,7 +202,7 @@ JETSTREAM_STREAM = "SVELTOS_USERS"
 
 @pytest.fixture(scope="module")
 def jetstream_federation(
-    tmp_path_factory: pytest.TempPathFactory, make_project: Callable[[Path], Path]
+    tmp_path_factory: pytest.TempPathFactory, make_project: Callable[[Path], Path], nats_version: str
 ) -> Iterator[runner.Federation]:
     """The example stacks with cpc-a's agent on JetStream instead of core NATS."""
     root = tmp_path_factory.mktemp("sveltos-jetstream")
