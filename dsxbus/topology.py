@@ -234,7 +234,7 @@ def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | Non
     working; `_R_.>` is needed or the stream source never becomes active.
 
     `nats_version` is the CPC's nats-server. The hub sends these permissions to the leaf, and before
-    2.15 the leaf checks a cross-layer export against its subject before the `cpc.<id>.` prefix is
+    2.15.1 the leaf checks a cross-layer export against its subject before the `cpc.<id>.` prefix is
     added (versions.leaf_checks_publish_before_transform): there the unprefixed cpcExports must be
     allowed too, or the CPC drops all its telemetry. Unknown versions get that shape, which routes
     on every version.

@@ -23,10 +23,10 @@ Version = tuple[int, int, int]
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 _TAG = re.compile(r"v?(\d+)\.(\d+)\.(\d+)(-[A-Za-z0-9.]+)?")
 
-LEAF_PERMISSIONS_CHECKED_AFTER_TRANSFORM: Version = (2, 15, 0)
+LEAF_PERMISSIONS_CHECKED_AFTER_TRANSFORM: Version = (2, 15, 1)
 """Before this release a leaf (the CPC side) checks the publish permissions the hub sent it against a
 message's subject *before* an import's transform (nats-server#4608, fixed by #8530). A CPC's
-cross-layer export `sensor.x` reaches its leaf as `cpc.<id>.sensor.x`, but 2.12.6 and 2.14.0 check
+cross-layer export `sensor.x` reaches its leaf as `cpc.<id>.sensor.x`, but 2.12.6 to 2.15.0 check
 `sensor.x` and drop it silently (measured in docs/nats-server-versions.md)."""
 
 

@@ -92,9 +92,9 @@ def test_the_opt_in_runs_an_untested_nats_image() -> None:
 
 @pytest.mark.parametrize(
     ("version", "before"),
-    [("2.12.6", True), ("2.14.0", True), ("2.14.99", True), ("2.15.0", False), ("2.15.1", False), (None, True)],
+    [("2.12.6", True), ("2.14.0", True), ("2.15.0", True), ("2.15.1", False), ("2.16.0", False), (None, True)],
 )
-def test_leafs_before_2_15_check_publish_permissions_before_the_import_transform(
+def test_leafs_before_2_15_1_check_publish_permissions_before_the_import_transform(
     version: str | None, before: bool
 ) -> None:
     assert versions.leaf_checks_publish_before_transform(version) is before

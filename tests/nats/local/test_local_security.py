@@ -131,10 +131,10 @@ async def _unprefixed_export_as_cpc_a_leaf(
         await intruder.close()
 
 
-def test_the_unprefixed_exports_a_leaf_needs_before_2_15_are_granted_only_there_and_reach_no_other_cpc(
+def test_the_unprefixed_exports_a_leaf_needs_before_2_15_1_are_granted_only_there_and_reach_no_other_cpc(
     federation: runner.Federation, nats_version: str
 ) -> None:
-    # Before 2.15 the leaf checks `sensor.x`, not `cpc.a.sensor.x` (nats-server#4608): it must be granted.
+    # Before 2.15.1 the leaf checks `sensor.x`, not `cpc.a.sensor.x` (nats-server#4608): it must be granted.
     granted = versions.leaf_checks_publish_before_transform(nats_version)
     errors, reached = asyncio.run(_unprefixed_export_as_cpc_a_leaf(federation, granted))
 
