@@ -118,7 +118,14 @@ class SveltosOnBus(pulumi.ComponentResource):
                 kind=trigger["kind"],
                 metadata={**trigger["metadata"], "labels": LABELS},
                 spec=trigger["spec"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[event_source, *templates]),
+                # The CRD makes oneForEvent immutable (CEL `self == oldSelf`): an update changing it is refused,
+                # so a change replaces the trigger, deleted first as the new one has the same name.
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[event_source, *templates],
+                    replace_on_changes=["spec.oneForEvent"],
+                    delete_before_replace=True,
+                ),
             )
         pulumi.log.info(sveltos.NATS_WATCHER_NOTE, self)
         self.register_outputs(
@@ -132,7 +139,7 @@ class SveltosOnBus(pulumi.ComponentResource):
 
     def _streams(self, name: str, namespace: str, block: sveltos.Sveltos) -> None:
         for spec, consumer in zip(sveltos.nack_streams(block), sveltos.nack_consumers(block), strict=True):
-            resource_name = spec["name"].lower()
+            resource_name = sveltos.stream_object_token(spec["name"])
             stream = k8s.apiextensions.CustomResource(
                 f"{name}-stream-{resource_name}",
                 api_version="jetstream.nats.io/v1beta2",

@@ -16,6 +16,12 @@ from dsxbus.sveltos import Sveltos
 
 ClusterType = Literal["csc", "cpc"]
 SigningAlgorithm = Literal["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"]
+# What the Gateway API CRDs serve (v1.6, experimental channel; the standard channel serves only v1). Any other
+# apiVersion is refused by the API server ("no matches for kind"), so it is refused here first.
+TcpRouteApiVersion = Literal["gateway.networking.k8s.io/v1alpha2", "gateway.networking.k8s.io/v1"]
+TlsRouteApiVersion = Literal[
+    "gateway.networking.k8s.io/v1alpha2", "gateway.networking.k8s.io/v1alpha3", "gateway.networking.k8s.io/v1"
+]
 
 
 def _reject_numbers(value: object, example: str) -> object:
@@ -147,7 +153,7 @@ class Route(_Model):
     section_name: str
     """The Gateway listener name; it must exist on the Gateway."""
     backend: str
-    port: int
+    port: Annotated[int, Field(ge=1, le=65535)]
 
 
 _ROUTE_DEFAULTS: dict[str, dict[str, object]] = {
@@ -212,9 +218,11 @@ class Gateway(_Model):
     enabled: bool = True
     gateway_name: str = "shared-gateway"
     gateway_namespace: str = "envoy-gateway-system"
-    tcp_route_api_version: str = "gateway.networking.k8s.io/v1alpha2"
-    tls_route_api_version: str = "gateway.networking.k8s.io/v1alpha2"
-    """Gateway API 1.5 moved TLSRoute to gateway.networking.k8s.io/v1; match the installed CRDs."""
+    tcp_route_api_version: TcpRouteApiVersion = "gateway.networking.k8s.io/v1alpha2"
+    """Gateway API 1.6 added TCPRoute gateway.networking.k8s.io/v1; match the installed CRDs."""
+    tls_route_api_version: TlsRouteApiVersion = "gateway.networking.k8s.io/v1alpha2"
+    """Gateway API 1.5 moved TLSRoute to gateway.networking.k8s.io/v1 (which requires mtls.hostnames); match the
+    installed CRDs."""
     routes: GatewayRoutes = Field(default_factory=lambda: GatewayRoutes.model_validate({}))
 
 

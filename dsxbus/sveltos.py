@@ -309,6 +309,7 @@ def problems(block: Sveltos) -> list[Problem]:
                 )
             )
         found += _subject_list_problems((*stream_path, "subjects"), stream.subjects)
+    found += _stream_object_problems(block.jetstream.streams if block.jetstream else ())
     names: set[str] = set()
     for index, rule in enumerate(block.event_rules):
         path: tuple[str | int, ...] = (*ROOT, "eventRules", index)
@@ -316,6 +317,33 @@ def problems(block: Sveltos) -> list[Problem]:
             found.append(Problem(key_path(*path, "name"), rule.name, "two event rules with one name; rename one"))
         names.add(rule.name)
         found += _rule_problems(path, rule, block.subscription_strings())
+    return found
+
+
+def _stream_object_problems(streams: Sequence[StreamSpec]) -> list[Problem]:
+    found: list[Problem] = []
+    seen: dict[str, str] = {}
+    for index, stream in enumerate(streams):
+        if not stream.name or _STREAM_NAME_BAD.search(stream.name):
+            continue  # reported as a stream name already
+        key = key_path(*ROOT, "jetstream", "streams", index, "name")
+        token = stream_object_token(stream.name)
+        if not token:
+            found.append(
+                Problem(
+                    key, stream.name, "needs a letter or digit: it also names the NACK Stream object sveltos-<name>"
+                )
+            )
+        elif token in seen:
+            found.append(
+                Problem(
+                    key,
+                    stream.name,
+                    f"gives the NACK Stream object sveltos-{token}, as stream {seen[token]!r} does (the object name "
+                    "is the stream name lower-cased, other characters as '-'): rename one",
+                )
+            )
+        seen.setdefault(token, stream.name)
     return found
 
 
@@ -434,6 +462,15 @@ def allows_subscribe(permissions: Permissions | None, subject: str) -> bool:
         return True
     allowed = not rule.allow or any(subjects.is_subset(subject, allow) for allow in rule.allow)
     return allowed and not any(subjects.collide(subject, deny) for deny in rule.deny)
+
+
+def stream_object_token(stream: str) -> str:
+    """How a stream name appears in its NACK Stream/Consumer object names (`sveltos-<token>`).
+
+    Kubernetes names are lower-case RFC 1123 (letters, digits, '-'); JetStream names often are not (`USER_OPS`),
+    and the API server refuses such an object name outright.
+    """
+    return re.sub(r"[^a-z0-9-]+", "-", stream.lower()).strip("-")
 
 
 def nack_streams(block: Sveltos) -> list[dict[str, Any]]:

@@ -256,6 +256,40 @@ def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | Non
     )
 
 
+@dataclass(frozen=True)
+class UnprefixedLeak:
+    """CPC `source`'s leaf may publish `pattern` unprefixed (before 2.15.1), and CPC `target` imports it."""
+
+    source: str
+    pattern: str
+    target: str
+    csc_export: str
+    witness: str
+
+
+def unprefixed_leaks(
+    cpc_lists: Mapping[str, CrossLayer], cpc_versions: Mapping[str, str | None]
+) -> list[UnprefixedLeak]:
+    """Where the unprefixed cpcExports one CPC's leaf needs before 2.15.1 would reach another CPC.
+
+    Such a leaf may publish `sensor.x` into the CSC account; if another CPC's cscExports match it, that
+    CPC receives it as a broadcast from the CSC.
+    """
+    leaks = []
+    for source, lists in cpc_lists.items():
+        if not versions.leaf_checks_publish_before_transform(cpc_versions.get(source)):
+            continue
+        for target, other in cpc_lists.items():
+            if target == source:
+                continue
+            for pattern in lists.cpc_exports:
+                for csc_export in other.csc_exports:
+                    witness = subjects.intersects(pattern, csc_export)
+                    if witness is not None:
+                        leaks.append(UnprefixedLeak(source, pattern, target, csc_export, witness))
+    return leaks
+
+
 MTLS_CLUSTER_SUFFIX = "-mtls"
 
 

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
-from dsxbus import crosslayer, hostnames, naming, nkeys, subjects, sveltos, versions
+from dsxbus import crosslayer, gateway, hostnames, naming, nkeys, subjects, sveltos, topology, versions
 from dsxbus.config import EventBus, FleetDefaults, Permissions, inherit
 from dsxbus.errors import Problem, key_path
 
@@ -26,6 +26,7 @@ def problems(bus: EventBus) -> list[Problem]:
     found += _extra_account_problems(bus)
     found += _permission_problems(bus)
     found += _mtls_problems(bus)
+    found += _gateway_problems(bus)
     found += _stream_problems(bus)
     found += _image_problems(bus)
     found += _sveltos_problems(bus)
@@ -369,6 +370,22 @@ def _mtls_problems(bus: EventBus) -> list[Problem]:
     return found
 
 
+def _gateway_problems(bus: EventBus) -> list[Problem]:
+    if bus.mtls.hostnames:
+        return []
+    return [
+        Problem(
+            key_path("mtls", "hostnames"),
+            [],
+            f"the TLSRoute {route.name} is {gateway.api_version(bus, route)}, which requires at least one hostname "
+            "(the SNI names it routes; the API server refuses the route without): list the DNS names clients dial, "
+            "or set gateway.tlsRouteApiVersion to gateway.networking.k8s.io/v1alpha2 if the cluster still serves it",
+        )
+        for route in gateway.enabled_routes(bus)
+        if gateway.requires_hostnames(bus, route)
+    ]
+
+
 def _client_url_problems(key: str, url: str, routes: Iterable[str], sans: Iterable[str] | None) -> list[Problem]:
     try:
         host = hostnames.host_of_url(url)
@@ -627,6 +644,7 @@ def fleet_problems(stacks: Mapping[str, EventBus], project: str = "dsx-bus") -> 
                 Problem(f"{stack}: {p.key}", p.value, p.fix, p.warning)
                 for p in effective_problems(cpc, FleetDefaults(cross_layer=csc.cross_layer, jwks=csc.jwks))
             ]
+        found += _unprefixed_leak_problems(csc, stacks)
         listed = {stack_name(ref) for ref in csc.cpcs.values()}
         for name, bus in stacks.items():
             if bus.cluster_type == "cpc" and name not in listed:
@@ -639,6 +657,32 @@ def fleet_problems(stacks: Mapping[str, EventBus], project: str = "dsx-bus") -> 
                         warning=True,
                     )
                 )
+    return found
+
+
+def _unprefixed_leak_problems(csc: EventBus, stacks: Mapping[str, EventBus]) -> list[Problem]:
+    fleet = FleetDefaults(cross_layer=csc.cross_layer, jwks=csc.jwks)
+    cpcs = {
+        bus.cluster_id: (name, inherit(bus, fleet))
+        for name, bus in stacks.items()
+        if bus.cluster_type == "cpc" and bus.cluster_id in csc.cpcs
+    }
+    lists = {cid: bus.effective_cross_layer for cid, (_, bus) in cpcs.items()}
+    found = []
+    for leak in topology.unprefixed_leaks(lists, {cid: bus.nats_server_version for cid, (_, bus) in cpcs.items()}):
+        name, bus = cpcs[leak.source]
+        index = bus.effective_cross_layer.cpc_exports.index(leak.pattern)
+        found.append(
+            Problem(
+                f"{name}: {key_path('crossLayer', 'cpcExports', index)}",
+                leak.pattern,
+                f"overlaps cscExports {leak.csc_export!r} of CPC {leak.target!r} (both match {leak.witness!r}). "
+                f"On nats-server {bus.nats_server_version or 'of unknown version'} this CPC's leaf must be allowed to "
+                f"publish its cpcExports unprefixed (docs/nats-server-versions.md), so it could publish "
+                f"{leak.witness!r} on the CSC and CPC {leak.target!r} would receive it. Fix: make the two lists "
+                f"disjoint, or run nats-server {versions.NEWEST} on this CPC",
+            )
+        )
     return found
 
 

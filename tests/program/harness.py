@@ -40,6 +40,9 @@ class Captured:
     """The request's serialized object as the engine would see it (secrets still wrapped)."""
     urn: str = ""
     provider: str = ""
+    replace_on_changes: tuple[str, ...] = ()
+    """Input paths whose change replaces the resource (e.g. one the API server refuses to update)."""
+    delete_before_replace: bool = False
 
 
 class CapturingMonitor(pulumi_mocks.MockMonitor):
@@ -62,6 +65,8 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
                     json_format.MessageToDict(request.object),
                     response.urn,
                     request.provider,
+                    tuple(request.replaceOnChanges),
+                    bool(request.deleteBeforeReplace),
                 )
             )
         return response

@@ -455,6 +455,42 @@ def test_a_wildcard_san_covers_a_hostname_one_label_below() -> None:
     assert bus.mtls.server_cert_sans == ("*.cpc-a.dsx.example.com",)
 
 
+_V1 = "gateway.networking.k8s.io/v1"
+_OWN_CERTIFICATE_WITHOUT_HOSTNAMES = {"enabled": True, "serverCertSans": ["mqtt-mtls.cpc-a.dsx.example.com"]}
+
+
+@pytest.mark.parametrize("version", [_V1, "gateway.networking.k8s.io/v1alpha3"])
+def test_a_tls_route_version_that_requires_hostnames_without_mtls_hostnames_is_refused(version: str) -> None:
+    raw = _cpc(mtls=_OWN_CERTIFICATE_WITHOUT_HOSTNAMES, gateway={"tlsRouteApiVersion": version})
+    problem = _only_error(raw)
+    assert problem.key == f"{KEY}.mtls.hostnames"
+    assert problem.fix.startswith(f"the TLSRoute nats-mqtt-mtls is {version}, which requires at least one hostname")
+
+
+def test_a_tls_route_v1alpha2_without_mtls_hostnames_routes_every_name() -> None:
+    bus, _ = stackfile.parse(_cpc(mtls=_OWN_CERTIFICATE_WITHOUT_HOSTNAMES))
+    assert bus.gateway.tls_route_api_version == "gateway.networking.k8s.io/v1alpha2"
+
+
+def test_a_tls_route_v1_without_mtls_hostnames_is_fine_while_its_route_is_off() -> None:
+    gateway = {"tlsRouteApiVersion": _V1, "routes": {"mqttMtls": {"enabled": False}}}
+    bus, _ = stackfile.parse(_cpc(mtls=_OWN_CERTIFICATE_WITHOUT_HOSTNAMES, gateway=gateway))
+    assert not bus.gateway.routes.mqtt_mtls.enabled
+
+
+@pytest.mark.parametrize("key", ["tcpRouteApiVersion", "tlsRouteApiVersion"])
+def test_a_route_api_version_the_gateway_api_does_not_serve_is_refused(key: str) -> None:
+    problem = _only_error(_cpc(gateway={key: "gateway.networking.k8s.io/v1beta1"}))
+    assert problem.key == f"{KEY}.gateway.{key}"
+    assert "gateway.networking.k8s.io/v1alpha2" in problem.fix and _V1 in problem.fix
+
+
+@pytest.mark.parametrize("port", [0, 65536])
+def test_a_route_port_outside_1_to_65535_is_refused(port: int) -> None:
+    problem = _only_error(_cpc(gateway={"routes": {"mqtt": {"port": port}}}))
+    assert problem.key.startswith(f"{KEY}.gateway.routes.mqtt.port")
+
+
 def test_an_ip_literal_mtls_client_url_is_refused() -> None:
     mtls = {
         "enabled": True,

@@ -403,6 +403,27 @@ def test_each_stream_gets_the_durable_consumer_older_agents_look_up() -> None:
     assert sveltos.jetstream_consumers(block)[0]["config"]["ack_wait"] == 30 * 10**9
 
 
+@pytest.mark.parametrize(("stream", "token"), [("USERS", "users"), ("USER_OPS", "user-ops"), ("$SYS#x", "sys-x")])
+def test_a_stream_name_becomes_a_kubernetes_object_name(stream: str, token: str) -> None:
+    assert sveltos.stream_object_token(stream) == token
+
+
+def test_two_streams_giving_one_object_name_are_refused() -> None:
+    streams = [{"name": "USER_OPS", "subjects": ["command.user.>"]}, {"name": "user-ops", "subjects": ["command.x"]}]
+
+    found = _problems(_cpc(_block(jetstream={"streams": streams})))
+
+    assert len(found) == 1
+    assert found[0].startswith("dsx-bus:eventBus.sveltos.jetstream.streams[1].name = 'user-ops': gives the NACK")
+    assert "sveltos-user-ops, as stream 'USER_OPS' does" in found[0]
+
+
+def test_a_stream_name_without_a_letter_or_digit_is_refused() -> None:
+    found = _problems(_cpc(_block(jetstream={"streams": [{"name": "__", "subjects": ["command.user.>"]}]})))
+
+    assert len(found) == 1 and "needs a letter or digit" in found[0]
+
+
 def test_an_identity_dsx_bus_cannot_issue_as_a_common_name_is_refused() -> None:
     found = _problems(_cpc(_block(identity="sveltos@dsx.example.com")))
 
