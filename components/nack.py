@@ -13,9 +13,10 @@ from dsxbus import naming
 from dsxbus.config import EventBus
 
 
-def nack_values(bus: EventBus, namespace: str) -> dict[str, Any]:
+def nack_values(bus: EventBus) -> dict[str, Any]:
     return {
-        "namespaced": True,  # only this namespace's Streams: one NACK per bus
+        # Only this namespace's Streams (one NACK per bus): the chart passes --namespace=<release namespace>.
+        "namespaced": True,
         "useLegacyNames": True,  # upstream's names and the `app: nack` label the PodMonitor selects
         "jetstream": {
             "image": image(bus.images.nack),
@@ -25,7 +26,6 @@ def nack_values(bus: EventBus, namespace: str) -> dict[str, Any]:
                 "url": "nats://nats:4222",
                 "nkey": {"secret": {"name": naming.NACK_USER.name, "key": "nack-user.nk"}},
             },
-            "additionalArgs": [f"--namespace={namespace}"],
         },
         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}},
     }
@@ -50,7 +50,7 @@ class Nack(pulumi.ComponentResource):
             version=bus.charts.nack,
             charts=bus.charts,
             namespace=args.namespace,
-            values=pulumi.Output.from_input(args.namespace).apply(lambda ns: nack_values(bus, ns)),
+            values=nack_values(bus),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"chart": self.chart.urn})

@@ -39,6 +39,45 @@ def _mount_patches(volume: str, secret_name: str, mount_path: str) -> tuple[list
     return pod, container
 
 
+# The chart copies every nats container mount under these prefixes into the reloader (its default).
+_RELOADER_MOUNT_PREFIXES = ("/etc/",)
+_FILE_KEYS = frozenset({"cert_file", "key_file", "ca_file"})
+
+
+def _files_in_lists(value: Any, *, in_list: bool = False) -> list[str]:
+    """Certificate files the tree names inside lists (leaf remotes' `tls`).
+
+    The chart's reloader is told to watch the cert/key/CA files of the config, but it finds them in maps
+    only (`nats.reloaderConfig` does not descend into lists): these it would never watch.
+    """
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            if key in _FILE_KEYS and in_list and isinstance(item, str):
+                found.append(item)
+            else:
+                found += _files_in_lists(item, in_list=in_list)
+        return found
+    if isinstance(value, list | tuple):
+        return [f for item in value for f in _files_in_lists(item, in_list=True)]
+    return []
+
+
+def reloader_values(bus: EventBus, tree: natsconf.Tree, mount_paths: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The reloader sees every certificate mount (the chart copies them from the nats container) and watches
+    every certificate file of the config, so a renewed certificate reloads the server."""
+    values: dict[str, Any] = {"image": image(bus.images.config_reloader)}
+    outside = [p for p in mount_paths if not p.startswith(_RELOADER_MOUNT_PREFIXES)]
+    if outside:
+        values["natsVolumeMountPrefixes"] = [*_RELOADER_MOUNT_PREFIXES, *outside]
+    watch = sorted(set(_files_in_lists(tree)))
+    if watch:
+        values["patch"] = [
+            {"op": "add", "path": "/args/-", "value": word} for path in watch for word in ("-config", path)
+        ]
+    return values
+
+
 def main_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
     """Values of the `nats` release. `config.merge` is the whole core tree, cluster block included.
 
@@ -47,6 +86,7 @@ def main_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
     nats-server). The chart's own cluster routes name the same pods (`nats-N.nats-headless:6222`);
     `config.cluster.replicas` comes from the same `nats.replicas` as the core's routes.
     """
+    tls = bus.csc_leaf_server_tls if bus.cluster_type == "csc" else bus.cpc_leaf_client_tls
     values: dict[str, Any] = {
         "fullnameOverride": "nats",
         "config": {
@@ -72,11 +112,10 @@ def main_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
                 "kubernetes.io/hostname": {"maxSkew": 1, "whenUnsatisfiable": "DoNotSchedule"}
             }
         },
-        "reloader": {"image": image(bus.images.config_reloader)},
+        "reloader": reloader_values(bus, tree, (tls.mount_path,) if tls else ()),
         "natsBox": {"enabled": False},
         "service": {"ports": {"mqtt": {"enabled": True}, "leafnodes": {"enabled": True}}},
     }
-    tls = bus.csc_leaf_server_tls if bus.cluster_type == "csc" else bus.cpc_leaf_client_tls
     if tls is not None:
         _add_leaf_tls(values, tls)
     return values
@@ -84,10 +123,10 @@ def main_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
 
 def _add_leaf_tls(values: dict[str, Any], tls: LeafTls) -> None:
     # Upstream leaves mounting the leaf TLS files to the operator; the config refers to them, so mount them.
+    # Into the nats container only: the chart copies its mounts into the reloader (a second mount is refused).
     pod, container = _mount_patches("nats-leaf-tls", tls.secret_name, tls.mount_path)
-    values.setdefault("podTemplate", {})["patch"] = pod
+    values["podTemplate"]["patch"] = pod
     values["container"]["patch"] = container
-    values["reloader"]["patch"] = container  # the reloader watches certificate files too
 
 
 def mtls_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
@@ -106,9 +145,9 @@ def mtls_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
             "image": image(bus.images.nats),
             "env": chart_env(bus, tree),
             "merge": {"resources": _resources("100m", "256Mi", "500m", "1Gi")},
-            "patch": container,
+            "patch": container,  # the chart copies it into the reloader, which watches the certificates
         },
-        "reloader": {"image": image(bus.images.config_reloader), "patch": container},
+        "reloader": reloader_values(bus, tree, (render.MTLS_CERT_DIR,)),
         "podTemplate": {"patch": pod},
         "natsBox": {"enabled": False},
         "service": {"ports": {"mqtt": {"enabled": True}, "leafnodes": {"enabled": True}}},

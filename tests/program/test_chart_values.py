@@ -171,9 +171,34 @@ def test_leaf_tls_files_the_config_names_are_mounted_into_the_nats_pods() -> Non
     assert tls["ca_file"] == "/etc/nats-leaf-tls/ca.crt" and tls["verify"] is True
     (volume,) = [p["value"] for p in values["podTemplate"]["patch"]]
     assert volume == {"name": "nats-leaf-tls", "secret": {"secretName": "leaf-tls"}}
-    mounts = [p["value"]["mountPath"] for p in values["container"]["patch"] + values["reloader"]["patch"]]
-    assert mounts == ["/etc/nats-leaf-tls", "/etc/nats-leaf-tls"]
+    mounts = [p["value"]["mountPath"] for p in values["container"]["patch"] if p["path"] == "/volumeMounts/-"]
+    assert mounts == ["/etc/nats-leaf-tls"]
+    # The chart copies the nats container's mounts under reloader.natsVolumeMountPrefixes (default `/etc/`)
+    # into the reloader, which watches the files the config names: a second mount there is refused.
+    assert not [p for p in values["reloader"].get("patch", []) if p["path"] == "/volumeMounts/-"]
+    prefixes = values["reloader"].get("natsVolumeMountPrefixes", ["/etc/"])
+    assert all(any(tls[f].startswith(p) for p in prefixes) for f in ("ca_file", "cert_file", "key_file"))
     assert run.outputs["leafTls"] == {"secretName": "leaf-tls", "caKey": "ca.crt"}
+
+
+def test_the_reloader_watches_the_leaf_remote_certificates_the_chart_does_not_find(csc_first: Run) -> None:
+    # The chart passes the reloader only the cert files it finds in maps; a CPC's are in the leaf remotes list.
+    bus = harness.stack_config("cpc-a")["dsx-bus:eventBus"]
+    bus["cpcLeafClientTLS"] = {"secretName": "leaf-tls", "mountPath": "/var/lib/nats-leaf-tls"}
+    run = harness.run("cpc-a", event_bus=bus, stack_outputs={"organization/dsx-bus/csc": csc_first.outputs})
+    assert run.error is None, run.errors()
+    reloader = run.charts()["nats"]["values"]["reloader"]
+    args = [p["value"] for p in reloader["patch"] if p["path"] == "/args/-"]
+    assert args == [
+        "-config",
+        "/var/lib/nats-leaf-tls/ca.crt",
+        "-config",
+        "/var/lib/nats-leaf-tls/tls.crt",
+        "-config",
+        "/var/lib/nats-leaf-tls/tls.key",
+    ]
+    # Outside `/etc/`, so the chart copies that mount into the reloader only when told to.
+    assert reloader["natsVolumeMountPrefixes"] == ["/etc/", "/var/lib/nats-leaf-tls"]
 
 
 def test_without_mtls_exactly_the_mtls_objects_disappear(cpc_b: Run) -> None:
