@@ -20,7 +20,7 @@ from components.streams import MqttStreams, MqttStreamsArgs
 from components.surveyor import Surveyor, SurveyorArgs
 from components.sveltos import SveltosArgs, SveltosOnBus
 from dsxbus import render
-from dsxbus.config import EventBus
+from dsxbus.config import CrossLayer, EventBus
 
 T = TypeVar("T")
 
@@ -40,6 +40,8 @@ class ClusterInputs:
     permissions_json: pulumi.Output[str]
     restart_key: pulumi.Input[str] = ""
     cpc_leaf_public_keys: Mapping[str, pulumi.Output[dict[str, str] | None]] | None = None
+    cpc_lists: pulumi.Output[Mapping[str, CrossLayer]] | None = None
+    """CSC: each deployed CPC's cross-layer lists (its leaf's permissions and its source streams follow them)."""
 
 
 def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterSecrets:
@@ -70,7 +72,7 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
     # The Stream CRDs come with the nack chart; the streams must exist before MQTT clients (see dsxbus.streams).
     MqttStreams(
         f"{name}-streams",
-        MqttStreamsArgs(namespace, bus, inputs.effective),
+        MqttStreamsArgs(namespace, bus, inputs.effective, inputs.cpc_lists or pulumi.Output.from_input({})),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[nack.chart, nats.main]),
     )
     if bus.sveltos.enabled:

@@ -97,6 +97,7 @@ class CscEventBus(pulumi.ComponentResource):
                 permissions_json=permissions_json,
                 restart_key=restart_key,
                 cpc_leaf_public_keys=leaf_keys,
+                cpc_lists=cpc_lists,
             ),
             self,
         )

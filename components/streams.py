@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -11,14 +11,19 @@ import pulumi_kubernetes as k8s
 
 from components.secrets import LABELS
 from dsxbus import streams
-from dsxbus.config import EventBus
+from dsxbus.config import CrossLayer, EventBus
 
 STREAM_LABELS = {**LABELS, "app.kubernetes.io/component": "mqtt-streams", "app.kubernetes.io/part-of": "nats-event-bus"}
 
 
-def _spec_of(index: int) -> Callable[[EventBus], dict[str, Any]]:
+def _spec_of(index: int) -> Callable[[list[Any]], dict[str, Any]]:
     # By position: which streams exist follows from the config; their specs from the effective lists.
-    return lambda bus: streams.nack_spec(streams.mqtt_streams(bus)[index], bus.mqtt_streams)
+    def spec(inputs: list[Any]) -> dict[str, Any]:
+        bus: EventBus = inputs[0]
+        cpc_lists: Mapping[str, CrossLayer] = inputs[1]
+        return streams.nack_spec(streams.mqtt_streams(bus, cpc_lists)[index], bus.mqtt_streams)
+
+    return spec
 
 
 @dataclass(frozen=True)
@@ -28,13 +33,15 @@ class MqttStreamsArgs:
     """Decides which streams exist (always the five of upstream)."""
     effective: pulumi.Output[EventBus]
     """Decides their specs: a CPC's sources follow its effective (possibly inherited) cross-layer lists."""
+    cpc_lists: pulumi.Output[Mapping[str, CrossLayer]] = field(default_factory=lambda: pulumi.Output.from_input({}))
+    """CSC: each CPC's lists as it exports them, which its own source streams on the CSC follow."""
 
 
 class MqttStreams(pulumi.ComponentResource):
     def __init__(self, name: str, args: MqttStreamsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dsx-bus:streams:MqttStreams", name, None, opts)
         for index, stream in enumerate(streams.mqtt_streams(args.bus)):
-            spec = args.effective.apply(_spec_of(index))
+            spec = pulumi.Output.all(args.effective, args.cpc_lists).apply(_spec_of(index))
             k8s.apiextensions.CustomResource(
                 f"{name}-{stream.resource_name}",
                 api_version="jetstream.nats.io/v1beta2",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from dsxbus import naming, nkeys, subjects
 from dsxbus.crosslayer import CrossLayerLists
-from dsxbus.topology import sourcing_prefix
+from dsxbus.topology import SOURCED_KINDS, cpc_source_stream, in_domain, sourcing_api, sourcing_prefix
 
 # ---- cross-layer lists from a CPC's accounts (the inverse of topology.cpc_accounts) ----------------------------
 
@@ -222,7 +222,9 @@ class Reach:
     pattern: str | None
     """The allow entry that reaches out; None when the direction has no allow list (everything is allowed)."""
     witness: str
-    """A subject of another CPC the leaf may use this way."""
+    """A subject beyond the leaf's own CPC that it may use this way."""
+    what: str = "a subject of another CPC"
+    """Whose the witness is, in the operator's words."""
 
 
 def _someone_else(cluster_id: str) -> str:
@@ -230,8 +232,27 @@ def _someone_else(cluster_id: str) -> str:
 
 
 def _spaces_of(cluster_id: str) -> tuple[str, ...]:
-    """Where one CPC's subjects live on the CSC: its traffic, its stream sourcing, its JetStream API (topology)."""
-    return (subjects.prefixed(cluster_id, ">"), f"{sourcing_prefix(cluster_id)}.>", f"$JS.CPC-{cluster_id}.API.>")
+    """Where one CPC's subjects live on the CSC: its traffic, its stream sourcing (deliveries, the API calls and flow
+    control on its own source streams) and its JetStream API (topology)."""
+    return (
+        subjects.prefixed(cluster_id, ">"),
+        f"{sourcing_prefix(cluster_id)}.>",
+        f"$JS.CPC-{cluster_id}.API.>",
+        *(f"$JS.FC.{cpc_source_stream(kind, cluster_id)}.>" for kind in SOURCED_KINDS),
+        *(in_domain(s, "CSC") for s in sourcing_api(cluster_id)),
+    )
+
+
+_CSC_JETSTREAM = "the CSC's JetStream API (stream admin, other streams' messages, republish into any subject)"
+_CSC_WIDE: tuple[tuple[str, str, str], ...] = (
+    # (direction, space, what): beyond every CPC's own space, reached through the CSC account itself.
+    ("pub", "$JS.API.>", _CSC_JETSTREAM),
+    ("pub", "$JS.CSC.API.>", _CSC_JETSTREAM),
+    ("pub", "$KV.>", "the CSC's key-value buckets"),
+    ("pub", "$OBJ.>", "the CSC's object stores"),
+    ("sub", "_INBOX.>", "the replies every CSC client receives"),
+    ("pub", "_INBOX.>", "the replies every CSC client waits for (a forged answer)"),
+)
 
 
 def _reach(pattern: str, cluster_id: str) -> str | None:
@@ -241,6 +262,9 @@ def _reach(pattern: str, cluster_id: str) -> str | None:
     candidates = [_someone_else(cluster_id)]
     if len(tokens) > 1 and tokens[1] not in ("*", ">"):
         candidates.append(tokens[1].removeprefix("CPC-"))
+    for token in tokens[-2:]:  # `..._cpc_<id>` names another CPC's source stream
+        if "_cpc_" in token:
+            candidates.append(token.rpartition("_cpc_")[2])
     for other in candidates:
         if other == cluster_id:
             continue
@@ -251,12 +275,26 @@ def _reach(pattern: str, cluster_id: str) -> str | None:
     return None
 
 
-def leaf_reach(cluster_id: str, permissions: object) -> list[Reach]:
-    """How a `leaf-cpc-<id>` entry's permissions let CPC `<id>` read or write another CPC's subjects.
+def _csc_wide_reach(direction: str, pattern: str, cluster_id: str) -> Reach | None:
+    own = _spaces_of(cluster_id)
+    for kind, space, what in _CSC_WIDE:
+        if kind != direction:
+            continue
+        witness = subjects.intersects(pattern, space)
+        if witness is not None and not any(subjects.is_subset(pattern, mine) for mine in own):
+            return Reach(direction, pattern, witness, what)
+    return None
 
-    Other CPCs live under `cpc.<other>.>` (their traffic on the CSC), `csc2cpc.<other>.>` (their stream
-    sourcing) and `$JS.CPC-<other>.API.>` (their JetStream). A direction without an allow list allows every
-    subject. Deny lists are not credited: the allow list alone must keep the leaf in its own space.
+
+def leaf_reach(cluster_id: str, permissions: object) -> list[Reach]:
+    """How a `leaf-cpc-<id>` entry's permissions let CPC `<id>` read or write beyond its own CPC.
+
+    Other CPCs live under `cpc.<other>.>` (their traffic on the CSC), `csc2cpc.<other>.>` and their source
+    streams (their stream sourcing) and `$JS.CPC-<other>.API.>` (their JetStream). Beyond every CPC: the CSC's
+    JetStream API except consumers on the leaf's own source streams (through it a leaf reads any stream and
+    republishes into any subject), and `_INBOX.>` (every CSC client's replies). A direction without an allow
+    list allows every subject. Deny lists are not credited: the allow list alone must keep the leaf in its
+    own space.
     """
     found: list[Reach] = []
     rules = _mapping(permissions)
@@ -271,6 +309,10 @@ def leaf_reach(cluster_id: str, permissions: object) -> list[Reach]:
             witness = _reach(pattern, cluster_id)
             if witness is not None:
                 found.append(Reach(direction, pattern, witness))
+                continue
+            wide = _csc_wide_reach(direction, pattern, cluster_id)
+            if wide is not None:
+                found.append(wide)
     return found
 
 

@@ -7,24 +7,32 @@ never happens.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from dsxbus.config import CrossLayer, EventBus, MqttStreams
 from dsxbus.durations import duration_ns
 from dsxbus.subjects import cpc_prefix
-from dsxbus.topology import sourcing_prefix
+from dsxbus.topology import SOURCED_KINDS, cpc_source_stream, sourcing_prefix
 
 CSC_API_PREFIX = "$JS.CSC.API"
 
 
 @dataclass(frozen=True)
-class Source:
-    """A CPC stream sourcing the CSC's stream of the same name across the leaf (JetStream domain CSC)."""
+class External:
+    """Where a sourced stream lives when it is in another JetStream domain (the CSC, across the leaf)."""
 
-    name: str
     api_prefix: str
     deliver_prefix: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """A stream sourcing another: `transforms` are (source subject, destination) pairs; destination "" keeps it."""
+
+    name: str
+    external: External | None
     transforms: tuple[tuple[str, str], ...]
 
 
@@ -49,31 +57,81 @@ _STREAMS = (
 )
 
 
-def _source(kind: str, cluster_id: str, lists: CrossLayer) -> Source:
+def _transforms(kind: str, cluster_id: str, lists: CrossLayer) -> tuple[tuple[str, str], ...]:
+    """What of the CSC's `$MQTT_<kind>` reaches CPC `cluster_id`, and as what (its cross-layer lists)."""
     # `dest: ""` keeps the subject as is; kept literally for server-side-apply parity with NACK.
     transforms = tuple((f"$MQTT.{kind}.{e}", "") for e in lists.csc_exports)
     transforms += tuple(
         (f"$MQTT.{kind}.{cpc_prefix(cluster_id)}{p}", f"$MQTT.{kind}.{p}") for p in lists.csc_prefixed_exports
     )
-    return Source(f"$MQTT_{kind}", CSC_API_PREFIX, sourcing_prefix(cluster_id), transforms)
+    return transforms
 
 
-def mqtt_streams(bus: EventBus) -> tuple[MqttStream, ...]:
-    """The five MQTT streams of one cluster; on a CPC, msgs and rmsgs source the CSC's."""
+def _cpc_source(kind: str, cluster_id: str, lists: CrossLayer) -> Source:
+    external = External(CSC_API_PREFIX, sourcing_prefix(cluster_id))
+    return Source(cpc_source_stream(kind, cluster_id), external, _transforms(kind, cluster_id, lists))
+
+
+def _per_cpc_stream(kind: str, cluster_id: str, lists: CrossLayer) -> MqttStream:
+    """On the CSC: the part of `$MQTT_<kind>` one CPC sources, kept apart so its leaf reaches nothing else.
+
+    It filters and leaves subjects as they are; the CPC's source strips the `cpc.<id>.` prefix.
+    """
+    filters = tuple((src, "") for src, _ in _transforms(kind, cluster_id, lists))
+    per_subject = next(p for _, k, _, _, p in _STREAMS if k == kind)
+    return MqttStream(
+        f"mqtt-{kind}-cpc-{cluster_id}",
+        cpc_source_stream(kind, cluster_id),
+        (),  # sourced only: it captures no live publish
+        True,
+        per_subject,
+        (Source(f"$MQTT_{kind}", None, filters),),
+    )
+
+
+def mqtt_streams(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None) -> tuple[MqttStream, ...]:
+    """The five MQTT streams of one cluster; on a CPC, msgs and rmsgs source the CSC's stream for that CPC.
+
+    On the CSC, one msgs and one rmsgs stream per listed CPC follow (`cpc_lists`: each CPC's own lists; the
+    fleet defaults for a CPC not given).
+    """
     streams = []
     for resource, kind, subject, has_max_age, per_subject in _STREAMS:
         sources: tuple[Source, ...] = ()
-        if bus.cluster_type == "cpc" and kind in ("msgs", "rmsgs"):
-            sources = (_source(kind, bus.cluster_id or "", bus.effective_cross_layer),)
+        if bus.cluster_type == "cpc" and kind in SOURCED_KINDS:
+            sources = (_cpc_source(kind, bus.cluster_id or "", bus.effective_cross_layer),)
         streams.append(MqttStream(resource, f"$MQTT_{kind}", (subject,), has_max_age, per_subject, sources))
+    if bus.cluster_type == "csc":
+        lists = cpc_lists or {}
+        for cluster_id in bus.cpc_ids:
+            for kind in SOURCED_KINDS:
+                streams.append(_per_cpc_stream(kind, cluster_id, lists.get(cluster_id, bus.effective_cross_layer)))
     return tuple(streams)
+
+
+def _nack_source(source: Source) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": source.name}
+    if source.external is not None:
+        spec["externalApiPrefix"] = source.external.api_prefix
+        spec["externalDeliverPrefix"] = source.external.deliver_prefix
+    spec["subjectTransforms"] = [{"source": src, "dest": dest} for src, dest in source.transforms]
+    return spec
+
+
+def _api_source(source: Source) -> dict[str, Any]:
+    config: dict[str, Any] = {"name": source.name}
+    if source.external is not None:
+        config["external"] = {"api": source.external.api_prefix, "deliver": source.external.deliver_prefix}
+    config["subject_transforms"] = [{"src": src, "dest": dest} for src, dest in source.transforms]
+    return config
 
 
 def nack_spec(stream: MqttStream, settings: MqttStreams) -> dict[str, Any]:
     """`spec` of a `jetstream.nats.io/v1beta2` Stream."""
-    spec: dict[str, Any] = {
-        "name": stream.name,
-        "subjects": list(stream.subjects),
+    spec: dict[str, Any] = {"name": stream.name}
+    if stream.subjects:
+        spec["subjects"] = list(stream.subjects)
+    spec |= {
         "storage": settings.storage,
         "replicas": settings.replicas,
         "retention": "limits",
@@ -85,23 +143,16 @@ def nack_spec(stream: MqttStream, settings: MqttStreams) -> dict[str, Any]:
     if stream.max_msgs_per_subject is not None:
         spec["maxMsgsPerSubject"] = stream.max_msgs_per_subject
     if stream.sources:
-        spec["sources"] = [
-            {
-                "name": s.name,
-                "externalApiPrefix": s.api_prefix,
-                "externalDeliverPrefix": s.deliver_prefix,
-                "subjectTransforms": [{"source": src, "dest": dest} for src, dest in s.transforms],
-            }
-            for s in stream.sources
-        ]
+        spec["sources"] = [_nack_source(s) for s in stream.sources]
     return spec
 
 
 def jetstream_config(stream: MqttStream, settings: MqttStreams, *, replicas: int | None = None) -> dict[str, Any]:
     """The same stream as a JetStream API `$JS.API.STREAM.CREATE` body (what NACK sends)."""
-    config: dict[str, Any] = {
-        "name": stream.name,
-        "subjects": list(stream.subjects),
+    config: dict[str, Any] = {"name": stream.name}
+    if stream.subjects:
+        config["subjects"] = list(stream.subjects)
+    config |= {
         "storage": settings.storage,
         "num_replicas": replicas if replicas is not None else settings.replicas,
         "retention": "limits",
@@ -113,12 +164,5 @@ def jetstream_config(stream: MqttStream, settings: MqttStreams, *, replicas: int
     if stream.max_msgs_per_subject is not None:
         config["max_msgs_per_subject"] = stream.max_msgs_per_subject
     if stream.sources:
-        config["sources"] = [
-            {
-                "name": s.name,
-                "external": {"api": s.api_prefix, "deliver": s.deliver_prefix},
-                "subject_transforms": [{"src": src, "dest": dest} for src, dest in s.transforms],
-            }
-            for s in stream.sources
-        ]
+        config["sources"] = [_api_source(s) for s in stream.sources]
     return config

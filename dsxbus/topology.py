@@ -110,6 +110,39 @@ def sourcing_prefix(cluster_id: str) -> str:
     return f"csc2cpc.{cluster_id}"
 
 
+SOURCED_KINDS = ("msgs", "rmsgs")
+"""The MQTT streams a CPC sources from the CSC: QoS 1 messages and retained messages."""
+
+
+def cpc_source_stream(kind: str, cluster_id: str) -> str:
+    """The CSC stream holding exactly what CPC `cluster_id` sources of `$MQTT_<kind>`.
+
+    One per CPC, so that the JetStream API a CPC's leaf identity needs (a consumer on it) reaches no
+    other CPC's messages, whatever filter the consumer asks for.
+    """
+    return f"MQTT_{kind}_cpc_{cluster_id}"
+
+
+def sourcing_api(cluster_id: str) -> tuple[str, ...]:
+    """Every JetStream API subject (CSC domain) a CPC's stream sources call, measured on each supported version:
+    consumer create on its own source streams, in both the plain and the extended (consumer name, filter) form."""
+    found: tuple[str, ...] = ()
+    for kind in SOURCED_KINDS:
+        stream = cpc_source_stream(kind, cluster_id)
+        found += (f"$JS.API.CONSUMER.CREATE.{stream}", f"$JS.API.CONSUMER.CREATE.{stream}.>")
+    return found
+
+
+def sourcing_flow_control(cluster_id: str) -> tuple[str, ...]:
+    """Where a CPC's stream sources answer the CSC consumers' flow control (`$JS.FC.<stream>.<consumer>.*`)."""
+    return tuple(f"$JS.FC.{cpc_source_stream(kind, cluster_id)}.>" for kind in SOURCED_KINDS)
+
+
+def in_domain(api_subject: str, domain: str) -> str:
+    """`$JS.API.X` as a client in another JetStream domain addresses it: `$JS.<domain>.API.X`."""
+    return api_subject.replace("$JS.API.", f"$JS.{domain}.API.", 1)
+
+
 def auth_accounts(*, authx_users: tuple[User, ...]) -> tuple[Account, ...]:
     """AUTH, AUTHX and SYS: where the auth-callout service lives and how its requests reach it."""
     callout_subjects = ("$SYS.REQ.USER.AUTH", "$SRV.>")
@@ -178,8 +211,10 @@ def cpc_accounts(cluster_id: str, lists: CrossLayer) -> tuple[Account, Account]:
         imports=(
             *(Import("stream", naming.CSC, s) for s in lists.csc_exports),
             *(Import("stream", naming.CSC, prefix + s, to=s) for s in lists.csc_prefixed_exports),
-            Import("service", naming.CSC, "$JS.API.>", to="$JS.CSC.API.>"),
-            Import("service", naming.CSC, "$JS.FC.>"),
+            # The CSC's JetStream only as far as the MQTT stream sources need it: no stream or KV admin for
+            # any client of this account (anonymous MQTT lands here).
+            *(Import("service", naming.CSC, s, to=in_domain(s, naming.CSC)) for s in sourcing_api(cluster_id)),
+            *(Import("service", naming.CSC, s) for s in sourcing_flow_control(cluster_id)),
             Import("stream", naming.CSC, f"{sourcing}.>"),
         ),
     )
@@ -230,8 +265,12 @@ def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | Non
     """What one CPC's leaf identity may do in the CSC account, written from the leaf's side.
 
     Upstream gives leaf users the whole CSC account, so CPC 1's leaf key can read `cpc.2.>` and
-    inject `cpc.2.command.>`. These were measured to keep all 8 core routes and QoS 1 sourcing
-    working; `_R_.>` is needed or the stream source never becomes active.
+    inject `cpc.2.command.>`. Here it may publish its own `cpc.<id>.` subjects, create consumers on
+    its own source streams only (no stream admin, no other stream: docs/threat-model.md) and answer
+    their flow control; it receives its broadcasts, its commands, its sources' deliveries and the
+    replies to its JetStream requests. Measured to keep every route and QoS 1 sourcing working on
+    each supported version; `_R_.>` (the service-import replies, whose prefix the server draws at
+    random) is needed or the stream source never becomes active.
 
     `nats_version` is the CPC's nats-server. The hub sends these permissions to the leaf, and before
     2.15.1 the leaf checks a cross-layer export against its subject before the `cpc.<id>.` prefix is
@@ -240,16 +279,16 @@ def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | Non
     on every version.
     """
     own = subjects.cpc_prefix(cluster_id) + ">"
-    replies = ("$JS.FC.>", "_INBOX.>", "_R_.>")
     unprefixed = lists.cpc_exports if versions.leaf_checks_publish_before_transform(nats_version) else ()
+    api = tuple(in_domain(s, naming.CSC) for s in sourcing_api(cluster_id))
     return Permissions(
-        pub=SubjectRule(allow=(own, *unprefixed, "$JS.CSC.API.>", *replies)),
+        pub=SubjectRule(allow=(own, *unprefixed, *api, *sourcing_flow_control(cluster_id))),
         sub=SubjectRule(
             allow=(
                 *lists.csc_exports,
                 own,
                 f"{sourcing_prefix(cluster_id)}.>",
-                *replies,
+                "_R_.>",
                 f"$JS.CPC-{cluster_id}.API.>",
             )
         ),

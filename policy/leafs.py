@@ -220,8 +220,9 @@ def _validate_leaf_scope(args: ResourceValidationArgs, report_violation: ReportV
             )
             report_violation(
                 f"{cm.label}: nkey entry {name} {how}: the leaf key of CPC {cluster_id!r} can {verb} "
-                f"{reach.witness!r}, a subject of another CPC (measured upstream: CPC 1's leaf read "
-                "cpc.2.sensor.temp and injected cpc.2.command.restart, FINDINGS item 4). Fix: allow "
+                f"{reach.witness!r}, {reach.what} (measured upstream: CPC 1's leaf read cpc.2.sensor.temp and "
+                "injected cpc.2.command.restart; with $JS.CSC.API.> it read CPC 2's telemetry through a stream "
+                "of its own and deleted CSC streams, docs/threat-model.md). Fix: allow "
                 f"{reach.direction} only "
                 f"{expected[reach.direction]}.",
                 None,
@@ -233,13 +234,15 @@ LEAF_LEAST_PRIVILEGE = ResourceValidationPolicy(
     display_name="Each CPC's leaf is confined to its own CPC",
     description=(
         "The CSC's leaf-cpc-<id> permission entries allow publish and subscribe only within CPC <id>'s space: never "
-        "another CPC's cpc.<other>.>, csc2cpc.<other>.> or $JS.CPC-<other>.API.> (the allow lists decide; deny "
+        "another CPC's cpc.<other>.>, csc2cpc.<other>.>, source streams or $JS.CPC-<other>.API.>, nor the CSC's "
+        "JetStream API beyond consumers on its own source streams, nor _INBOX.> (the allow lists decide; deny "
         "lists are not credited)."
     ),
     validate=_validate_leaf_scope,
     enforcement_level=EnforcementLevel.MANDATORY,
     remediation_steps=(
-        "Give leaf-cpc-<id> pub allow cpc.<id>.>, $JS.CSC.API.>, $JS.FC.>, _INBOX.>, _R_.> and sub allow its "
-        "cscExports, cpc.<id>.>, csc2cpc.<id>.>, $JS.FC.>, _INBOX.>, _R_.>, $JS.CPC-<id>.API.> (as dsx-bus does)."
+        "Give leaf-cpc-<id> pub allow cpc.<id>.>, consumer create on $JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_<id> "
+        "and MQTT_rmsgs_cpc_<id> (and .>), $JS.FC.MQTT_msgs_cpc_<id>.>, $JS.FC.MQTT_rmsgs_cpc_<id>.> and sub allow "
+        "its cscExports, cpc.<id>.>, csc2cpc.<id>.>, _R_.>, $JS.CPC-<id>.API.> (as dsx-bus does)."
     ),
 )

@@ -404,7 +404,8 @@ def _start_mtls(
 
 def _create_streams(cluster: Cluster, item: Resolved, keys: ClusterKeys, say: Say) -> None:
     bus = item.bus
-    configs = [streams.jetstream_config(s, bus.mqtt_streams, replicas=1) for s in streams.mqtt_streams(bus)]
+    mqtt = streams.mqtt_streams(bus, item.cpc_lists)
+    configs = [streams.jetstream_config(s, bus.mqtt_streams, replicas=1) for s in mqtt]
     say(f"* {cluster.stack}: creating {len(configs)} MQTT streams in account {bus.domain_account}")
     consumers = []
     if bus.sveltos.enabled and bus.sveltos.jetstream is not None:

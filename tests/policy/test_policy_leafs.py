@@ -113,10 +113,35 @@ def test_a_leaf_entry_without_permissions_reaches_every_other_cpc() -> None:
     assert found[0].message == (
         "ConfigMap auth-callout-permissions: nkey entry leaf-cpc-a has no pub.allow list, so it may publish to any "
         "subject of its account: the leaf key of CPC 'a' can publish to 'cpc.x.command.x', a subject of another CPC "
-        "(measured upstream: CPC 1's leaf read cpc.2.sensor.temp and injected cpc.2.command.restart, FINDINGS item "
-        "4). Fix: allow pub only cpc.a.>, $JS.CSC.API.>, $JS.FC.>, _INBOX.>, _R_.>."
+        "(measured upstream: CPC 1's leaf read cpc.2.sensor.temp and injected cpc.2.command.restart; with "
+        "$JS.CSC.API.> it read CPC 2's telemetry through a stream of its own and deleted CSC streams, "
+        "docs/threat-model.md). Fix: allow pub only cpc.a.>, $JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_a, "
+        "$JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_a.>, $JS.CSC.API.CONSUMER.CREATE.MQTT_rmsgs_cpc_a, "
+        "$JS.CSC.API.CONSUMER.CREATE.MQTT_rmsgs_cpc_a.>, $JS.FC.MQTT_msgs_cpc_a.>, $JS.FC.MQTT_rmsgs_cpc_a.>."
     )
     assert "has no sub.allow list, so it may subscribe to any subject" in found[1].message
+
+
+def test_a_leaf_with_the_old_jetstream_and_inbox_grants_is_mandatory() -> None:
+    # dsx-bus's grant before the threat model: the whole CSC JetStream API and every client's replies.
+    key = nkeys.generate(nkeys.KeyKind.USER).public_key
+    entry = {
+        "public_key": key,
+        "account": "CSC",
+        "permissions": {
+            "pub": {"allow": ["cpc.a.>", "$JS.CSC.API.>", "$JS.FC.>", "_INBOX.>", "_R_.>"]},
+            "sub": {"allow": ["cpc.a.>", "csc2cpc.a.>", "$JS.FC.>", "_INBOX.>", "_R_.>", "$JS.CPC-a.API.>"]},
+        },
+    }
+    found = _leaf_program(_document({"leaf-cpc-a": entry}), [])
+    reached = sorted(d.message.split(" can ", 1)[1].split(" (measured")[0] for d in found)
+    assert reached == [
+        "publish to '$JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_x', a subject of another CPC",
+        "publish to '$JS.FC.MQTT_msgs_cpc_x.x', a subject of another CPC",
+        "publish to '_INBOX.x', the replies every CSC client waits for (a forged answer)",
+        "subscribe to '$JS.FC.MQTT_msgs_cpc_x.x', a subject of another CPC",
+        "subscribe to '_INBOX.x', the replies every CSC client receives",
+    ]
 
 
 def test_a_leaf_allowed_to_read_every_cpcs_sensors_is_mandatory() -> None:

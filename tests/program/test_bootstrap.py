@@ -61,7 +61,12 @@ def test_a_cpc_removed_from_the_csc_config_loses_its_resources(csc: Run, cpc_a: 
     run = harness.run("csc", event_bus=bus, stack_outputs={"organization/dsx-bus/cpc-a": cpc_a.outputs})
     assert run.error is None
     removed = set(csc.k8s_objects()) - set(run.k8s_objects())
-    assert removed == {("Secret", "nats-leaf-cpc-b"), ("Secret", "nats-leaf-launchlayer-cpc-b")}
+    assert removed == {
+        ("Secret", "nats-leaf-cpc-b"),
+        ("Secret", "nats-leaf-launchlayer-cpc-b"),
+        ("Stream", "mqtt-msgs-cpc-b"),
+        ("Stream", "mqtt-rmsgs-cpc-b"),
+    }
     assert not [c for c in run.captured if c.name.startswith("csc-cpc-b")]
     assert "leaf-cpc-b" not in _permissions(run)["nkey"]
     deployment = unwrap(run.k8s_objects()[("Deployment", "dsx-auth-callout")].inputs)

@@ -43,6 +43,11 @@ CSC_ONLY = {
     ("Secret", "nats-leaf-launchlayer-cpc-a"),
     ("Secret", "nats-leaf-cpc-b"),
     ("Secret", "nats-leaf-launchlayer-cpc-b"),
+    # What each CPC sources of the CSC's MQTT streams, apart (dsxbus.streams: its leaf reaches nothing else).
+    ("Stream", "mqtt-msgs-cpc-a"),
+    ("Stream", "mqtt-rmsgs-cpc-a"),
+    ("Stream", "mqtt-msgs-cpc-b"),
+    ("Stream", "mqtt-rmsgs-cpc-b"),
     ("PrometheusRule", "dsx-alerts"),
     ("ConfigMap", "dsx-surveyor-dashboard"),
 }

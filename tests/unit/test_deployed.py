@@ -163,9 +163,31 @@ def test_an_allow_entry_reaching_another_cpc_is_found_with_a_subject_it_allows(p
     assert deployed.leaf_reach("1", permissions_) == [deployed.Reach("pub", pattern, witness)]
 
 
-@pytest.mark.parametrize("pattern", ["cpc.1.>", "$JS.CSC.API.>", "_INBOX.>", "broadcast.>", "$JS.CPC-1.API.>"])
+@pytest.mark.parametrize(
+    "pattern",
+    ["cpc.1.>", "broadcast.>", "$JS.CPC-1.API.>", "$JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_1.>", "_R_.>"],
+)
 def test_an_allow_entry_within_its_own_cpc_or_outside_every_cpc_is_fine(pattern: str) -> None:
     assert deployed.leaf_reach("1", {"pub": {"allow": [pattern]}, "sub": {"allow": [pattern]}}) == []
+
+
+@pytest.mark.parametrize(
+    ("direction", "pattern", "witness", "what"),
+    [
+        ("pub", "$JS.CSC.API.>", "$JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_x", "a subject of another CPC"),
+        ("pub", "$JS.CSC.API.STREAM.>", "$JS.CSC.API.STREAM.x", "the CSC's JetStream API"),
+        ("pub", "$JS.API.>", "$JS.API.x", "the CSC's JetStream API"),
+        ("pub", "$JS.FC.>", "$JS.FC.MQTT_msgs_cpc_x.x", "a subject of another CPC"),
+        ("sub", "_INBOX.>", "_INBOX.x", "the replies every CSC client receives"),
+    ],
+)
+def test_the_grants_leafs_had_before_are_found_beyond_their_own_cpc(
+    direction: str, pattern: str, witness: str, what: str
+) -> None:
+    other = "pub" if direction == "sub" else "sub"
+    (reach,) = deployed.leaf_reach("1", {direction: {"allow": [pattern]}, other: {"allow": ["cpc.1.>"]}})
+    assert (reach.direction, reach.pattern, reach.witness) == (direction, pattern, witness)
+    assert reach.what.startswith(what)
 
 
 def test_jwks_settings_come_from_env_before_config_yaml() -> None:

@@ -16,7 +16,11 @@ equal:
    that variable (CSC / CPC) in dsx-bus.
 5. permissions.json: the CSC's `leaf-cpc-<id>` entries carry `permissions` confining the leaf to its own
    `cpc.<id>.>` (FINDINGS item 4); upstream gives leafs the whole CSC account.
-6. Input, not output: the upstream CSC values have OAuth2 clients and no `jwks`; dsx-bus refuses that (the
+7. accounts.conf of a CPC: upstream's CPC account imports the whole CSC JetStream API (`$JS.API.>` as
+   `$JS.CSC.API.>`) and all flow control (`$JS.FC.>`), so any client of the CPC account (anonymous MQTT lands
+   there) could administer the CSC's streams. dsx-bus imports only consumer creation on the CPC's own source
+   streams on the CSC and their flow control (docs/threat-model.md).
+8. Input, not output: the upstream CSC values have OAuth2 clients and no `jwks`; dsx-bus refuses that (the
    auth-callout would have no OAuth2 authenticator), so the scenario here adds a jwks block, which changes
    none of the compared files. dsx-bus also needs `leafEndpoint` on the CSC and a server certificate source
    (`mtls.hostnames` + `certificateIssuer`) when mTLS is on; neither appears in the compared files.
@@ -241,9 +245,38 @@ def test_the_cpc_upstream_accounts_conf_reads_into_three_accounts() -> None:
 # ---- accounts -------------------------------------------------------------------------------------
 
 
+NARROWED: dict[str, list[dict[str, Any]]] = {  # difference 7, for CPC 1: what replaces upstream's two wide imports, in the same place
+    "imports": [{"service": {"account": "CSC", "subject": "$JS.API.>"}, "to": "$JS.CSC.API.>"}],
+    "narrowed": [
+        {"service": {"account": "CSC", "subject": f"$JS.API.CONSUMER.CREATE.{stream}{tail}"}, "to": to}
+        for stream in ("MQTT_msgs_cpc_1", "MQTT_rmsgs_cpc_1")
+        for tail, to in (
+            ("", f"$JS.CSC.API.CONSUMER.CREATE.{stream}"),
+            (".>", f"$JS.CSC.API.CONSUMER.CREATE.{stream}.>"),
+        )
+    ],
+    "flow_control": [{"service": {"account": "CSC", "subject": "$JS.FC.>"}}],
+    "narrowed_flow_control": [
+        {"service": {"account": "CSC", "subject": "$JS.FC.MQTT_msgs_cpc_1.>"}},
+        {"service": {"account": "CSC", "subject": "$JS.FC.MQTT_rmsgs_cpc_1.>"}},
+    ],
+}
+
+
+def _narrow_cpc_js_imports(accounts: dict[str, Any]) -> dict[str, Any]:
+    imports = accounts["CPC"]["imports"]
+    for wide, narrow in (("imports", "narrowed"), ("flow_control", "narrowed_flow_control")):
+        (entry,) = NARROWED[wide]
+        at = imports.index(entry)
+        imports[at : at + 1] = NARROWED[narrow]
+    return accounts
+
+
 @pytest.mark.parametrize("scenario", ["csc", "cpc"])
 def test_the_cluster_accounts_equal_upstream_accounts_conf(scenario: str) -> None:
     upstream = _accounts_conf(_upstream(scenario, "nats-accounts-config", "accounts.conf"))
+    if scenario == "cpc":
+        upstream = _narrow_cpc_js_imports(upstream)
     ours = _plain(natsconf.accounts_tree(topology.cluster_accounts(_bus(scenario))))
     assert ours == upstream
     assert list(ours) == list(upstream)  # CSC before CPC: the measured shape
@@ -292,6 +325,9 @@ def test_the_main_nats_conf_equals_upstream_but_for_the_documented_differences(s
     assert upstream["jetstream"]["domain"] == "$NATS_JS_DOMAIN"
     assert ours["jetstream"]["domain"] == _upstream_env(scenario)["NATS_JS_DOMAIN"]
     upstream["jetstream"]["domain"] = ours["jetstream"]["domain"]
+    # 7. the CPC account's narrowed imports of the CSC JetStream API
+    if scenario == "cpc":
+        upstream["accounts"] = _narrow_cpc_js_imports(upstream["accounts"])
     assert ours == upstream
 
 
