@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from dsxbus import certs, fleet, render
+from dsxbus import certs, fleet, render, threatmodel
 from dsxbus.errors import DsxBusError
 
 
@@ -46,6 +46,15 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _threat_model(args: argparse.Namespace) -> int:
+    if args.write is None:
+        print(threatmodel.identity_tables(fleet.load(args.dir)), end="")
+        return 0
+    changed = threatmodel.write(args.dir, args.write)
+    print(f"{args.write}: {'updated' if changed else 'already current'}")
+    return 0
+
+
 def _write_throwaway_certificates(root: Path, hosts: Sequence[str]) -> None:
     # `nats-server -t` opens every certificate a config names; these stand in for the Secrets.
     ca = certs.LocalCa("dsx-bus render (throw-away)")
@@ -76,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     render_cmd.add_argument("--out", type=Path, required=True)
     project_dir_option(render_cmd)
     render_cmd.set_defaults(run=_render)
+    threat = commands.add_parser(
+        "threat-model", help="every identity of the fleet and what it may publish and subscribe to (markdown)"
+    )
+    threat.add_argument("--write", type=Path, default=None, help="rewrite the identity tables in this document")
+    project_dir_option(threat)
+    threat.set_defaults(run=_threat_model)
     for register in EXTRA_COMMANDS:
         register(commands)
     return parser

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from dsxbus import crosslayer, naming, versions
+from dsxbus.model import GrantRisk
 from dsxbus.model import Model as _Model
 from dsxbus.model import Permissions as Permissions
 from dsxbus.model import ResponsePermission as ResponsePermission
@@ -104,6 +105,11 @@ class Jwks(_Model):
 class _Identity(_Model):
     account: str
     permissions: Permissions | None = None
+    acknowledge: tuple[GrantRisk, ...] = Field(default=(), exclude=True)
+    """Risks this entry's permissions take on purpose, which dsx-bus otherwise refuses (dsxbus.grants):
+    `crossClusterCommands` (publishing acts on another cluster), `serverApis` ($JS., $KV., $OBJ., $SYS., $MQTT.),
+    and for noauth also `broadcasts` (cscExports, to every CPC) and `wholeAccount` (no pub or sub allow list).
+    Config only: never rendered into permissions.json (the auth-callout has no such field) nor any other dump."""
 
 
 class OAuth2Client(_Identity):

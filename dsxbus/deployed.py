@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from dsxbus import naming, nkeys, subjects
 from dsxbus.crosslayer import CrossLayerLists
-from dsxbus.topology import SOURCED_KINDS, cpc_source_stream, in_domain, sourcing_api, sourcing_prefix
+from dsxbus.topology import LEAF_DENY, SOURCED_KINDS, cpc_source_stream, in_domain, sourcing_api, sourcing_prefix
 
 # ---- cross-layer lists from a CPC's accounts (the inverse of topology.cpc_accounts) ----------------------------
 
@@ -225,6 +225,8 @@ class Reach:
     """A subject beyond the leaf's own CPC that it may use this way."""
     what: str = "a subject of another CPC"
     """Whose the witness is, in the operator's words."""
+    missing_deny: str | None = None
+    """Set when the reach comes from a deny entry that is missing, not from an allow entry."""
 
 
 def _someone_else(cluster_id: str) -> str:
@@ -243,6 +245,11 @@ def _spaces_of(cluster_id: str) -> tuple[str, ...]:
     )
 
 
+_MQTT_STORE = (
+    "the CSC's MQTT store: nats-server lets a leaf's $MQTT. subjects past its allow list, so only a deny of "
+    "$MQTT.> keeps it from writing QoS 1 commands to every CPC and reading every stored MQTT message"
+)
+_MQTT_WITNESS = "$MQTT.msgs.cpc.x.command.x"
 _CSC_JETSTREAM = "the CSC's JetStream API (stream admin, other streams' messages, republish into any subject)"
 _CSC_WIDE: tuple[tuple[str, str, str], ...] = (
     # (direction, space, what): beyond every CPC's own space, reached through the CSC account itself.
@@ -299,7 +306,12 @@ def leaf_reach(cluster_id: str, permissions: object) -> list[Reach]:
     found: list[Reach] = []
     rules = _mapping(permissions)
     for direction in ("pub", "sub"):
-        allow = [p for p in _items(_mapping(rules.get(direction)).get("allow")) if isinstance(p, str)]
+        rule = _mapping(rules.get(direction))
+        allow = [p for p in _items(rule.get("allow")) if isinstance(p, str)]
+        deny = [p for p in _items(rule.get("deny")) if isinstance(p, str) and subjects.problem(p) is None]
+        if allow and not any(subjects.is_subset(LEAF_DENY[0], p) for p in deny):
+            # Not a deny credited as confinement: the one place a leaf's allow list is not consulted.
+            found.append(Reach(direction, None, _MQTT_WITNESS, _MQTT_STORE, LEAF_DENY[0]))
         if not allow:
             found.append(Reach(direction, None, subjects.prefixed(_someone_else(cluster_id), "command.x")))
             continue

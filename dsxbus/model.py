@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -18,6 +18,10 @@ class Model(BaseModel):
         extra="forbid",  # a misspelt key is an error, not a silently ignored default
         use_attribute_docstrings=True,  # field docstrings become the schema's descriptions
     )
+
+
+GrantRisk = Literal["crossClusterCommands", "broadcasts", "serverApis", "wholeAccount"]
+"""What a permission grant can reach that dsx-bus refuses unless the entry acknowledges it (dsxbus.grants)."""
 
 
 class SubjectRule(Model):

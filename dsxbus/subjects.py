@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # nats-server rejects whitespace inside a token; an empty token means a leading,
 # trailing or doubled dot. Everything else is a legal token character.
@@ -123,3 +124,86 @@ def strip_prefix(cluster_id: str, subject: str) -> str | None:
 def mqtt_topic(subject: str) -> str:
     """The MQTT topic (filter) a NATS subject (pattern) is seen as: `a.*.>` -> `a/+/#`."""
     return "/".join({"*": "+", ">": "#"}.get(token, token) for token in subject.split("."))
+
+
+def meet(a: str, b: str) -> str | None:
+    """The pattern of exactly the subjects both patterns match, or None if they share none.
+
+    Token by token the narrower side wins; where one side says `>`, the other side's rest is kept
+    (`a.>` with `*.b` -> `a.b`). `intersects` gives one witness; this gives all of them, so that a
+    deny list can be weighed against the whole overlap.
+    """
+    left, right = a.split("."), b.split(".")
+    tokens: list[str] = []
+    for index in range(max(len(left), len(right))):
+        x = left[index] if index < len(left) else None
+        y = right[index] if index < len(right) else None
+        if x is None or y is None:
+            return None
+        if x == ">":
+            return ".".join(tokens + right[index:])
+        if y == ">":
+            return ".".join(tokens + left[index:])
+        if x == "*":
+            tokens.append(y)
+        elif y == "*" or x == y:
+            tokens.append(x)
+        else:
+            return None
+    return ".".join(tokens)
+
+
+def uncovered(pattern: str, covers: Iterable[str]) -> str | None:
+    """A concrete subject `pattern` matches and none of `covers` does (a witness), or None if the covers take it all.
+
+    Exact, not a sufficient test: `a.>` is covered by `a.*` and `a.*.>` together but by neither alone
+    (`is_subset` on each says no), and not by `a.*` (`a.x.x` escapes). The search walks the subject token
+    by token and keeps the covers still matching the prefix. Where `pattern` allows any token, only the
+    literals those covers name at that position and one token none of them names can make a difference
+    (every other token behaves exactly like that fresh one), and no cover constrains a subject longer than
+    itself, so the search is finite and complete. It branches once per literal at each wildcard
+    position: exponential only in the length of the patterns, which NATS subjects keep short.
+    """
+    target = _shape(pattern)
+    shapes = [_shape(cover) for cover in covers]
+    named = {t for tokens, _ in (target, *shapes) for t in tokens if t != "*"}
+    fresh = FILLER
+    while fresh in named:
+        fresh += FILLER
+    found = _escape(target, shapes, [], fresh)
+    return ".".join(found) if found is not None else None
+
+
+_Shape = tuple[tuple[str, ...], bool]
+"""A pattern as its tokens before any `>`, and whether it ends in `>` (one or more further tokens)."""
+
+
+def _shape(pattern: str) -> _Shape:
+    tokens = tuple(pattern.split("."))
+    return (tokens[:-1], True) if tokens[-1] == ">" else (tokens, False)
+
+
+def _escape(target: _Shape, alive: list[_Shape], prefix: list[str], fresh: str) -> list[str] | None:
+    """Extend `prefix` (which `target` and every cover in `alive` match so far) to a subject no cover matches."""
+    at = len(prefix)
+    fixed, open_ended = target
+    # A subject may end here when the target is complete (a `>` needs at least one token of its own).
+    if (at > len(fixed) if open_ended else at == len(fixed)) and not any(
+        (at > len(tokens) if tail else at == len(tokens)) for tokens, tail in alive
+    ):
+        return prefix
+    if at >= len(fixed) and not open_ended:
+        return None
+    if any(tail and at >= len(tokens) for tokens, tail in alive):
+        return None  # a cover's `>` is reached: every longer subject is covered
+    if at < len(fixed) and fixed[at] != "*":
+        candidates = [fixed[at]]
+    else:
+        named = sorted({tokens[at] for tokens, _ in alive if at < len(tokens) and tokens[at] != "*"})
+        candidates = [fresh, *named]
+    for token in candidates:
+        still = [(tokens, tail) for tokens, tail in alive if at < len(tokens) and tokens[at] in ("*", token)]
+        found = _escape(target, still, [*prefix, token], fresh)
+        if found is not None:
+            return found
+    return None

@@ -261,6 +261,10 @@ def cluster(
     )
 
 
+LEAF_DENY = ("$MQTT.>",)
+"""What a leaf's allow lists cannot keep out (nats-server exempts `$MQTT.` subjects of leafs from them)."""
+
+
 def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | None = None) -> Permissions:
     """What one CPC's leaf identity may do in the CSC account, written from the leaf's side.
 
@@ -272,6 +276,11 @@ def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | Non
     each supported version; `_R_.>` (the service-import replies, whose prefix the server draws at
     random) is needed or the stream source never becomes active.
 
+    Both directions deny `$MQTT.>`: nats-server passes `$MQTT.` subjects of a leaf connection without
+    looking at its allow lists (only deny lists), so without the deny a leaf holding this key could write
+    into the CSC's MQTT store (a QoS 1 command to any CPC) and read every stored MQTT message. Measured
+    on both supported versions, and harmless to every route.
+
     `nats_version` is the CPC's nats-server. The hub sends these permissions to the leaf, and before
     2.15.1 the leaf checks a cross-layer export against its subject before the `cpc.<id>.` prefix is
     added (versions.leaf_checks_publish_before_transform): there the unprefixed cpcExports must be
@@ -282,7 +291,7 @@ def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | Non
     unprefixed = lists.cpc_exports if versions.leaf_checks_publish_before_transform(nats_version) else ()
     api = tuple(in_domain(s, naming.CSC) for s in sourcing_api(cluster_id))
     return Permissions(
-        pub=SubjectRule(allow=(own, *unprefixed, *api, *sourcing_flow_control(cluster_id))),
+        pub=SubjectRule(allow=(own, *unprefixed, *api, *sourcing_flow_control(cluster_id)), deny=LEAF_DENY),
         sub=SubjectRule(
             allow=(
                 *lists.csc_exports,
@@ -290,7 +299,8 @@ def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | Non
                 f"{sourcing_prefix(cluster_id)}.>",
                 "_R_.>",
                 f"$JS.CPC-{cluster_id}.API.>",
-            )
+            ),
+            deny=LEAF_DENY,
         ),
     )
 

@@ -207,17 +207,19 @@ def _validate_leaf_scope(args: ResourceValidationArgs, report_violation: ReportV
             continue  # extra-account leafs share one fleet-wide space by design
         cluster_id = owner.cluster_id
         least = topology.leaf_permissions(cluster_id, CrossLayer())
+        deny = ", ".join(topology.LEAF_DENY)
         expected = {
-            "pub": ", ".join(least.pub.allow if least.pub else ()),
-            "sub": ", ".join(("its cscExports", *(least.sub.allow if least.sub else ()))),
+            "pub": ", ".join(least.pub.allow if least.pub else ()) + f" and deny {deny}",
+            "sub": ", ".join(("its cscExports", *(least.sub.allow if least.sub else ()))) + f" and deny {deny}",
         }
         for reach in deployed.leaf_reach(cluster_id, entry.get("permissions")):
             verb = "publish to" if reach.direction == "pub" else "subscribe to"
-            how = (
-                f"has no {reach.direction}.allow list, so it may {verb} any subject of its account"
-                if reach.pattern is None
-                else f"allows {reach.direction} {reach.pattern!r}"
-            )
+            if reach.missing_deny is not None:
+                how = f"has no {reach.direction}.deny of {reach.missing_deny!r}"
+            elif reach.pattern is None:
+                how = f"has no {reach.direction}.allow list, so it may {verb} any subject of its account"
+            else:
+                how = f"allows {reach.direction} {reach.pattern!r}"
             report_violation(
                 f"{cm.label}: nkey entry {name} {how}: the leaf key of CPC {cluster_id!r} can {verb} "
                 f"{reach.witness!r}, {reach.what} (measured upstream: CPC 1's leaf read cpc.2.sensor.temp and "
@@ -243,6 +245,7 @@ LEAF_LEAST_PRIVILEGE = ResourceValidationPolicy(
     remediation_steps=(
         "Give leaf-cpc-<id> pub allow cpc.<id>.>, consumer create on $JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_<id> "
         "and MQTT_rmsgs_cpc_<id> (and .>), $JS.FC.MQTT_msgs_cpc_<id>.>, $JS.FC.MQTT_rmsgs_cpc_<id>.> and sub allow "
-        "its cscExports, cpc.<id>.>, csc2cpc.<id>.>, _R_.>, $JS.CPC-<id>.API.> (as dsx-bus does)."
+        "its cscExports, cpc.<id>.>, csc2cpc.<id>.>, _R_.>, $JS.CPC-<id>.API.>, and deny $MQTT.> both ways (as "
+        "dsx-bus does)."
     ),
 )

@@ -11,7 +11,13 @@ from tests.program import harness
 
 CONFIG = analyzer.example_config()
 JWKS = "oauth2-needs-jwks"
-OAUTH2_ONLY = {"oauth2": {"app": {"azp": "app", "account": "CSC"}}, "mtls": {}, "nkey": {}, "noauth": None}
+APP = {"pub": {"allow": ["app.>"]}, "sub": {"allow": ["app.>"]}}
+OAUTH2_ONLY = {
+    "oauth2": {"app": {"azp": "app", "account": "CSC", "permissions": APP}},
+    "mtls": {},
+    "nkey": {},
+    "noauth": None,
+}
 
 
 def _hand(config_yaml: dict[str, Any], env: list[dict[str, Any]]) -> list[Diagnostic]:

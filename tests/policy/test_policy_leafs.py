@@ -117,7 +117,8 @@ def test_a_leaf_entry_without_permissions_reaches_every_other_cpc() -> None:
         "$JS.CSC.API.> it read CPC 2's telemetry through a stream of its own and deleted CSC streams, "
         "docs/threat-model.md). Fix: allow pub only cpc.a.>, $JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_a, "
         "$JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_a.>, $JS.CSC.API.CONSUMER.CREATE.MQTT_rmsgs_cpc_a, "
-        "$JS.CSC.API.CONSUMER.CREATE.MQTT_rmsgs_cpc_a.>, $JS.FC.MQTT_msgs_cpc_a.>, $JS.FC.MQTT_rmsgs_cpc_a.>."
+        "$JS.CSC.API.CONSUMER.CREATE.MQTT_rmsgs_cpc_a.>, $JS.FC.MQTT_msgs_cpc_a.>, $JS.FC.MQTT_rmsgs_cpc_a.> and "
+        "deny $MQTT.>."
     )
     assert "has no sub.allow list, so it may subscribe to any subject" in found[1].message
 
@@ -135,7 +136,12 @@ def test_a_leaf_with_the_old_jetstream_and_inbox_grants_is_mandatory() -> None:
     }
     found = _leaf_program(_document({"leaf-cpc-a": entry}), [])
     reached = sorted(d.message.split(" can ", 1)[1].split(" (measured")[0] for d in found)
-    assert reached == [
+    mqtt_store = "'$MQTT.msgs.cpc.x.command.x', the CSC's MQTT store"
+    assert [r.split(":")[0] for r in reached if mqtt_store in r] == [
+        f"publish to {mqtt_store}",
+        f"subscribe to {mqtt_store}",
+    ]
+    assert [r for r in reached if mqtt_store not in r] == [
         "publish to '$JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_x', a subject of another CPC",
         "publish to '$JS.FC.MQTT_msgs_cpc_x.x', a subject of another CPC",
         "publish to '_INBOX.x', the replies every CSC client waits for (a forged answer)",

@@ -12,6 +12,8 @@ from tests.policy import analyzer, programs
 from tests.policy.analyzer import Capture
 
 CONFIG = analyzer.example_config()
+ACKNOWLEDGED = {"grants-confined": {"acknowledged": CONFIG["grants-confined"]["acknowledged"]}}
+"""The example's acknowledged grants (its admin clients), with no level: a setting, not a level."""
 
 
 def _with(**levels: Any) -> dict[str, Any]:
@@ -21,8 +23,10 @@ def _with(**levels: Any) -> dict[str, Any]:
     return config
 
 
-def test_without_a_config_file_each_policy_runs_at_its_own_level(csc_first: Capture) -> None:
-    assert analyzer.summary(analyzer.analyze(csc_first)) == analyzer.summary(analyzer.analyze(csc_first, CONFIG))
+def test_without_a_level_in_the_config_file_each_policy_runs_at_its_own_level(csc_first: Capture) -> None:
+    assert analyzer.summary(analyzer.analyze(csc_first, ACKNOWLEDGED)) == analyzer.summary(
+        analyzer.analyze(csc_first, CONFIG)
+    )
 
 
 def test_a_disabled_policy_reports_nothing(csc_first: Capture) -> None:
@@ -44,7 +48,7 @@ def test_a_mandatory_policy_can_be_made_advisory() -> None:
 
 
 def test_all_sets_every_policy_the_file_leaves_unset(csc_first: Capture) -> None:
-    found = analyzer.analyze(csc_first, {"all": "mandatory"})
+    found = analyzer.analyze(csc_first, {"all": "mandatory", **ACKNOWLEDGED})
     assert analyzer.summary(found) == [
         ("cpcs-pending", "MANDATORY", "csc-auth-callout-permissions"),
         ("cpcs-pending", "MANDATORY", "csc-auth-callout-permissions"),
@@ -53,7 +57,9 @@ def test_all_sets_every_policy_the_file_leaves_unset(csc_first: Capture) -> None
 
 
 def test_a_policy_entry_wins_over_all(csc_first: Capture) -> None:
-    found = analyzer.analyze(csc_first, {"all": "mandatory", "cpcs-pending": "advisory", "noauth-disabled": "disabled"})
+    found = analyzer.analyze(
+        csc_first, {"all": "mandatory", "cpcs-pending": "advisory", "noauth-disabled": "disabled", **ACKNOWLEDGED}
+    )
     assert analyzer.summary(found) == [("cpcs-pending", "ADVISORY", "csc-auth-callout-permissions")] * 2
 
 

@@ -18,6 +18,8 @@ from dsxbus.errors import ConfigError, Problem
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "dsx-bus:eventBus"
 LEAF_PUBLIC_KEY = "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4"
+TEST_ONLY = {"pub": {"allow": ["test.>"]}, "sub": {"allow": ["test.>"]}}
+"""Permissions that reach nothing dsxbus.grants refuses: entries added to test another rule carry them."""
 
 _CPC: dict[str, Any] = {
     "clusterType": "cpc",
@@ -39,7 +41,11 @@ _CPC: dict[str, Any] = {
                     "account": "CPC",
                     "permissions": {"pub": {"allow": ["test.>"]}, "sub": {"allow": ["test.>"]}},
                 },
-                "launchlayer-client": {"azp": "launchlayer-client", "account": "LaunchLayer"},
+                "launchlayer-client": {
+                    "azp": "launchlayer-client",
+                    "account": "LaunchLayer",
+                    "permissions": {"pub": {"allow": ["launch.>"]}, "sub": {"allow": ["launch.>"]}},
+                },
             },
             "mtls": {
                 "mqtt-client": {
@@ -48,7 +54,10 @@ _CPC: dict[str, Any] = {
                     "permissions": {"pub": {"allow": ["test.>"]}, "sub": {"allow": ["test.>"]}},
                 }
             },
-            "noauth": {"account": "CPC"},
+            "noauth": {
+                "account": "CPC",
+                "permissions": {"pub": {"allow": ["sensor.>"]}, "sub": {"allow": ["broadcast.>", "command.>"]}},
+            },
         }
     },
     "authCallout": {"image": "registry.dsx.example.com/dsx-exchange/auth-callout:v0.1.0"},
@@ -75,10 +84,24 @@ _CSC: dict[str, Any] = {
         },
         "permissions": {
             "oauth2": {
-                "csc-admin": {"subject": "csc-admin", "account": "CSC"},
-                "launchlayer-client": {"azp": "launchlayer-client", "account": "LaunchLayer"},
+                "csc-admin": {
+                    "subject": "csc-admin",
+                    "account": "CSC",
+                    "acknowledge": ["crossClusterCommands", "serverApis"],
+                },
+                "launchlayer-client": {
+                    "azp": "launchlayer-client",
+                    "account": "LaunchLayer",
+                    "acknowledge": ["serverApis"],
+                },
             },
-            "mtls": {"mqtt-client": {"identity": "CN=mqtt-client.csc", "account": "CSC"}},
+            "mtls": {
+                "mqtt-client": {
+                    "identity": "CN=mqtt-client.csc",
+                    "account": "CSC",
+                    "permissions": {"pub": {"allow": ["test.>"]}, "sub": {"allow": ["test.>"]}},
+                }
+            },
         },
     },
     "authCallout": {"image": "registry.dsx.example.com/dsx-exchange/auth-callout:v0.1.0"},
@@ -245,7 +268,8 @@ def test_two_extra_accounts_differing_only_in_case_collide_in_env_and_secret_nam
 )
 def test_an_operator_nkey_entry_named_like_a_generated_one_is_refused(base: Any, name: str) -> None:
     account = "CPC" if base is _cpc else "CSC"
-    raw = _with_permissions(base(), "nkey", {name: {"public_key": LEAF_PUBLIC_KEY, "account": account}})
+    entry = {"public_key": LEAF_PUBLIC_KEY, "account": account, "permissions": TEST_ONLY}
+    raw = _with_permissions(base(), "nkey", {name: entry})
     problem = _only_error(raw)
     assert problem.key == f"{KEY}.auth.permissions.nkey.{name}"
     assert problem.value == name
@@ -253,7 +277,8 @@ def test_an_operator_nkey_entry_named_like_a_generated_one_is_refused(base: Any,
 
 
 def test_an_nkey_entry_named_mtls_leaf_is_fine_while_mtls_is_off() -> None:
-    raw = _with_permissions(_cpc(), "nkey", {"mtls-leaf": {"public_key": LEAF_PUBLIC_KEY, "account": "CPC"}})
+    entry = {"public_key": LEAF_PUBLIC_KEY, "account": "CPC", "permissions": TEST_ONLY}
+    raw = _with_permissions(_cpc(), "nkey", {"mtls-leaf": entry})
     raw["mtls"] = {"enabled": False}
     raw["auth"]["permissions"].pop("mtls")
     bus, _ = stackfile.parse(raw)
@@ -580,7 +605,7 @@ def test_the_error_lines_end_with_a_count_and_carry_no_traceback() -> None:
 def test_warnings_are_not_counted_as_problems() -> None:
     # noauth into the CSC account is a warning; one real mistake beside it makes one problem.
     raw = _csc(clusterId="a")
-    raw["auth"]["permissions"]["noauth"] = {"account": "CSC"}
+    raw["auth"]["permissions"]["noauth"] = {"account": "CSC", "permissions": TEST_ONLY}
     with pytest.raises(ConfigError) as caught:
         stackfile.parse(raw)
     assert [p.warning for p in caught.value.problems].count(True) == 1

@@ -140,6 +140,20 @@ def test_the_generated_leaf_permissions_reach_no_other_cpc(cluster_id: str) -> N
     assert deployed.leaf_reach(cluster_id, entry["permissions"]) == []
 
 
+def _confined(*allow: str) -> dict[str, list[str]]:
+    """An allow list with the deny every leaf needs beside it (`$MQTT.` subjects pass allow lists)."""
+    return {"allow": list(allow), "deny": ["$MQTT.>"]}
+
+
+@pytest.mark.parametrize("direction", ["pub", "sub"])
+def test_a_leaf_allow_list_without_a_deny_of_mqtt_internals_reaches_the_csc_mqtt_store(direction: str) -> None:
+    other = "sub" if direction == "pub" else "pub"
+    permissions_ = {direction: {"allow": ["cpc.1.>"]}, other: _confined("cpc.1.>")}
+    (reach,) = deployed.leaf_reach("1", permissions_)
+    assert (reach.direction, reach.missing_deny, reach.witness) == (direction, "$MQTT.>", "$MQTT.msgs.cpc.x.command.x")
+    assert reach.what.startswith("the CSC's MQTT store")
+
+
 def test_a_leaf_without_permissions_reaches_every_cpc_both_ways() -> None:
     assert deployed.leaf_reach("1", None) == [
         deployed.Reach("pub", None, "cpc.x.command.x"),
@@ -159,7 +173,7 @@ def test_a_leaf_without_permissions_reaches_every_cpc_both_ways() -> None:
     ],
 )
 def test_an_allow_entry_reaching_another_cpc_is_found_with_a_subject_it_allows(pattern: str, witness: str) -> None:
-    permissions_ = {"pub": {"allow": [pattern]}, "sub": {"allow": ["cpc.1.>"]}}
+    permissions_ = {"pub": _confined(pattern), "sub": _confined("cpc.1.>")}
     assert deployed.leaf_reach("1", permissions_) == [deployed.Reach("pub", pattern, witness)]
 
 
@@ -168,7 +182,7 @@ def test_an_allow_entry_reaching_another_cpc_is_found_with_a_subject_it_allows(p
     ["cpc.1.>", "broadcast.>", "$JS.CPC-1.API.>", "$JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_1.>", "_R_.>"],
 )
 def test_an_allow_entry_within_its_own_cpc_or_outside_every_cpc_is_fine(pattern: str) -> None:
-    assert deployed.leaf_reach("1", {"pub": {"allow": [pattern]}, "sub": {"allow": [pattern]}}) == []
+    assert deployed.leaf_reach("1", {"pub": _confined(pattern), "sub": _confined(pattern)}) == []
 
 
 @pytest.mark.parametrize(
@@ -185,7 +199,7 @@ def test_the_grants_leafs_had_before_are_found_beyond_their_own_cpc(
     direction: str, pattern: str, witness: str, what: str
 ) -> None:
     other = "pub" if direction == "sub" else "sub"
-    (reach,) = deployed.leaf_reach("1", {direction: {"allow": [pattern]}, other: {"allow": ["cpc.1.>"]}})
+    (reach,) = deployed.leaf_reach("1", {direction: _confined(pattern), other: _confined("cpc.1.>")})
     assert (reach.direction, reach.pattern, reach.witness) == (direction, pattern, witness)
     assert reach.what.startswith(what)
 

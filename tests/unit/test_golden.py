@@ -24,6 +24,9 @@ equal:
    auth-callout would have no OAuth2 authenticator), so the scenario here adds a jwks block, which changes
    none of the compared files. dsx-bus also needs `leafEndpoint` on the CSC and a server certificate source
    (`mtls.hostnames` + `certificateIssuer`) when mTLS is on; neither appears in the compared files.
+9. Input, not output: upstream's noauth and mTLS `mqtt-client` hold whole accounts (the CSC's JetStream API, every
+   CPC's commands); dsx-bus refuses such grants unless the entry acknowledges them (dsxbus.grants), so the
+   scenarios do. `acknowledge` is config only and never rendered, so the compared permissions.json is unchanged.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ from dsxbus.errors import ConfigError
 
 RENDERED = Path(__file__).resolve().parent.parent / "fixtures" / "upstream-render"
 
+# Difference 9 (input): upstream's noauth and mTLS client hold whole accounts; dsx-bus refuses that unacknowledged.
+ANONYMOUS = ["crossClusterCommands", "broadcasts", "serverApis", "wholeAccount"]
+OPERATOR = ["crossClusterCommands", "serverApis"]
+
 CSC_RAW: dict[str, Any] = {
     "clusterType": "csc",
     "leafEndpoint": "nats://172.18.200.1:7422",
@@ -60,8 +67,8 @@ CSC_RAW: dict[str, Any] = {
                     "permissions": {"pub": {"allow": ["test.>"]}, "sub": {"allow": ["test.>"]}},
                 }
             },
-            "mtls": {"mqtt-client": {"identity": "CN=mqtt-client.csc", "account": "CSC"}},
-            "noauth": {"account": "CSC"},
+            "mtls": {"mqtt-client": {"identity": "CN=mqtt-client.csc", "account": "CSC", "acknowledge": OPERATOR}},
+            "noauth": {"account": "CSC", "acknowledge": ANONYMOUS},
         },
     },
     "authCallout": {"image": "registry.example.com/dsx-exchange/auth-callout:v0.1.0"},
@@ -76,8 +83,8 @@ CPC_RAW: dict[str, Any] = {
     "crossLayer": {"cscExports": ["broadcast.>"], "cscPrefixedExports": ["command.>"], "cpcExports": ["sensor.>"]},
     "auth": {
         "permissions": {
-            "mtls": {"mqtt-client": {"identity": "CN=mqtt-client.cpc-1", "account": "CPC"}},
-            "noauth": {"account": "CPC"},
+            "mtls": {"mqtt-client": {"identity": "CN=mqtt-client.cpc-1", "account": "CPC", "acknowledge": OPERATOR}},
+            "noauth": {"account": "CPC", "acknowledge": ANONYMOUS},
         }
     },
     "authCallout": {"image": "registry.example.com/dsx-exchange/auth-callout:v0.1.0"},
@@ -245,7 +252,9 @@ def test_the_cpc_upstream_accounts_conf_reads_into_three_accounts() -> None:
 # ---- accounts -------------------------------------------------------------------------------------
 
 
-NARROWED: dict[str, list[dict[str, Any]]] = {  # difference 7, for CPC 1: what replaces upstream's two wide imports, in the same place
+NARROWED: dict[
+    str, list[dict[str, Any]]
+] = {  # difference 7, for CPC 1: what replaces upstream's two wide imports, in the same place
     "imports": [{"service": {"account": "CSC", "subject": "$JS.API.>"}, "to": "$JS.CSC.API.>"}],
     "narrowed": [
         {"service": {"account": "CSC", "subject": f"$JS.API.CONSUMER.CREATE.{stream}{tail}"}, "to": to}
@@ -374,7 +383,8 @@ def test_the_csc_confines_each_cpc_leaf_to_its_own_prefix(cluster_id: str, other
             witness = subjects.intersects(pattern, f"cpc.{other}.>")
             assert witness is None, f"{direction} {pattern!r} reaches CPC {other} ({witness!r})"
             assert subjects.intersects(pattern, f"csc2cpc.{other}.>") is None, pattern
-    assert "deny" not in entry["permissions"]["pub"]
+    # The only deny: `$MQTT.` subjects of a leaf pass its allow lists (topology.LEAF_DENY).
+    assert entry["permissions"]["pub"]["deny"] == entry["permissions"]["sub"]["deny"] == ["$MQTT.>"]
 
 
 def test_extra_account_leafs_keep_upstream_unconfined_entries() -> None:

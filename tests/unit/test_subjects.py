@@ -17,10 +17,12 @@ from dsxbus.subjects import (
     is_subset,
     is_valid,
     matches,
+    meet,
     mqtt_topic,
     prefixed,
     problem,
     strip_prefix,
+    uncovered,
 )
 
 patterns = st.builds(
@@ -163,6 +165,60 @@ def test_matches_agrees_with_brute_force(pattern: str) -> None:
 )
 def test_intersects_names_a_subject_an_operator_can_publish(a: str, b: str, witness: str | None) -> None:
     assert intersects(a, b) == witness
+
+
+@given(patterns, patterns)
+@example("a.>", "*.b")
+@example(">", "a.*")
+@example("a.>", "a")
+@example("*.>", "a.*.>")
+def test_meet_matches_exactly_the_subjects_both_patterns_match(a: str, b: str) -> None:
+    both = meet(a, b)
+    for subject in every_subject(a, b):
+        expected = oracle_matches(a, subject) and oracle_matches(b, subject)
+        assert (both is not None and oracle_matches(both, subject)) == expected, (both, subject)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "both"),
+    [("a.>", "*.b", "a.b"), (">", "cpc.*.command.>", "cpc.*.command.>"), ("a.*", "*.>", "a.*"), ("a.b", "a.c", None)],
+)
+def test_meet_keeps_the_narrower_token_and_the_rest_after_a_tail(a: str, b: str, both: str | None) -> None:
+    assert meet(a, b) == both
+
+
+@given(patterns, st.lists(patterns, max_size=4))
+@example("a.*", ["a.b", "a.*"])
+@example("a.>", ["a.*"])
+@example("a.>", ["a.*", "a.*.>"])
+@example("*", ["a", "b"])
+@example(">", [">"])
+@example("a.b", [])
+def test_uncovered_agrees_with_brute_force_and_its_witness_escapes_every_cover(pattern: str, covers: list[str]) -> None:
+    witness = uncovered(pattern, covers)
+    escapes = [
+        s
+        for s in every_subject(pattern, *covers)
+        if oracle_matches(pattern, s) and not any(oracle_matches(c, s) for c in covers)
+    ]
+    assert (witness is not None) == bool(escapes), (pattern, covers, escapes[:3])
+    if witness is not None:
+        assert is_literal(witness) and oracle_matches(pattern, witness)
+        assert not any(oracle_matches(c, witness) for c in covers)
+
+
+def test_a_pattern_is_covered_by_covers_together_that_none_covers_alone() -> None:
+    assert not is_subset("a.*", "a.b")
+    assert uncovered("a.*", ["a.b", "a.*"]) is None
+    assert uncovered("a.*", ["a.b", "a.c"]) == "a.x"
+
+
+def test_a_tail_is_not_covered_by_a_single_token_wildcard() -> None:
+    assert uncovered("a.>", ["a.*"]) == "a.x.x"
+
+
+def test_the_witness_avoids_every_token_the_covers_name() -> None:
+    assert uncovered("cpc.*.command.>", ["cpc.x.>"]) == "cpc.xx.command.xx"
 
 
 # --- prefixes and MQTT --------------------------------------------------------------------------

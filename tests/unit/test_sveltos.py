@@ -313,7 +313,7 @@ def test_an_operator_entry_for_the_agent_that_does_not_allow_its_subjects_is_ref
     raw["auth"]["permissions"]["mtls"]["sveltos"] = {
         "identity": "CN=sveltos-agent.cpc-a",
         "account": "CPC",
-        "permissions": {"sub": {"allow": ["test.>"]}},
+        "permissions": {"pub": {"deny": [">"]}, "sub": {"allow": ["test.>"]}},
     }
 
     found = _problems(EventBus.model_validate(raw))
