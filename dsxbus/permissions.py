@@ -7,7 +7,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from dsxbus import naming, sveltos, topology
-from dsxbus.config import CrossLayer, EventBus, MtlsIdentity, Permissions
+from dsxbus.config import CrossLayer, EventBus, MtlsIdentity, Permissions, SubjectRule
+
+NACK_GRANT = Permissions(pub=SubjectRule(allow=("$JS.API.>",)), sub=SubjectRule(allow=("_INBOX.>",)))
+"""NACK manages its cluster's streams and consumers through the JetStream API (nats.go, replies to `_INBOX.`):
+nothing of the account's own traffic. Upstream gives it the whole domain account."""
+
+SURVEYOR_GRANT = Permissions(
+    pub=SubjectRule(allow=("$SYS.REQ.SERVER.PING", "$SYS.REQ.SERVER.PING.>", "$SYS.REQ.ACCOUNT.PING.STATZ")),
+    sub=SubjectRule(allow=("_INBOX.>",)),
+)
+"""Surveyor 0.9.7 polls the servers in SYS (statz, JSZ, gateways, account statz; collector_statz.go) and reads the
+answers on its inboxes. Upstream gives it the whole SYS account, where `$SYS.REQ.SERVER.<id>.KICK`, account
+connection lists and the auth-callout's `$SYS.REQ.USER.AUTH` also live."""
 
 
 def _env(name: str | None) -> str:
@@ -38,8 +50,10 @@ def generated_nkey_entries(
         return {"public_key": keys.get(name, _env(env)), "account": account, **_permissions_json(permissions)}
 
     entries = {
-        naming.NACK_PERMISSION: entry(naming.NACK_PERMISSION, naming.NACK_USER.pubkey_env, domain),
-        naming.SURVEYOR_PERMISSION: entry(naming.SURVEYOR_PERMISSION, naming.SURVEYOR_USER.pubkey_env, naming.SYS),
+        naming.NACK_PERMISSION: entry(naming.NACK_PERMISSION, naming.NACK_USER.pubkey_env, domain, NACK_GRANT),
+        naming.SURVEYOR_PERMISSION: entry(
+            naming.SURVEYOR_PERMISSION, naming.SURVEYOR_USER.pubkey_env, naming.SYS, SURVEYOR_GRANT
+        ),
     }
     if bus.mtls.enabled:
         for name, secret, account in zip(

@@ -16,6 +16,8 @@ equal:
    that variable (CSC / CPC) in dsx-bus.
 5. permissions.json: the CSC's `leaf-cpc-<id>` entries carry `permissions` confining the leaf to its own
    `cpc.<id>.>` (FINDINGS item 4); upstream gives leafs the whole CSC account.
+6. permissions.json: `nack-controller` and `surveyor` carry `permissions` (the JetStream API; the SYS pings
+   Surveyor sends) where upstream gives them their whole account (docs/threat-model.md).
 7. accounts.conf of a CPC: upstream's CPC account imports the whole CSC JetStream API (`$JS.API.>` as
    `$JS.CSC.API.>`) and all flow control (`$JS.FC.>`), so any client of the CPC account (anonymous MQTT lands
    there) could administer the CSC's streams. dsx-bus imports only consumer creation on the CPC's own source
@@ -362,12 +364,23 @@ def test_the_pod_environment_equals_upstream_nats_env_config(scenario: str) -> N
 # ---- permissions.json -----------------------------------------------------------------------------
 
 
-def test_the_cpc_permissions_json_equals_upstream() -> None:
-    assert _ours_permissions("cpc") == _upstream_permissions("cpc")
+def _without_service_grants(document: dict[str, Any]) -> dict[str, Any]:
+    """Difference 6: the grants dsx-bus gives NACK and Surveyor, asserted and removed."""
+    nkey = document["nkey"]
+    assert nkey["nack-controller"].pop("permissions") == {
+        "pub": {"allow": ["$JS.API.>"]},
+        "sub": {"allow": ["_INBOX.>"]},
+    }
+    assert nkey["surveyor"].pop("permissions")["sub"] == {"allow": ["_INBOX.>"]}
+    return document
 
 
-def test_the_csc_permissions_json_equals_upstream_but_for_leaf_permissions() -> None:
-    ours = _ours_permissions("csc")
+def test_the_cpc_permissions_json_equals_upstream_but_for_service_grants() -> None:
+    assert _without_service_grants(_ours_permissions("cpc")) == _upstream_permissions("cpc")
+
+
+def test_the_csc_permissions_json_equals_upstream_but_for_leaf_and_service_grants() -> None:
+    ours = _without_service_grants(_ours_permissions("csc"))
     leafs = {name: ours["nkey"][name].pop("permissions") for name in ("leaf-cpc-1", "leaf-cpc-2")}
     assert all(leafs.values())
     assert ours == _upstream_permissions("csc")
