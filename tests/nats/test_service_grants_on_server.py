@@ -39,7 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, nats_version: str) -> Itera
             Account("SYS", users=(User(nkey=SURVEYOR.public_key, permissions=permissions.SURVEYOR_GRANT),)),
         )
     )
-    tree = {
+    tree: natsconf.Tree = {
         "listen": "127.0.0.1:-1",
         "http": "127.0.0.1:-1",
         "jetstream": {"store_dir": str(root / "js"), "max_memory_store": 64 * 1024 * 1024},
