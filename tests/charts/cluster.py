@@ -13,6 +13,7 @@ from dsxbus import certs, naming, stackfile
 from dsxbus.config import EventBus
 from tests.charts import helm
 from tests.charts.podspec import Inventory, Manifest, PodSpec, inventory, pod_specs
+from tests.program import harness
 from tests.program.harness import Run, unwrap
 
 
@@ -61,7 +62,7 @@ def program_manifests(run: Run) -> list[Manifest]:
     """Every Kubernetes object the program registers, as the plain manifest the provider would apply."""
     manifests: list[Manifest] = []
     for (kind, _name), captured in run.k8s_objects().items():
-        manifests.append({**helm.plain(unwrap(captured.inputs)), "kind": kind})
+        manifests.append({**harness.plain(unwrap(captured.inputs)), "kind": kind})
     return manifests
 
 

@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.program import harness
+
 ROOT = Path(__file__).resolve().parents[2]
 CHARTS_DIR_ENV = "DSX_BUS_CHARTS_DIR"
 HELM_INSTALL_HINT = (
@@ -85,22 +87,11 @@ class Release:
             chart=registration["chart"],
             version=registration["version"],
             namespace=registration["namespace"],
-            values=plain(registration.get("values", {})),
+            values=harness.plain(registration.get("values", {})),
         )
 
     def key(self) -> tuple[str, str, str, str, str]:
         return (self.chart, self.version, self.release, self.namespace, json.dumps(self.values, sort_keys=True))
-
-
-def plain(value: Any) -> Any:
-    """The wire carries every number as a float; helm reads 3 and 3.0 alike, but the files read better as ints."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def archive(chart: str, version: str, directory: Path | None = None) -> Path:

@@ -191,6 +191,18 @@ def unwrap(value: Any) -> Any:
     return value
 
 
+def plain(value: Any) -> Any:
+    """The wire carries every number as a float; whole ones back to the ints they are (as the provider sends
+    them to the API server, and as helm reads them)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def strings(value: Any, secret: bool = False) -> Iterator[tuple[str, bool]]:
     """Every string in a serialized object, with whether it sits inside a secret."""
     if isinstance(value, dict):

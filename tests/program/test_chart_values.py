@@ -13,17 +13,6 @@ from tests.program import harness
 from tests.program.harness import Run, unwrap
 
 
-def _plain(value: Any) -> Any:
-    """The wire carries numbers as floats; compare them as the ints they are."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _bus(run: Run) -> EventBus:
     return stackfile.parse(run.config["dsx-bus:eventBus"])[0]
 
@@ -43,9 +32,11 @@ def test_the_nats_charts_get_the_core_rendered_config_as_config_merge(csc: Run, 
     cpc_files = render.cluster_files(bus, csc_endpoint=endpoint)
     for run, files in ((csc, csc_files), (cpc_a, cpc_files)):
         charts = run.charts()
-        assert _plain(charts["nats"]["values"]["config"]["merge"]) == _json(natsconf.chart_merge(files.nats_conf))
+        assert harness.plain(charts["nats"]["values"]["config"]["merge"]) == _json(
+            natsconf.chart_merge(files.nats_conf)
+        )
         assert files.nats_mtls_conf is not None
-        assert _plain(charts["nats-mtls"]["values"]["config"]["merge"]) == _json(
+        assert harness.plain(charts["nats-mtls"]["values"]["config"]["merge"]) == _json(
             natsconf.chart_merge(files.nats_mtls_conf)
         )
 
@@ -94,7 +85,7 @@ def test_the_stream_crs_are_the_core_nack_specs_with_inherited_sources(csc: Run,
         for stream in streams.mqtt_streams(bus):
             captured = unwrap(objects[("Stream", stream.resource_name)].inputs)
             assert captured["apiVersion"] == "jetstream.nats.io/v1beta2"
-            assert _plain(captured["spec"]) == _json(streams.nack_spec(stream, bus.mqtt_streams))
+            assert harness.plain(captured["spec"]) == _json(streams.nack_spec(stream, bus.mqtt_streams))
     sources = unwrap(cpc_a.k8s_objects()[("Stream", "mqtt-msgs")].inputs)["spec"]["sources"]
     assert sources[0]["subjectTransforms"][0] == {"source": "$MQTT.msgs.broadcast.>", "dest": ""}
 

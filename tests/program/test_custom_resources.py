@@ -61,22 +61,11 @@ def _group_of(captured: Captured) -> str:
     return api_version.rpartition("/")[0] or "core"
 
 
-def _plain(value: Any) -> Any:
-    """The wire carries numbers as floats; the provider sends whole ones to the API server as the ints they are."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def custom_resources(run: Run) -> list[dict[str, Any]]:
     """The manifest of every custom resource the run declares, as the API server would receive it."""
     assert run.error is None, run.error
     return [
-        _plain(harness.unwrap(c.inputs))
+        harness.plain(harness.unwrap(c.inputs))
         for c in run.registered()
         if c.type.startswith("kubernetes:")
         and not c.type.startswith("kubernetes:helm.sh")
