@@ -47,7 +47,6 @@ def generated_project(directory: Path, cpcs: int) -> Path:
                 "cscPrefixedExports": ["command.>"],
                 "cpcExports": ["sensor.>"],
             },
-            "auth": {"permissions": {"noauth": {"account": "CSC"}}},
         },
     )
     for i in ids:

@@ -239,6 +239,10 @@ class MqttStreams(_Model):
     replicas: Annotated[int, Field(ge=1, le=5)] = 3
     max_bytes: Annotated[int, Field(ge=-1)] = 67108864
     max_age: str = "3h"
+    per_cpc_max_bytes: Annotated[int, Field(ge=1)] = 8388608
+    """CSC only: the size of each CPC's two source streams there (what that CPC sources of msgs and rmsgs).
+    JetStream reserves every stream's maxBytes in the memory store, so the CSC needs
+    5 x maxBytes + 2 x CPCs x perCpcMaxBytes of nats.maxMemoryStore."""
 
 
 class Nats(_Model):

@@ -46,6 +46,11 @@ class MqttStream:
     has_max_age: bool = True
     max_msgs_per_subject: int | None = None
     sources: tuple[Source, ...] = ()
+    per_cpc: bool = False
+    """A CPC's source stream on the CSC: sized by mqttStreams.perCpcMaxBytes."""
+
+    def max_bytes(self, settings: MqttStreams) -> int:
+        return settings.per_cpc_max_bytes if self.per_cpc else settings.max_bytes
 
 
 _STREAMS = (
@@ -86,6 +91,7 @@ def _per_cpc_stream(kind: str, cluster_id: str, lists: CrossLayer) -> MqttStream
         True,
         per_subject,
         (Source(f"$MQTT_{kind}", None, filters),),
+        per_cpc=True,
     )
 
 
@@ -135,7 +141,7 @@ def nack_spec(stream: MqttStream, settings: MqttStreams) -> dict[str, Any]:
         "storage": settings.storage,
         "replicas": settings.replicas,
         "retention": "limits",
-        "maxBytes": settings.max_bytes,
+        "maxBytes": stream.max_bytes(settings),
         "discard": "old",
     }
     if stream.has_max_age:
@@ -156,7 +162,7 @@ def jetstream_config(stream: MqttStream, settings: MqttStreams, *, replicas: int
         "storage": settings.storage,
         "num_replicas": replicas if replicas is not None else settings.replicas,
         "retention": "limits",
-        "max_bytes": settings.max_bytes,
+        "max_bytes": stream.max_bytes(settings),
         "discard": "old",
     }
     if stream.has_max_age:

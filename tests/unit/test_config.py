@@ -630,3 +630,20 @@ def test_schema_and_domain_mistakes_are_reported_together() -> None:
 def test_a_key_with_a_schema_error_is_not_reported_again_as_missing() -> None:
     errors = _errors(_cpc(clusterId=7))
     assert [p.key for p in errors] == [f"{KEY}.clusterId"]
+
+
+def _csc_with_cpcs(count: int, **overrides: object) -> dict[str, Any]:
+    return _csc(cpcs={f"c{i}": f"organization/dsx-bus/cpc-c{i}" for i in range(count)}, **overrides)
+
+
+def test_mqtt_streams_that_do_not_fit_the_memory_store_are_an_error_naming_every_reservation() -> None:
+    # 5 x 64 MiB + 2 x 200 x 8 MiB = 3520 MiB > 2 GiB: JetStream would refuse the streams past the limit.
+    problem = _only_error(_csc_with_cpcs(200))
+    assert problem.key == "dsx-bus:eventBus.nats.maxMemoryStore" and problem.value == "2Gi"
+    assert "reserve 3690987520 (5 x mqttStreams.maxBytes (67108864) + 2 x 200 CPCs" in problem.fix
+    assert "raise nats.maxMemoryStore, or lower mqttStreams.maxBytes / perCpcMaxBytes" in problem.fix
+
+
+def test_smaller_per_cpc_streams_fit_the_same_fleet_in_the_same_memory() -> None:
+    streams = {"perCpcMaxBytes": 2 * 1024 * 1024}
+    stackfile.parse(_csc_with_cpcs(200, mqttStreams=streams), source="Pulumi.test.yaml")
