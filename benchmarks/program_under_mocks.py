@@ -20,6 +20,9 @@ def csc_with(count: int) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     assert isinstance(bus, dict)
     cpcs = {f"c{i}": f"organization/dsx-bus/cpc-c{i}" for i in range(count)}
     bus["cpcs"] = cpcs
+    # Sized as an operator must: every MQTT stream's maxBytes, the per-CPC ones included, fits the memory store.
+    mib = 5 * 64 + 2 * count * 8
+    bus["nats"] = {**bus.get("nats", {}), "maxMemoryStore": f"{max(2048, mib)}Mi"}
     outputs = {
         ref: {
             "clusterId": cid,
