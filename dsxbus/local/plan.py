@@ -41,6 +41,7 @@ class ClusterKeys:
             "mtlsSysLeaf": self.mtls_sys_leaf.seed,
             "mqttUser": MQTT_ADMIN_USER,
             "mqttPassword": self.mqtt_password,
+            "noauthPassword": self.noauth_password,
         }
 
     @classmethod
@@ -54,6 +55,7 @@ class ClusterKeys:
             mtls_leaf=pair(data["mtlsLeaf"]),
             mtls_sys_leaf=pair(data["mtlsSysLeaf"]),
             mqtt_password=data["mqttPassword"],
+            noauth_password=data["noauthPassword"],
         )
 
 

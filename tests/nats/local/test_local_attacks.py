@@ -233,6 +233,17 @@ async def _redirect_own_source_stream(federation: runner.Federation, rogue: serv
             )
     finally:
         await attacker.close()
+        await _delete_push_consumers(federation, stream)
+
+
+async def _delete_push_consumers(federation: runner.Federation, stream: str) -> None:
+    """The attack leaves its consumer behind (the leaf may not delete it): remove it so no later test sees CPC b
+    receive CPC a's commands. The CSC's own sources create no push consumers with a `cpc.` deliver subject."""
+    async with check.clients(federation) as c:
+        js = (await c.nc(federation.csc, "CSC")).jsm()
+        for consumer in await js.consumers_info(stream):
+            if (consumer.config.deliver_subject or "").startswith("cpc."):
+                await js.delete_consumer(stream, consumer.name or "")
 
 
 @pytest.mark.xfail(
