@@ -15,6 +15,7 @@ import nats
 import nats.errors
 import pytest
 from nats.aio.client import Client as Nats
+from natstools import PERMISSION, ServerErrors
 
 from dsxbus import natsconf, nkeys, permissions
 from dsxbus.local import servers
@@ -23,7 +24,6 @@ from dsxbus.topology import Account, User
 NACK = nkeys.generate(nkeys.KeyKind.USER)
 SURVEYOR = nkeys.generate(nkeys.KeyKind.USER)
 APP = nkeys.generate(nkeys.KeyKind.USER)
-PERMISSION = "permissions violation"
 
 
 @pytest.fixture(scope="module")
@@ -55,23 +55,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, nats_version: str) -> Itera
         servers.stop(started)
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-        async def record(error: Exception) -> None:
-            self.seen.append(str(error).lower())
-
-        self.callback = record
-
-
-async def _connect(server: servers.Server, key: nkeys.KeyPair, errors: _Errors) -> Nats:
+async def _connect(server: servers.Server, key: nkeys.KeyPair, errors: ServerErrors) -> Nats:
     client: Nats = await nats.connect(server.url("client"), nkeys_seed_str=key.seed, error_cb=errors.callback)
     return client
 
 
 async def _nack_manages_streams(server: servers.Server) -> list[str]:
-    errors = _Errors()
+    errors = ServerErrors()
     client = await _connect(server, NACK, errors)
     try:
         js = client.jsm()
@@ -91,7 +81,7 @@ def test_nack_can_create_update_and_delete_streams_and_consumers(server: servers
 
 
 async def _nack_beyond(server: servers.Server) -> list[str]:
-    errors = _Errors()
+    errors = ServerErrors()
     client = await _connect(server, NACK, errors)
     try:
         await client.publish("sensor.x", b"forged telemetry")
@@ -110,7 +100,7 @@ def test_nack_can_neither_publish_nor_read_the_account_traffic(server: servers.S
 
 
 async def _surveyor_polls(server: servers.Server) -> dict[str, int]:
-    errors = _Errors()
+    errors = ServerErrors()
     client = await _connect(server, SURVEYOR, errors)
     answers: dict[str, int] = {}
     try:
@@ -129,7 +119,7 @@ def test_surveyor_gets_an_answer_to_each_of_its_polls(server: servers.Server) ->
 
 
 async def _surveyor_beyond(server: servers.Server) -> tuple[list[str], bool]:
-    errors = _Errors()
+    errors = ServerErrors()
     client = await _connect(server, SURVEYOR, errors)
     try:
         varz = await client.request("$SYS.REQ.SERVER.PING.VARZ", b"", timeout=2)

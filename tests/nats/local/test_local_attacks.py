@@ -18,33 +18,20 @@ import nats
 import nats.errors
 import pytest
 from nats.aio.client import Client as Nats
+from natstools import ServerErrors
 
 from dsxbus import topology
 from dsxbus.local import check, runner, servers
 from dsxbus.local.check import Sink
 
-PERMISSION = "permissions violation"
 REPLY_WAIT = 1.0
 """A request the CSC refuses gets no reply at all: wait this long for one that must not come."""
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-        async def record(error: Exception) -> None:
-            self.seen.append(str(error).lower())
-
-        self.callback = record
-
-    def refused(self, verb: str, subject: str) -> bool:
-        return any(PERMISSION in e and verb in e and subject.lower() in e for e in self.seen)
-
-
 @asynccontextmanager
-async def _as_cpc_a_leaf(federation: runner.Federation) -> AsyncIterator[tuple[Nats, _Errors]]:
+async def _as_cpc_a_leaf(federation: runner.Federation) -> AsyncIterator[tuple[Nats, ServerErrors]]:
     """A client of the CSC signing in with CPC a's leaf seed (the same user the CSC admits the leaf as)."""
-    errors = _Errors()
+    errors = ServerErrors()
     seed = federation.keys["cpc-a"].leaf["CSC"].seed
     client = await nats.connect(federation.csc.main.url("client"), nkeys_seed_str=seed, error_cb=errors.callback)
     try:
@@ -65,7 +52,7 @@ async def _refused_request(federation: runner.Federation, subject: str, body: di
         await asyncio.sleep(0.1)
         # nats-server maps `$JS.CSC.API.` to this domain's `$JS.API.` before it checks, and names the mapped subject.
         mapped = subject.replace("$JS.CSC.API.", "$JS.API.", 1)
-        return not answered, errors.refused("publish", subject) or errors.refused("publish", mapped)
+        return not answered, errors.refused("publish", subject, mapped)
 
 
 async def _stream_names(federation: runner.Federation) -> list[str]:

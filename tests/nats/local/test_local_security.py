@@ -9,13 +9,12 @@ from pathlib import Path
 import nats
 import nats.errors
 import pytest
+from natstools import PERMISSION, ServerErrors
 
 from dsxbus import nkeys, versions
 from dsxbus.local import check, runner, servers
 from dsxbus.local.check import Mqtt, Sink
 from dsxbus.nkeys import KeyPair
-
-PERMISSION = "permissions violation"
 
 
 @pytest.fixture
@@ -68,21 +67,9 @@ def test_a_leaf_without_any_key_is_refused_although_anonymous_mqtt_is_allowed(
     assert servers.leaf_count(rogue_leaf) == 0
 
 
-class _Errors:
-    """Errors the server sent (nats-py needs a coroutine function as error_cb, not a callable object)."""
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-        async def record(error: Exception) -> None:
-            self.seen.append(str(error))
-
-        self.callback = record
-
-
 async def _as_cpc_a_leaf(federation: runner.Federation) -> tuple[list[str], list[check.Result]]:
     csc, cpc_b = federation.csc, federation.cluster("b")
-    errors = _Errors()
+    errors = ServerErrors()
     leaf_a = federation.keys["cpc-a"].leaf["CSC"].seed
     intruder = await nats.connect(csc.main.url("client"), nkeys_seed_str=leaf_a, error_cb=errors.callback)
     try:
@@ -114,7 +101,7 @@ async def _unprefixed_export_as_cpc_a_leaf(
     federation: runner.Federation, granted: bool
 ) -> tuple[list[str], check.Result]:
     csc, cpc_b = federation.csc, federation.cluster("b")
-    errors = _Errors()
+    errors = ServerErrors()
     leaf_a = federation.keys["cpc-a"].leaf["CSC"].seed
     intruder = await nats.connect(csc.main.url("client"), nkeys_seed_str=leaf_a, error_cb=errors.callback)
     try:
@@ -144,7 +131,7 @@ def test_the_unprefixed_exports_a_leaf_needs_before_2_15_1_are_granted_only_ther
 
 
 async def _limited_client(federation: runner.Federation, key: KeyPair) -> tuple[list[str], bytes]:
-    errors = _Errors()
+    errors = ServerErrors()
     client = await nats.connect(federation.csc.main.url("client"), nkeys_seed_str=key.seed, error_cb=errors.callback)
     try:
         await client.subscribe("other.>")
