@@ -1,10 +1,14 @@
-"""Shared helpers for tests that run the real nats-server binary: where it is, and `nats-server -t`."""
+"""Shared helpers for tests that run the real nats-server binary: where it is, `nats-server -t`, the errors a
+client is sent, and an attacker's own leaf node."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+from dsxbus.local import runner, servers
 from dsxbus.local.servers import nats_server_binary
 
 
@@ -39,3 +43,26 @@ class ServerErrors:
         quotes them."""
         names = [f'"{subject.lower()}"' for subject in subjects]
         return any(PERMISSION in e and verb in e and any(n in e for n in names) for e in self.seen)
+
+
+ROGUE_USER = ("u", "p")
+"""The attacker's own client on a rogue leaf node (user, password)."""
+
+
+@contextlib.contextmanager
+def rogue_leaf_node(directory: Path, federation: runner.Federation, seed: str | None) -> Iterator[servers.Server]:
+    """A nats-server of an attacker's own dialling the CSC's leaf port into account CSC with `seed` (or no key)."""
+    nkey = f'nkey: "{seed}"' if seed else ""
+    user, password = ROGUE_USER
+    conf = directory / "rogue.conf"
+    conf.write_text(
+        f'listen: "127.0.0.1:-1"\nhttp: "127.0.0.1:-1"\naccounts {{ CSC {{ users: [ {{user: {user}, '
+        f"password: {password}}} ] }} }}\n"
+        f'leafnodes {{ reconnect: "100ms", remotes: [ {{ urls: ["{federation.csc.main.url("leaf")}"], '
+        f"account: CSC, {nkey} }} ] }}\n"
+    )
+    server = servers.start("rogue", conf, directory / "rogue.log")
+    try:
+        yield servers.wait_ready(server, ("client", "http"))
+    finally:
+        servers.stop(server)

@@ -18,7 +18,7 @@ import nats
 import nats.errors
 import pytest
 from nats.aio.client import Client as Nats
-from natstools import ServerErrors
+from natstools import ROGUE_USER, ServerErrors, rogue_leaf_node
 
 from dsxbus import topology
 from dsxbus.local import check, runner, servers
@@ -124,26 +124,15 @@ def test_cpc_a_leaf_seed_may_not_listen_beyond_its_own_cpc(federation: runner.Fe
 @pytest.fixture
 def rogue_leaf_a(tmp_path: Path, federation: runner.Federation) -> Iterator[servers.Server]:
     """A leaf node of the attacker's own, dialling the CSC's leaf port with CPC a's leaf seed into account CSC."""
-    seed = federation.keys["cpc-a"].leaf["CSC"].seed
-    conf = tmp_path / "rogue.conf"
-    conf.write_text(
-        'listen: "127.0.0.1:-1"\nhttp: "127.0.0.1:-1"\naccounts { CSC { users: [ {user: u, password: p} ] } }\n'
-        f'leafnodes {{ reconnect: "100ms", remotes: [ {{ urls: ["{federation.csc.main.url("leaf")}"], '
-        f'account: CSC, nkey: "{seed}" }} ] }}\n'
-    )
-    server = servers.start("rogue-a", conf, tmp_path / "rogue.log")
-    try:
-        servers.wait_ready(server, ("client", "http"))
+    with rogue_leaf_node(tmp_path, federation, federation.keys["cpc-a"].leaf["CSC"].seed) as server:
         servers.wait_for(lambda: servers.leaf_count(server) or None, 5, "the rogue leaf to connect")
         yield server
-    finally:
-        servers.stop(server)
 
 
 async def _forge_mqtt_store(federation: runner.Federation, rogue: servers.Server) -> list[check.Result]:
     """Publish into the CSC's MQTT store through the leaf: nats-server lets leafs pass `$MQTT.` subjects
     without checking allow lists (only deny lists), so this is the path an allow list alone leaves open."""
-    attacker = await nats.connect(rogue.url("client"), user="u", password="p")
+    attacker = await nats.connect(rogue.url("client"), user=ROGUE_USER[0], password=ROGUE_USER[1])
     try:
         async with check.clients(federation) as c:
             store = await c.sink(federation.csc, "CSC", "$MQTT.msgs.>", 0)
@@ -171,7 +160,7 @@ def test_a_rogue_leaf_with_cpc_a_seed_cannot_write_into_the_csc_mqtt_store(
 
 
 async def _eavesdrop_mqtt_store(federation: runner.Federation, rogue: servers.Server) -> list[check.Result]:
-    attacker = await nats.connect(rogue.url("client"), user="u", password="p")
+    attacker = await nats.connect(rogue.url("client"), user=ROGUE_USER[0], password=ROGUE_USER[1])
     try:
         spy = Sink("rogue leaf a $MQTT.msgs.>", 0)
 
@@ -200,7 +189,7 @@ def test_a_rogue_leaf_with_cpc_a_seed_cannot_read_cpc_b_commands_from_the_csc_mq
 
 async def _redirect_own_source_stream(federation: runner.Federation, rogue: servers.Server) -> check.Result:
     """Create a push consumer on CPC a's own source stream that delivers into CPC b's command subjects."""
-    attacker = await nats.connect(rogue.url("client"), user="u", password="p")
+    attacker = await nats.connect(rogue.url("client"), user=ROGUE_USER[0], password=ROGUE_USER[1])
     stream = topology.cpc_source_stream("msgs", "a")
     config = {"deliver_subject": "cpc.b.command.x", "ack_policy": "none", "deliver_policy": "new"}
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 import nats
 import nats.errors
 import pytest
-from natstools import PERMISSION, ServerErrors
+from natstools import PERMISSION, ServerErrors, rogue_leaf_node
 
 from dsxbus import nkeys, versions
 from dsxbus.local import check, runner, servers
@@ -22,19 +22,8 @@ def rogue_leaf(
     tmp_path: Path, federation: runner.Federation, request: pytest.FixtureRequest
 ) -> Iterator[servers.Server]:
     """A server dialling the CSC's leaf port into account CSC with the key the test names (or none)."""
-    seed: str | None = request.param
-    nkey = f'nkey: "{seed}"' if seed else ""
-    conf = tmp_path / "rogue.conf"
-    conf.write_text(
-        'listen: "127.0.0.1:-1"\nhttp: "127.0.0.1:-1"\naccounts { CSC {} }\n'
-        f'leafnodes {{ reconnect: "100ms", remotes: [ {{ urls: ["{federation.csc.main.url("leaf")}"], '
-        f"account: CSC, {nkey} }} ] }}\n"
-    )
-    server = servers.start("rogue", conf, tmp_path / "rogue.log")
-    try:
-        yield servers.wait_ready(server, ("client", "http"))
-    finally:
-        servers.stop(server)
+    with rogue_leaf_node(tmp_path, federation, request.param) as server:
+        yield server
 
 
 def _log_has(server: servers.Server, text: str) -> bool | None:
