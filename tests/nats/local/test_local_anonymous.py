@@ -482,6 +482,32 @@ def test_anonymous_mqtt_on_cpc_a_sends_telemetry_to_the_csc_and_receives_its_com
         assert result.ok, f"{result.name}: {result.detail}"
 
 
+async def _cpc_a_user_events(federation: runner.Federation) -> list[Result]:
+    csc, a = federation.csc, federation.cluster("a")
+    async with check.clients(federation) as c:
+        with _anonymous(a) as anon:
+            commands = Sink("anonymous cpc-a command/#", 0)
+            anon.subscribe("command/#", 0, commands)
+            admin = await c.nc(csc, "CSC")
+            # Positive control: its commands arrive on the same subscription, so interest has crossed.
+            control = await _reaches(
+                "csc cpc.a.command.x -> anonymous cpc-a", check._nats_publisher(admin, "cpc.a.command.x"), [commands]
+            )
+            agent = await c.sink(a, "CPC", "command.user.>", 1)
+            login = check._nats_publisher(admin, "cpc.a.command.user.login")
+            events = await check.deliver(
+                "csc cpc.a.command.user.login", login, [agent, Sink("anonymous", 0, commands.got)]
+            )
+            return [control, events]
+
+
+def test_anonymous_mqtt_on_cpc_a_does_not_read_the_user_login_events_sveltos_reacts_to(
+    federation: runner.Federation,
+) -> None:
+    for result in asyncio.run(_cpc_a_user_events(federation)):
+        assert result.ok, f"{result.name}: {result.detail}"
+
+
 CPC_API_TOPICS = [
     ("$JS/API/STREAM/DELETE/$MQTT_msgs", b"{}"),  # CPC a's own JetStream
     ("$JS/API/STREAM/CREATE/RELAY", _body(RELAY_LOCAL)),
