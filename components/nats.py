@@ -41,26 +41,6 @@ def _mount_patches(volume: str, secret_name: str, mount_path: str) -> tuple[list
 
 # The chart copies every nats container mount under these prefixes into the reloader (its default).
 _RELOADER_MOUNT_PREFIXES = ("/etc/",)
-_FILE_KEYS = frozenset({"cert_file", "key_file", "ca_file"})
-
-
-def _files_in_lists(value: Any, *, in_list: bool = False) -> list[str]:
-    """Certificate files the tree names inside lists (leaf remotes' `tls`).
-
-    The chart's reloader is told to watch the cert/key/CA files of the config, but it finds them in maps
-    only (`nats.reloaderConfig` does not descend into lists): these it would never watch.
-    """
-    if isinstance(value, dict):
-        found = []
-        for key, item in value.items():
-            if key in _FILE_KEYS and in_list and isinstance(item, str):
-                found.append(item)
-            else:
-                found += _files_in_lists(item, in_list=in_list)
-        return found
-    if isinstance(value, list | tuple):
-        return [f for item in value for f in _files_in_lists(item, in_list=True)]
-    return []
 
 
 def reloader_values(bus: EventBus, tree: natsconf.Tree, mount_paths: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -70,7 +50,9 @@ def reloader_values(bus: EventBus, tree: natsconf.Tree, mount_paths: tuple[str, 
     outside = [p for p in mount_paths if not p.startswith(_RELOADER_MOUNT_PREFIXES)]
     if outside:
         values["natsVolumeMountPrefixes"] = [*_RELOADER_MOUNT_PREFIXES, *outside]
-    watch = sorted(set(_files_in_lists(tree)))
+    # The chart finds the config's certificate files in maps only (`nats.reloaderConfig` does not descend into
+    # lists): those in lists (a CPC's leaf remotes) it would never watch.
+    watch = sorted(set(natsconf.certificate_files(tree, in_lists_only=True)))
     if watch:
         values["patch"] = [
             {"op": "add", "path": "/args/-", "value": word} for path in watch for word in ("-config", path)

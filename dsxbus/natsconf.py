@@ -312,6 +312,25 @@ def variables_in(tree: Value) -> set[str]:
     return set()
 
 
+_CERTIFICATE_KEYS = frozenset({"cert_file", "key_file", "ca_file"})
+
+
+def certificate_files(value: Value, *, in_lists_only: bool = False, in_list: bool = False) -> list[str]:
+    """The certificate, key and CA files a config tree names (with `in_lists_only`, only those inside lists,
+    such as leaf remotes' `tls` blocks)."""
+    if isinstance(value, dict):
+        found: list[str] = []
+        for key, item in value.items():
+            if key in _CERTIFICATE_KEYS and isinstance(item, str) and (in_list or not in_lists_only):
+                found.append(item)
+            else:
+                found += certificate_files(item, in_lists_only=in_lists_only, in_list=in_list)
+        return found
+    if isinstance(value, list):
+        return [f for item in value for f in certificate_files(item, in_lists_only=in_lists_only, in_list=True)]
+    return []
+
+
 def chart_merge(tree: Tree) -> dict[str, object]:
     """The same tree as the upstream nats chart's `config.merge` values (`<< $VAR >>` = unquoted reference)."""
     return _to_chart(tree)  # type: ignore[return-value]

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+
+import nats
+from nats.aio.client import Client as Nats
 
 from dsxbus.local import runner, servers
 from dsxbus.local.servers import nats_server_binary
@@ -66,3 +69,15 @@ def rogue_leaf_node(directory: Path, federation: runner.Federation, seed: str | 
         yield servers.wait_ready(server, ("client", "http"))
     finally:
         servers.stop(server)
+
+
+@contextlib.asynccontextmanager
+async def leaf_seed_client(federation: runner.Federation, stack: str) -> AsyncIterator[tuple[Nats, ServerErrors]]:
+    """A client of the CSC signing in with a CPC's leaf seed (the same user the CSC admits that leaf as)."""
+    errors = ServerErrors()
+    seed = federation.keys[stack].leaf["CSC"].seed
+    client = await nats.connect(federation.csc.main.url("client"), nkeys_seed_str=seed, error_cb=errors.callback)
+    try:
+        yield client, errors
+    finally:
+        await client.close()

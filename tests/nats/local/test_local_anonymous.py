@@ -55,34 +55,22 @@ Attack = Callable[[bytes], Awaitable[None]]
 
 SOURCE_A = topology.cpc_source_stream("msgs", "a")
 SOURCE_B = topology.cpc_source_stream("msgs", "b")
-RELAY_CSC = {
-    # Anonymous CSC clients may publish test.>: a stream on it that republishes into CPC b's commands.
-    "name": "RELAY",
-    "subjects": ["test.relay.>"],
-    "storage": "memory",
-    "republish": {"src": "test.relay.>", "dest": "cpc.b.command.>"},
-}
-RELAY_FROM_A = {
-    # Anonymous CPC a clients may publish sensor.>, which reaches the CSC as cpc.a.sensor.>: the same relay.
-    "name": "RELAY",
-    "subjects": ["cpc.a.sensor.relay.>"],
-    "storage": "memory",
-    "republish": {"src": "cpc.a.sensor.relay.>", "dest": "cpc.b.command.>"},
-}
-RELAY_LOCAL = {
-    # On CPC a's own JetStream: its telemetry republished into its own commands (what Sveltos there obeys).
-    "name": "RELAY",
-    "subjects": ["sensor.relay.>"],
-    "storage": "memory",
-    "republish": {"src": "sensor.relay.>", "dest": "command.>"},
-}
-SPY_B = {
-    # Everything of CPC b on the CSC (its telemetry, its commands), republished where CPC a's anonymous clients read.
-    "name": "SPY",
-    "subjects": ["cpc.b.>"],
-    "storage": "memory",
-    "republish": {"src": "cpc.b.>", "dest": "cpc.a.command.spy.>"},
-}
+
+
+def _republishing(name: str, source: str, dest: str) -> dict[str, Any]:
+    """A stream an attacker would create: it captures `source` and republishes it as `dest`."""
+    return {"name": name, "subjects": [source], "storage": "memory", "republish": {"src": source, "dest": dest}}
+
+
+# Anonymous CSC clients may publish test.>: a stream on it that republishes into CPC b's commands.
+RELAY_CSC = _republishing("RELAY", "test.relay.>", "cpc.b.command.>")
+# Anonymous CPC a clients may publish sensor.>, which reaches the CSC as cpc.a.sensor.>: the same relay.
+RELAY_FROM_A = _republishing("RELAY", "cpc.a.sensor.relay.>", "cpc.b.command.>")
+# On CPC a's own JetStream: its telemetry republished into its own commands (what Sveltos there obeys).
+RELAY_LOCAL = _republishing("RELAY", "sensor.relay.>", "command.>")
+# Everything of CPC b on the CSC (its telemetry, its commands), republished where CPC a's anonymous clients read.
+SPY_B = _republishing("SPY", "cpc.b.>", "cpc.a.command.spy.>")
+
 REDIRECT_A = {
     # A push consumer on CPC a's own source stream that delivers what the CSC sends CPC a into CPC b's commands.
     "stream_name": SOURCE_A,

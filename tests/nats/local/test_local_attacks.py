@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nats
 import nats.errors
 import pytest
-from nats.aio.client import Client as Nats
-from natstools import ROGUE_USER, ServerErrors, rogue_leaf_node
+from natstools import ROGUE_USER, leaf_seed_client, rogue_leaf_node
 
 from dsxbus import topology
 from dsxbus.local import check, runner, servers
@@ -28,21 +26,9 @@ REPLY_WAIT = 1.0
 """A request the CSC refuses gets no reply at all: wait this long for one that must not come."""
 
 
-@asynccontextmanager
-async def _as_cpc_a_leaf(federation: runner.Federation) -> AsyncIterator[tuple[Nats, ServerErrors]]:
-    """A client of the CSC signing in with CPC a's leaf seed (the same user the CSC admits the leaf as)."""
-    errors = ServerErrors()
-    seed = federation.keys["cpc-a"].leaf["CSC"].seed
-    client = await nats.connect(federation.csc.main.url("client"), nkeys_seed_str=seed, error_cb=errors.callback)
-    try:
-        yield client, errors
-    finally:
-        await client.close()
-
-
 async def _refused_request(federation: runner.Federation, subject: str, body: dict[str, Any]) -> tuple[bool, bool]:
     """(no reply came, the server named the publish a permissions violation)."""
-    async with _as_cpc_a_leaf(federation) as (client, errors):
+    async with leaf_seed_client(federation, "cpc-a") as (client, errors):
         try:
             await client.request(subject, json.dumps(body).encode(), timeout=REPLY_WAIT)
             answered = True
@@ -109,7 +95,7 @@ def test_cpc_a_leaf_seed_reaches_no_jetstream_api_beyond_its_own_source_streams(
 
 
 async def _subscribe_refused(federation: runner.Federation, subject: str) -> bool:
-    async with _as_cpc_a_leaf(federation) as (client, errors):
+    async with leaf_seed_client(federation, "cpc-a") as (client, errors):
         await client.subscribe(subject)
         await client.flush()
         await asyncio.sleep(0.2)

@@ -9,7 +9,7 @@ from pathlib import Path
 import nats
 import nats.errors
 import pytest
-from natstools import PERMISSION, ServerErrors, rogue_leaf_node
+from natstools import PERMISSION, ServerErrors, leaf_seed_client, rogue_leaf_node
 
 from dsxbus import nkeys, versions
 from dsxbus.local import check, runner, servers
@@ -58,23 +58,17 @@ def test_a_leaf_without_any_key_is_refused_although_anonymous_mqtt_is_allowed(
 
 async def _as_cpc_a_leaf(federation: runner.Federation) -> tuple[list[str], list[check.Result]]:
     csc, cpc_b = federation.csc, federation.cluster("b")
-    errors = ServerErrors()
-    leaf_a = federation.keys["cpc-a"].leaf["CSC"].seed
-    intruder = await nats.connect(csc.main.url("client"), nkeys_seed_str=leaf_a, error_cb=errors.callback)
-    try:
-        async with check.clients(federation) as c:
-            command_b = await c.sink(cpc_b, "CPC", "command.x", 1)
-            await intruder.subscribe("cpc.b.>")
-            await intruder.flush()
-            # The CSC itself may command cpc-b (interest is up), cpc-a's leaf identity may not.
-            admin = check._nats_publisher(await c.nc(csc, "CSC"), "cpc.b.command.x")
-            allowed = await check.deliver("csc admin -> cpc-b command.x", admin, [command_b])
-            forged = check._nats_publisher(intruder, "cpc.b.command.x")
-            refused = await check.deliver("cpc-a leaf -> cpc-b command.x", forged, [Sink("cpc-b", 0, command_b.got)])
-            await intruder.flush()
-            return errors.seen, [allowed, refused]
-    finally:
-        await intruder.close()
+    async with leaf_seed_client(federation, "cpc-a") as (intruder, errors), check.clients(federation) as c:
+        command_b = await c.sink(cpc_b, "CPC", "command.x", 1)
+        await intruder.subscribe("cpc.b.>")
+        await intruder.flush()
+        # The CSC itself may command cpc-b (interest is up), cpc-a's leaf identity may not.
+        admin = check._nats_publisher(await c.nc(csc, "CSC"), "cpc.b.command.x")
+        allowed = await check.deliver("csc admin -> cpc-b command.x", admin, [command_b])
+        forged = check._nats_publisher(intruder, "cpc.b.command.x")
+        refused = await check.deliver("cpc-a leaf -> cpc-b command.x", forged, [Sink("cpc-b", 0, command_b.got)])
+        await intruder.flush()
+        return errors.seen, [allowed, refused]
 
 
 def test_cpc_a_leaf_identity_can_neither_read_cpc_b_nor_command_it(federation: runner.Federation) -> None:
@@ -90,21 +84,15 @@ async def _unprefixed_export_as_cpc_a_leaf(
     federation: runner.Federation, granted: bool
 ) -> tuple[list[str], check.Result]:
     csc, cpc_b = federation.csc, federation.cluster("b")
-    errors = ServerErrors()
-    leaf_a = federation.keys["cpc-a"].leaf["CSC"].seed
-    intruder = await nats.connect(csc.main.url("client"), nkeys_seed_str=leaf_a, error_cb=errors.callback)
-    try:
-        async with check.clients(federation) as c:
-            # Where granted, the CSC sees it (so it was published, and interest had time to cross); never cpc-b.
-            on_csc = await c.sink(csc, "CSC", "sensor.x", 1 if granted else 0)
-            anything_b = await c.sink(cpc_b, "CPC", ">", 0)
-            own_b = await c.sink(cpc_b, "CSC", ">", 0)
-            forged = check._nats_publisher(intruder, "sensor.x")  # cpc-a's cpcExports, unprefixed
-            reached = await check.deliver("cpc-a leaf -> csc sensor.x", forged, [on_csc, anything_b, own_b])
-            await intruder.flush()
-            return errors.seen, reached
-    finally:
-        await intruder.close()
+    async with leaf_seed_client(federation, "cpc-a") as (intruder, errors), check.clients(federation) as c:
+        # Where granted, the CSC sees it (so it was published, and interest had time to cross); never cpc-b.
+        on_csc = await c.sink(csc, "CSC", "sensor.x", 1 if granted else 0)
+        anything_b = await c.sink(cpc_b, "CPC", ">", 0)
+        own_b = await c.sink(cpc_b, "CSC", ">", 0)
+        forged = check._nats_publisher(intruder, "sensor.x")  # cpc-a's cpcExports, unprefixed
+        reached = await check.deliver("cpc-a leaf -> csc sensor.x", forged, [on_csc, anything_b, own_b])
+        await intruder.flush()
+        return errors.seen, reached
 
 
 def test_the_unprefixed_exports_a_leaf_needs_before_2_15_1_are_granted_only_there_and_reach_no_other_cpc(
