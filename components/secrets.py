@@ -71,7 +71,8 @@ class ClusterSecrets(pulumi.ComponentResource):
                 )
             )
 
-        for key in (*naming.BASE_KEYS, *(naming.MTLS_KEYS if bus.mtls.enabled else ())):
+        csc_keys = (naming.NACK_SOURCES_USER,) if bus.cluster_type == "csc" else ()
+        for key in (*naming.BASE_KEYS, *csc_keys, *(naming.MTLS_KEYS if bus.mtls.enabled else ())):
             nkey = NKey(f"{name}-{key.name}", _KINDS[key.kind], opts=child)
             self.keys[key.name] = NKeyPair(nkey.seed, nkey.public_key)
 
@@ -86,11 +87,16 @@ class ClusterSecrets(pulumi.ComponentResource):
                 "xkey-seed": k[naming.XKEY.name].seed,
             },
         )
-        # NACK reads its seed as a file: the whole Secret is mounted, `nack-user.nk` is the file.
-        secret(
-            naming.NACK_USER.name,
-            {"nack-user.nk": k[naming.NACK_USER.name].seed, "pubkey": k[naming.NACK_USER.name].public_key},
-        )
+        # NACK reads its seeds as files: the whole Secret is mounted, `nack-user.nk` is the file it signs in with;
+        # on the CSC `nack-sources.nk` is the one the per-CPC source streams (SOURCES account) name.
+        nack: dict[str, pulumi.Input[str]] = {
+            naming.NACK_SEED_FILE: k[naming.NACK_USER.name].seed,
+            "pubkey": k[naming.NACK_USER.name].public_key,
+        }
+        if bus.cluster_type == "csc":
+            nack[naming.NACK_SOURCES_SEED_FILE] = k[naming.NACK_SOURCES_USER.name].seed
+            nack[naming.NACK_SOURCES_PUBKEY] = k[naming.NACK_SOURCES_USER.name].public_key
+        secret(naming.NACK_USER.name, nack)
         secret(
             naming.SURVEYOR_USER.name,
             {"seed": k[naming.SURVEYOR_USER.name].seed, "pubkey": k[naming.SURVEYOR_USER.name].public_key},

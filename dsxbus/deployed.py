@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from dsxbus import naming, nkeys, subjects
 from dsxbus.crosslayer import CrossLayerLists
-from dsxbus.topology import LEAF_DENY, SOURCED_KINDS, cpc_source_stream, in_domain, sourcing_api, sourcing_prefix
+from dsxbus.topology import LEAF_DENY, SOURCED_KINDS, SOURCES_API, cpc_source_stream, sourcing_api, sourcing_prefix
 
 # ---- cross-layer lists from a CPC's accounts (the inverse of topology.cpc_accounts) ----------------------------
 
@@ -241,7 +241,7 @@ def _spaces_of(cluster_id: str) -> tuple[str, ...]:
         f"{sourcing_prefix(cluster_id)}.>",
         f"$JS.CPC-{cluster_id}.API.>",
         *(f"$JS.FC.{cpc_source_stream(kind, cluster_id)}.>" for kind in SOURCED_KINDS),
-        *(in_domain(s, "CSC") for s in sourcing_api(cluster_id)),
+        *sourcing_api(cluster_id),
     )
 
 
@@ -255,6 +255,7 @@ _CSC_WIDE: tuple[tuple[str, str, str], ...] = (
     # (direction, space, what): beyond every CPC's own space, reached through the CSC account itself.
     ("pub", "$JS.API.>", _CSC_JETSTREAM),
     ("pub", "$JS.CSC.API.>", _CSC_JETSTREAM),
+    ("pub", f"{SOURCES_API}.>", "the per-CPC source streams (SOURCES account) beyond consumers on its own"),
     ("pub", "$KV.>", "the CSC's key-value buckets"),
     ("pub", "$OBJ.>", "the CSC's object stores"),
     ("sub", "_INBOX.>", "the replies every CSC client receives"),

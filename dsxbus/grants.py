@@ -339,8 +339,8 @@ def internal_identity(kind: str, name: str) -> bool:
     """An entry dsx-bus generates for its own components (NACK, Surveyor, nats-mtls leafs, CPC leafs, the Sveltos
     agent): not an operator's grant. CPC leafs are judged by the leaf-least-privilege policy instead."""
     if kind == "nkey":
-        internal = (naming.NACK_PERMISSION, naming.SURVEYOR_PERMISSION, *naming.MTLS_LEAF_PERMISSIONS)
-        return name in internal or deployed.leaf_entry_name(name) is not None
+        services = (naming.NACK_PERMISSION, naming.NACK_SOURCES_PERMISSION, naming.SURVEYOR_PERMISSION)
+        return name in (*services, *naming.MTLS_LEAF_PERMISSIONS) or deployed.leaf_entry_name(name) is not None
     return kind == "mtls" and name == sveltos.PERMISSION_NAME
 
 

@@ -11,12 +11,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 SYS, AUTH, AUTHX, CSC, CPC = "SYS", "AUTH", "AUTHX", "CSC", "CPC"
-RESERVED_ACCOUNTS = frozenset({SYS, AUTH, AUTHX, CSC, CPC})
+SOURCES = "SOURCES"
+"""The CSC account holding the per-CPC source streams (topology.sources_account)."""
+RESERVED_ACCOUNTS = frozenset({SYS, AUTH, AUTHX, CSC, CPC, SOURCES})
 
 CLUSTER_ID_PATTERN = r"^[a-z0-9]+$"
 ACCOUNT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9]*$"
 
 NACK_PERMISSION = "nack-controller"
+NACK_SOURCES_PERMISSION = "nack-sources"
+"""CSC only: NACK's identity in the SOURCES account, where it keeps the per-CPC source streams."""
 SURVEYOR_PERMISSION = "surveyor"
 MTLS_LEAF_PERMISSIONS = ("mtls-leaf", "mtls-authx-leaf", "mtls-sys-leaf")
 
@@ -79,6 +83,7 @@ def generated_permission_names(
     if mtls:
         names += MTLS_LEAF_PERMISSIONS
     if cluster_type == "csc":
+        names.append(NACK_SOURCES_PERMISSION)
         for cluster_id in cpc_ids:
             names.append(leaf_permission(cluster_id))
             names += [leaf_permission(cluster_id, account) for account in extra_accounts]
@@ -101,6 +106,13 @@ XKEY = KeySecret("nats-xkey", "curve", "XKEY_PUBKEY")
 AUTHX_USER = KeySecret("nats-authx-user", "user", "AUTHX_USER_NKEY")
 NACK_USER = KeySecret("nats-nack-user", "user", "NKEY_NACK_USER_PUBKEY")
 SURVEYOR_USER = KeySecret("nats-surveyor", "user", "NKEY_SURVEYOR_PUBKEY")
+NACK_SOURCES_USER = KeySecret("nats-nack-sources-user", "user", "NKEY_NACK_SOURCES_PUBKEY")
+"""CSC only. Its seed lives in NACK_USER's Secret (`NACK_SOURCES_SEED_FILE`): the nack chart mounts one Secret."""
+NACK_NKEY_DIR = "/etc/jsc-nkey"
+"""Where the nack chart mounts `jetstream.nats.nkey.secret` (templates/deployment-jetstream-controller.yml)."""
+NACK_SEED_FILE = "nack-user.nk"
+NACK_SOURCES_SEED_FILE = "nack-sources.nk"
+NACK_SOURCES_PUBKEY = "sources-pubkey"
 MTLS_LEAF = KeySecret("nats-mtls-leaf", "user", "NKEY_MTLS_LEAF_PUBKEY", "MTLS_LEAF_USER_SEED")
 MTLS_AUTHX_LEAF = KeySecret("nats-mtls-authx-leaf", "user", "NKEY_MTLS_AUTHX_LEAF_PUBKEY", "AUTHX_LEAF_USER_SEED")
 MTLS_SYS_LEAF = KeySecret("nats-mtls-sys-leaf", "user", "NKEY_MTLS_SYS_LEAF_PUBKEY", "MTLS_SYS_LEAF_USER_SEED")
@@ -135,6 +147,7 @@ def generated_env_names(
         names += [n for n in MTLS_ENV_NAMES if n]
         names.append("AUTH_CALLOUT_MTLS_CA_PATH")
     if cluster_type == "csc":
+        names.append(NACK_SOURCES_USER.pubkey_env or "")
         for cluster_id in cpc_ids:
             names.append(leaf_pubkey_env(cluster_id))
             names += [leaf_pubkey_env(cluster_id, account) for account in extra_accounts]
@@ -162,6 +175,7 @@ def env_sources(cluster_type: str, cpc_ids: tuple[str, ...], extra_accounts: tup
         for account in (None, *extra_accounts):
             sources[leaf_seed_env(account)] = EnvSource("secret", leaf_seed_secret(account), "seed")
     else:
+        sources[NACK_SOURCES_USER.pubkey_env or ""] = EnvSource("secret", NACK_USER.name, NACK_SOURCES_PUBKEY)
         for cluster_id in cpc_ids:
             for account in (None, *extra_accounts):
                 sources[leaf_pubkey_env(cluster_id, account)] = EnvSource(

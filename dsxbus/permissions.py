@@ -64,15 +64,17 @@ def generated_nkey_entries(
         ):
             entries[name] = entry(name, secret.pubkey_env, account)
     if bus.cluster_type == "csc":
+        entries[naming.NACK_SOURCES_PERMISSION] = entry(
+            naming.NACK_SOURCES_PERMISSION, naming.NACK_SOURCES_USER.pubkey_env, naming.SOURCES, NACK_GRANT
+        )
         leaf_permissions = topology.cpc_leaf_permissions(bus, cpc_lists, cpc_versions)
         for cluster_id in bus.cpc_ids:
             name = naming.leaf_permission(cluster_id)
             entries[name] = entry(name, naming.leaf_pubkey_env(cluster_id), naming.CSC, leaf_permissions[cluster_id])
             for account in bus.enabled_extra_accounts:
-                # Extra accounts are one shared space across the fleet by design (a CSC stream
-                # captures every cluster's publishes), so their leafs are not confined.
                 name = naming.leaf_permission(cluster_id, account)
-                entries[name] = entry(name, naming.leaf_pubkey_env(cluster_id, account), account)
+                grant = topology.extra_leaf_permissions(bus.extra_accounts[account].jetstream)
+                entries[name] = entry(name, naming.leaf_pubkey_env(cluster_id, account), account, grant)
     return entries
 
 

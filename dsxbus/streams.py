@@ -11,12 +11,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dsxbus import naming
 from dsxbus.config import CrossLayer, EventBus, MqttStreams
 from dsxbus.durations import duration_ns
 from dsxbus.subjects import cpc_prefix
-from dsxbus.topology import SOURCED_KINDS, cpc_source_stream, sourcing_prefix
-
-CSC_API_PREFIX = "$JS.CSC.API"
+from dsxbus.topology import (
+    MQTT_API,
+    SOURCED_KINDS,
+    SOURCES_API,
+    SOURCES_DELIVER_PREFIX,
+    cpc_source_stream,
+    sourcing_prefix,
+)
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,12 @@ class MqttStream:
     max_msgs_per_subject: int | None = None
     sources: tuple[Source, ...] = ()
     per_cpc: bool = False
-    """A CPC's source stream on the CSC: sized by mqttStreams.perCpcMaxBytes."""
+    """A CPC's source stream on the CSC: sized by mqttStreams.perCpcMaxBytes, kept in the SOURCES account."""
+
+    @property
+    def account(self) -> str | None:
+        """The account the stream is in when it is not the cluster's domain account."""
+        return naming.SOURCES if self.per_cpc else None
 
     def max_bytes(self, settings: MqttStreams) -> int:
         return settings.per_cpc_max_bytes if self.per_cpc else settings.max_bytes
@@ -73,14 +84,15 @@ def _transforms(kind: str, cluster_id: str, lists: CrossLayer) -> tuple[tuple[st
 
 
 def _cpc_source(kind: str, cluster_id: str, lists: CrossLayer) -> Source:
-    external = External(CSC_API_PREFIX, sourcing_prefix(cluster_id))
+    external = External(SOURCES_API, sourcing_prefix(cluster_id))
     return Source(cpc_source_stream(kind, cluster_id), external, _transforms(kind, cluster_id, lists))
 
 
 def _per_cpc_stream(kind: str, cluster_id: str, lists: CrossLayer) -> MqttStream:
     """On the CSC: the part of `$MQTT_<kind>` one CPC sources, kept apart so its leaf reaches nothing else.
 
-    It filters and leaves subjects as they are; the CPC's source strips the `cpc.<id>.` prefix.
+    It lives in the SOURCES account (topology.sources_accounts) and sources the CSC account's stream across
+    accounts. It filters and leaves subjects as they are; the CPC's source strips the `cpc.<id>.` prefix.
     """
     filters = tuple((src, "") for src, _ in _transforms(kind, cluster_id, lists))
     per_subject = next(p for _, k, _, _, p in _STREAMS if k == kind)
@@ -90,7 +102,7 @@ def _per_cpc_stream(kind: str, cluster_id: str, lists: CrossLayer) -> MqttStream
         (),  # sourced only: it captures no live publish
         True,
         per_subject,
-        (Source(f"$MQTT_{kind}", None, filters),),
+        (Source(f"$MQTT_{kind}", External(MQTT_API, SOURCES_DELIVER_PREFIX), filters),),
         per_cpc=True,
     )
 
@@ -150,6 +162,9 @@ def nack_spec(stream: MqttStream, settings: MqttStreams) -> dict[str, Any]:
         spec["maxMsgsPerSubject"] = stream.max_msgs_per_subject
     if stream.sources:
         spec["sources"] = [_nack_source(s) for s in stream.sources]
+    if stream.account == naming.SOURCES:
+        # NACK signs in to this stream's account as `nack-sources` (its seed file in NACK's mounted Secret).
+        spec["nkey"] = f"{naming.NACK_NKEY_DIR}/{naming.NACK_SOURCES_SEED_FILE}"
     return spec
 
 

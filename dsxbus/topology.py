@@ -113,9 +113,16 @@ def sourcing_prefix(cluster_id: str) -> str:
 SOURCED_KINDS = ("msgs", "rmsgs")
 """The MQTT streams a CPC sources from the CSC: QoS 1 messages and retained messages."""
 
+SOURCES_API = "$JS.CSC-SOURCES.API"
+"""Where the CSC account (and through it each CPC's leaf) reaches consumer creation in the SOURCES account."""
+MQTT_API = "$JS.CSC-MQTT.API"
+"""Where the SOURCES account reaches consumer creation on the CSC account's MQTT streams."""
+SOURCES_DELIVER_PREFIX = "csc2sources"
+"""The deliver prefix of the per-CPC source streams' own sources: the CSC account's `$MQTT_msgs` and `$MQTT_rmsgs`."""
+
 
 def cpc_source_stream(kind: str, cluster_id: str) -> str:
-    """The CSC stream holding exactly what CPC `cluster_id` sources of `$MQTT_<kind>`.
+    """The stream (SOURCES account, on the CSC) holding exactly what CPC `cluster_id` sources of `$MQTT_<kind>`.
 
     One per CPC, so that the JetStream API a CPC's leaf identity needs (a consumer on it) reaches no
     other CPC's messages, whatever filter the consumer asks for.
@@ -124,12 +131,13 @@ def cpc_source_stream(kind: str, cluster_id: str) -> str:
 
 
 def sourcing_api(cluster_id: str) -> tuple[str, ...]:
-    """Every JetStream API subject (CSC domain) a CPC's stream sources call, measured on each supported version:
-    consumer create on its own source streams, in both the plain and the extended (consumer name, filter) form."""
+    """Every JetStream API subject a CPC's stream sources call, as the CSC account names them, measured on each
+    supported version: consumer create on its own source streams, in the plain and the extended (consumer name,
+    filter) form."""
     found: tuple[str, ...] = ()
     for kind in SOURCED_KINDS:
-        stream = cpc_source_stream(kind, cluster_id)
-        found += (f"$JS.API.CONSUMER.CREATE.{stream}", f"$JS.API.CONSUMER.CREATE.{stream}.>")
+        create = f"{SOURCES_API}.CONSUMER.CREATE.{cpc_source_stream(kind, cluster_id)}"
+        found += (create, f"{create}.>")
     return found
 
 
@@ -138,9 +146,57 @@ def sourcing_flow_control(cluster_id: str) -> tuple[str, ...]:
     return tuple(f"$JS.FC.{cpc_source_stream(kind, cluster_id)}.>" for kind in SOURCED_KINDS)
 
 
-def in_domain(api_subject: str, domain: str) -> str:
-    """`$JS.API.X` as a client in another JetStream domain addresses it: `$JS.<domain>.API.X`."""
-    return api_subject.replace("$JS.API.", f"$JS.{domain}.API.", 1)
+def _mqtt_consumer_create() -> tuple[tuple[str, str], ...]:
+    """(in the CSC account, in SOURCES) for consumer creation on the CSC account's sourced MQTT streams."""
+    pairs: tuple[tuple[str, str], ...] = ()
+    for kind in SOURCED_KINDS:
+        create = f"CONSUMER.CREATE.$MQTT_{kind}"
+        pairs += ((f"$JS.API.{create}", f"{MQTT_API}.{create}"), (f"$JS.API.{create}.>", f"{MQTT_API}.{create}.>"))
+    return pairs
+
+
+def sources_accounts(cpc_ids: tuple[str, ...]) -> tuple[tuple[Export, ...], tuple[Import, ...], Account]:
+    """The SOURCES account on the CSC, and what the CSC account exports to and imports from it.
+
+    The per-CPC source streams live here, not in the CSC account, because JetStream lets whoever creates a
+    push consumer choose its deliver subject: a consumer a CPC's leaf creates delivers inside SOURCES, where
+    nothing listens but the CSC account's import of `csc2cpc.>` (and there only each CPC's own stream sources,
+    on deliver subjects the server draws at random). In the CSC account such a consumer could deliver into
+    another CPC's commands or JetStream API. SOURCES fills its streams by sourcing the CSC account's MQTT streams.
+
+    Flow control crosses per CPC (`cpc_ids`): SOURCES answers the CSC account's `$JS.FC.$MQTT_<kind>.>`, so a
+    `$JS.FC.>` back the other way is refused at start ("import forms a cycle"), and a stream name is one token.
+    """
+    mqtt_api = _mqtt_consumer_create()
+    fc = tuple(f"$JS.FC.$MQTT_{kind}.>" for kind in SOURCED_KINDS)
+    cpc_fc = tuple(subject for cluster_id in cpc_ids for subject in sourcing_flow_control(cluster_id))
+    to_sources = (naming.SOURCES,)
+    to_csc = (naming.CSC,)
+    csc_exports = (
+        *(Export("service", subject, accounts=to_sources) for subject, _ in mqtt_api),
+        *(Export("service", subject, accounts=to_sources) for subject in fc),
+        Export("stream", f"{SOURCES_DELIVER_PREFIX}.>", accounts=to_sources),
+    )
+    csc_imports = (
+        Import("service", naming.SOURCES, "$JS.API.CONSUMER.CREATE.>", to=f"{SOURCES_API}.CONSUMER.CREATE.>"),
+        *(Import("service", naming.SOURCES, subject) for subject in cpc_fc),
+        Import("stream", naming.SOURCES, "csc2cpc.>"),
+    )
+    sources = Account(
+        naming.SOURCES,
+        jetstream=True,
+        exports=(
+            Export("service", "$JS.API.CONSUMER.CREATE.>", accounts=to_csc),
+            *(Export("service", subject, accounts=to_csc) for subject in cpc_fc),
+            Export("stream", "csc2cpc.>", accounts=to_csc),
+        ),
+        imports=(
+            *(Import("service", naming.CSC, subject, to=local) for subject, local in mqtt_api),
+            *(Import("service", naming.CSC, subject) for subject in fc),
+            Import("stream", naming.CSC, f"{SOURCES_DELIVER_PREFIX}.>"),
+        ),
+    )
+    return csc_exports, csc_imports, sources
 
 
 def auth_accounts(*, authx_users: tuple[User, ...]) -> tuple[Account, ...]:
@@ -160,7 +216,8 @@ def auth_accounts(*, authx_users: tuple[User, ...]) -> tuple[Account, ...]:
 def cluster_accounts(bus: EventBus) -> tuple[Account, ...]:
     """The accounts.conf of one cluster: its topic spaces and the extra accounts."""
     if bus.cluster_type == "csc":
-        own: tuple[Account, ...] = (Account(naming.CSC, jetstream=True),)
+        exports, imports, sources = sources_accounts(bus.cpc_ids)
+        own: tuple[Account, ...] = (Account(naming.CSC, jetstream=True, exports=exports, imports=imports), sources)
         extras = tuple(
             Account(name, jetstream=bus.extra_accounts[name].jetstream) for name in bus.enabled_extra_accounts
         )
@@ -190,7 +247,7 @@ def cpc_accounts(cluster_id: str, lists: CrossLayer) -> tuple[Account, Account]:
             # CPC account imports them through. Kept for parity with the measured shape.
             *(Export("stream", s) for s in lists.csc_prefixed_exports),
             Export("stream", prefix + ">"),
-            Export("service", "$JS.API.>", response_type="stream"),
+            Export("service", f"{SOURCES_API}.CONSUMER.CREATE.>"),
             Export("service", "$JS.FC.>"),
             Export("stream", f"{sourcing}.>"),
         ),
@@ -213,7 +270,7 @@ def cpc_accounts(cluster_id: str, lists: CrossLayer) -> tuple[Account, Account]:
             *(Import("stream", naming.CSC, prefix + s, to=s) for s in lists.csc_prefixed_exports),
             # The CSC's JetStream only as far as the MQTT stream sources need it: no stream or KV admin for
             # any client of this account (anonymous MQTT lands here).
-            *(Import("service", naming.CSC, s, to=in_domain(s, naming.CSC)) for s in sourcing_api(cluster_id)),
+            *(Import("service", naming.CSC, s) for s in sourcing_api(cluster_id)),
             *(Import("service", naming.CSC, s) for s in sourcing_flow_control(cluster_id)),
             Import("stream", naming.CSC, f"{sourcing}.>"),
         ),
@@ -289,9 +346,10 @@ def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | Non
     """
     own = subjects.cpc_prefix(cluster_id) + ">"
     unprefixed = lists.cpc_exports if versions.leaf_checks_publish_before_transform(nats_version) else ()
-    api = tuple(in_domain(s, naming.CSC) for s in sourcing_api(cluster_id))
     return Permissions(
-        pub=SubjectRule(allow=(own, *unprefixed, *api, *sourcing_flow_control(cluster_id)), deny=LEAF_DENY),
+        pub=SubjectRule(
+            allow=(own, *unprefixed, *sourcing_api(cluster_id), *sourcing_flow_control(cluster_id)), deny=LEAF_DENY
+        ),
         sub=SubjectRule(
             allow=(
                 *lists.csc_exports,
@@ -303,6 +361,26 @@ def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | Non
             deny=LEAF_DENY,
         ),
     )
+
+
+SERVER_APIS = ("$SYS.>", "$MQTT.>")
+"""Server internals a leaf into an extra account never needs: system requests (the account's connection list and
+user info are answered in every account) and MQTT's store (which passes a leaf's allow lists, see LEAF_DENY)."""
+JETSTREAM_APIS = ("$JS.>", "$KV.>", "$OBJ.>")
+
+
+def extra_leaf_permissions(jetstream: bool) -> Permissions:
+    """What a CPC's leaf into an extra account may do on the CSC.
+
+    Extra accounts are one shared space across the fleet by design (a CSC stream may capture every cluster's
+    publishes), so the leaf carries all of the account's traffic: everything but the server's internals, and the
+    JetStream API unless the account has JetStream on the CSC (the CPC side maps its clients' JetStream there).
+    Measured: the round trip and, with JetStream, the CPC's clients' JetStream still work; the leaf's seed gets
+    no system answer and no MQTT store.
+    """
+    deny = SERVER_APIS if jetstream else (*SERVER_APIS, *JETSTREAM_APIS)
+    rule = SubjectRule(allow=(">",), deny=deny)
+    return Permissions(pub=rule, sub=rule)
 
 
 @dataclass(frozen=True)

@@ -65,8 +65,9 @@ def local_bus(bus: EventBus) -> EventBus:
 
 
 def user_accounts(bus: EventBus) -> tuple[str, ...]:
-    """Accounts local clients can be in: the domain account (and a CPC's local CSC window), extra accounts."""
-    own = (naming.CSC,) if bus.cluster_type == "csc" else (naming.CPC, naming.CSC)
+    """Accounts local clients can be in: the domain account (and a CPC's local CSC window, or the CSC's SOURCES),
+    extra accounts."""
+    own = (naming.CSC, naming.SOURCES) if bus.cluster_type == "csc" else (naming.CPC, naming.CSC)
     return own + bus.enabled_extra_accounts
 
 
@@ -122,9 +123,9 @@ def static_users(
                 ),
             )
             for account in bus.enabled_extra_accounts:
-                # Extra accounts are one shared space across the fleet by design, as in permissions.py.
                 if account in cpc.leaf:
-                    _add(users, account, User(nkey=cpc.leaf[account].public_key))
+                    grant = topology.extra_leaf_permissions(bus.extra_accounts[account].jetstream)
+                    _add(users, account, User(nkey=cpc.leaf[account].public_key, permissions=grant))
     return users
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dsxbus import certs, fleet, permissions, streams, sveltos, versions
+from dsxbus import certs, fleet, naming, permissions, streams, sveltos, versions
 from dsxbus.errors import ConfigError
 from dsxbus.fleet import Resolved
 from dsxbus.local import jetstream, plan, servers
@@ -405,8 +405,9 @@ def _start_mtls(
 def _create_streams(cluster: Cluster, item: Resolved, keys: ClusterKeys, say: Say) -> None:
     bus = item.bus
     mqtt = streams.mqtt_streams(bus, item.cpc_lists)
-    configs = [streams.jetstream_config(s, bus.mqtt_streams, replicas=1) for s in mqtt]
+    configs = [streams.jetstream_config(s, bus.mqtt_streams, replicas=1) for s in mqtt if s.account is None]
     say(f"* {cluster.stack}: creating {len(configs)} MQTT streams in account {bus.domain_account}")
+    per_cpc = [streams.jetstream_config(s, bus.mqtt_streams, replicas=1) for s in mqtt if s.account == naming.SOURCES]
     consumers = []
     if bus.sveltos.enabled and bus.sveltos.jetstream is not None:
         sveltos_streams = [{**c, "num_replicas": 1} for c in sveltos.jetstream_streams(bus.sveltos)]
@@ -416,6 +417,9 @@ def _create_streams(cluster: Cluster, item: Resolved, keys: ClusterKeys, say: Sa
     jetstream.create_streams(
         cluster.main.url("client"), keys.admin[bus.domain_account].seed, configs, cluster.stack, consumers
     )
+    if per_cpc:
+        say(f"* {cluster.stack}: creating {len(per_cpc)} per-CPC source streams in account {naming.SOURCES}")
+        jetstream.create_streams(cluster.main.url("client"), keys.admin[naming.SOURCES].seed, per_cpc, cluster.stack)
 
 
 def _expect_leafs(federation: Federation) -> None:

@@ -72,10 +72,12 @@ def rogue_leaf_node(directory: Path, federation: runner.Federation, seed: str | 
 
 
 @contextlib.asynccontextmanager
-async def leaf_seed_client(federation: runner.Federation, stack: str) -> AsyncIterator[tuple[Nats, ServerErrors]]:
-    """A client of the CSC signing in with a CPC's leaf seed (the same user the CSC admits that leaf as)."""
+async def leaf_seed_client(
+    federation: runner.Federation, stack: str, account: str = "CSC"
+) -> AsyncIterator[tuple[Nats, ServerErrors]]:
+    """A client of the CSC signing in with a CPC's leaf seed for `account` (the user the CSC admits that leaf as)."""
     errors = ServerErrors()
-    seed = federation.keys[stack].leaf["CSC"].seed
+    seed = federation.keys[stack].leaf[account].seed
     client = await nats.connect(federation.csc.main.url("client"), nkeys_seed_str=seed, error_cb=errors.callback)
     try:
         yield client, errors

@@ -115,10 +115,10 @@ def test_a_leaf_entry_without_permissions_reaches_every_other_cpc() -> None:
         "subject of its account: the leaf key of CPC 'a' can publish to 'cpc.x.command.x', a subject of another CPC "
         "(measured upstream: CPC 1's leaf read cpc.2.sensor.temp and injected cpc.2.command.restart; with "
         "$JS.CSC.API.> it read CPC 2's telemetry through a stream of its own and deleted CSC streams, "
-        "docs/threat-model.md). Fix: allow pub only cpc.a.>, $JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_a, "
-        "$JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_a.>, $JS.CSC.API.CONSUMER.CREATE.MQTT_rmsgs_cpc_a, "
-        "$JS.CSC.API.CONSUMER.CREATE.MQTT_rmsgs_cpc_a.>, $JS.FC.MQTT_msgs_cpc_a.>, $JS.FC.MQTT_rmsgs_cpc_a.> and "
-        "deny $MQTT.>."
+        "docs/threat-model.md). Fix: allow pub only cpc.a.>, $JS.CSC-SOURCES.API.CONSUMER.CREATE.MQTT_msgs_cpc_a, "
+        "$JS.CSC-SOURCES.API.CONSUMER.CREATE.MQTT_msgs_cpc_a.>, $JS.CSC-SOURCES.API.CONSUMER.CREATE.MQTT_rmsgs_cpc_a, "
+        "$JS.CSC-SOURCES.API.CONSUMER.CREATE.MQTT_rmsgs_cpc_a.>, $JS.FC.MQTT_msgs_cpc_a.>, $JS.FC.MQTT_rmsgs_cpc_a.> "
+        "and deny $MQTT.>."
     )
     assert "has no sub.allow list, so it may subscribe to any subject" in found[1].message
 
@@ -142,7 +142,8 @@ def test_a_leaf_with_the_old_jetstream_and_inbox_grants_is_mandatory() -> None:
         f"subscribe to {mqtt_store}",
     ]
     assert [r for r in reached if mqtt_store not in r] == [
-        "publish to '$JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_x', a subject of another CPC",
+        "publish to '$JS.CSC.API.x', the CSC's JetStream API (stream admin, other streams' messages, republish into "
+        "any subject)",
         "publish to '$JS.FC.MQTT_msgs_cpc_x.x', a subject of another CPC",
         "publish to '_INBOX.x', the replies every CSC client waits for (a forged answer)",
         "subscribe to '$JS.FC.MQTT_msgs_cpc_x.x', a subject of another CPC",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dsxbus import nkeys
+from dsxbus import naming, nkeys
 from tests.program.harness import Run, entropy_for, strings, unwrap
 
 SEED_PREFIXES = ("SU", "SA", "SX")
@@ -72,3 +72,14 @@ def test_the_cpc_exports_its_leaf_public_keys_by_account(cpc_a: Run) -> None:
     seed = unwrap(cpc_a.k8s_objects()[("Secret", "nats-leaf-csc")].inputs)["stringData"]["seed"]
     assert keys["CSC"] == nkeys.public_key_from_seed(seed)
     assert all(nkeys.is_public_key(k, nkeys.KeyKind.USER) for k in keys.values())
+
+
+def test_the_csc_nack_secret_holds_the_sources_seed_that_pairs_with_its_public_key(csc: Run) -> None:
+    nack = unwrap(csc.k8s_objects()[("Secret", "nats-nack-user")].inputs)["stringData"]
+    assert nkeys.public_key_from_seed(nack[naming.NACK_SOURCES_SEED_FILE]) == nack[naming.NACK_SOURCES_PUBKEY]
+    assert nack[naming.NACK_SOURCES_SEED_FILE] != nack[naming.NACK_SEED_FILE]
+
+
+def test_a_cpc_has_no_sources_identity(cpc_a: Run) -> None:
+    nack = unwrap(cpc_a.k8s_objects()[("Secret", "nats-nack-user")].inputs)["stringData"]
+    assert set(nack) == {naming.NACK_SEED_FILE, "pubkey"}

@@ -179,7 +179,7 @@ def test_an_allow_entry_reaching_another_cpc_is_found_with_a_subject_it_allows(p
 
 @pytest.mark.parametrize(
     "pattern",
-    ["cpc.1.>", "broadcast.>", "$JS.CPC-1.API.>", "$JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_1.>", "_R_.>"],
+    ["cpc.1.>", "broadcast.>", "$JS.CPC-1.API.>", "$JS.CSC-SOURCES.API.CONSUMER.CREATE.MQTT_msgs_cpc_1.>", "_R_.>"],
 )
 def test_an_allow_entry_within_its_own_cpc_or_outside_every_cpc_is_fine(pattern: str) -> None:
     assert deployed.leaf_reach("1", {"pub": _confined(pattern), "sub": _confined(pattern)}) == []
@@ -188,7 +188,13 @@ def test_an_allow_entry_within_its_own_cpc_or_outside_every_cpc_is_fine(pattern:
 @pytest.mark.parametrize(
     ("direction", "pattern", "witness", "what"),
     [
-        ("pub", "$JS.CSC.API.>", "$JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_x", "a subject of another CPC"),
+        ("pub", "$JS.CSC.API.>", "$JS.CSC.API.x", "the CSC's JetStream API"),
+        (
+            "pub",
+            "$JS.CSC-SOURCES.API.>",
+            "$JS.CSC-SOURCES.API.CONSUMER.CREATE.MQTT_msgs_cpc_x",
+            "a subject of another CPC",
+        ),
         ("pub", "$JS.CSC.API.STREAM.>", "$JS.CSC.API.STREAM.x", "the CSC's JetStream API"),
         ("pub", "$JS.API.>", "$JS.API.x", "the CSC's JetStream API"),
         ("pub", "$JS.FC.>", "$JS.FC.MQTT_msgs_cpc_x.x", "a subject of another CPC"),

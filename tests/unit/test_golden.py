@@ -15,7 +15,8 @@ equal:
 4. nats-mtls.conf: the first leaf remote's account is `$MTLS_LEAF_ACCOUNT` upstream and the literal value of
    that variable (CSC / CPC) in dsx-bus.
 5. permissions.json: the CSC's `leaf-cpc-<id>` entries carry `permissions` confining the leaf to its own
-   `cpc.<id>.>` (FINDINGS item 4); upstream gives leafs the whole CSC account.
+   `cpc.<id>.>` (FINDINGS item 4); upstream gives leafs the whole CSC account. Extra-account leafs
+   (`leaf-<account>-cpc-<id>`) keep their whole, fleet-wide account but for the server's internals.
 6. permissions.json: `nack-controller` and `surveyor` carry `permissions` (the JetStream API; the SYS pings
    Surveyor sends) where upstream gives them their whole account (docs/threat-model.md).
 7. accounts.conf of a CPC: upstream's CPC account imports the whole CSC JetStream API (`$JS.API.>` as
@@ -29,6 +30,13 @@ equal:
 9. Input, not output: upstream's noauth and mTLS `mqtt-client` hold whole accounts (the CSC's JetStream API, every
    CPC's commands); dsx-bus refuses such grants unless the entry acknowledges them (dsxbus.grants), so the
    scenarios do. `acknowledge` is config only and never rendered, so the compared permissions.json is unchanged.
+10. accounts.conf of the CSC: the per-CPC source streams live in an account of their own, SOURCES (a push
+   consumer a CPC's leaf creates delivers into that account only: docs/threat-model.md). The CSC account exports
+   consumer creation and flow control of its two sourced MQTT streams and the deliver prefix `csc2sources.>` to
+   SOURCES, and imports SOURCES' consumer creation (as `$JS.CSC-SOURCES.API.`), each CPC's flow control and its
+   deliveries (`csc2cpc.>`). On a CPC, the `CSC` account exports that consumer creation instead of the whole
+   `$JS.API.>` (which it had mapped to the CSC's domain), and the CPC account imports it unrenamed.
+   permissions.json of the CSC: `nack-sources`, NACK's identity in SOURCES, with NACK's grant.
 """
 
 from __future__ import annotations
@@ -256,15 +264,12 @@ def test_the_cpc_upstream_accounts_conf_reads_into_three_accounts() -> None:
 
 NARROWED: dict[
     str, list[dict[str, Any]]
-] = {  # difference 7, for CPC 1: what replaces upstream's two wide imports, in the same place
+] = {  # differences 7 and 10, for CPC 1: what replaces upstream's two wide imports, in the same place
     "imports": [{"service": {"account": "CSC", "subject": "$JS.API.>"}, "to": "$JS.CSC.API.>"}],
     "narrowed": [
-        {"service": {"account": "CSC", "subject": f"$JS.API.CONSUMER.CREATE.{stream}{tail}"}, "to": to}
+        {"service": {"account": "CSC", "subject": f"$JS.CSC-SOURCES.API.CONSUMER.CREATE.{stream}{tail}"}}
         for stream in ("MQTT_msgs_cpc_1", "MQTT_rmsgs_cpc_1")
-        for tail, to in (
-            ("", f"$JS.CSC.API.CONSUMER.CREATE.{stream}"),
-            (".>", f"$JS.CSC.API.CONSUMER.CREATE.{stream}.>"),
-        )
+        for tail in ("", ".>")
     ],
     "flow_control": [{"service": {"account": "CSC", "subject": "$JS.FC.>"}}],
     "narrowed_flow_control": [
@@ -280,14 +285,72 @@ def _narrow_cpc_js_imports(accounts: dict[str, Any]) -> dict[str, Any]:
         (entry,) = NARROWED[wide]
         at = imports.index(entry)
         imports[at : at + 1] = NARROWED[narrow]
+    exports = accounts["CSC"]["exports"]
+    at = exports.index({"service": "$JS.API.>", "response_type": "stream"})
+    exports[at] = {"service": "$JS.CSC-SOURCES.API.CONSUMER.CREATE.>"}
     return accounts
+
+
+def _to(account: str, *entries: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{**entry, "accounts": [account]} for entry in entries]
+
+
+def _from(account: str, kind: str, subject: str, to: str | None = None) -> dict[str, Any]:
+    return {kind: {"account": account, "subject": subject}, **({"to": to} if to else {})}
+
+
+_CREATE = [f"$JS.API.CONSUMER.CREATE.$MQTT_{kind}{tail}" for kind in ("msgs", "rmsgs") for tail in ("", ".>")]
+_CPC_FC = [f"$JS.FC.MQTT_{kind}_cpc_{i}.>" for i in ("1", "2") for kind in ("msgs", "rmsgs")]
+SOURCES_ACCOUNTS: dict[str, Any] = {  # difference 10, for the upstream CSC scenario's CPCs 1 and 2
+    "CSC": {
+        "jetstream": True,
+        "exports": _to(
+            "SOURCES",
+            *({"service": s} for s in _CREATE),
+            {"service": "$JS.FC.$MQTT_msgs.>"},
+            {"service": "$JS.FC.$MQTT_rmsgs.>"},
+            {"stream": "csc2sources.>"},
+        ),
+        "imports": [
+            _from("SOURCES", "service", "$JS.API.CONSUMER.CREATE.>", "$JS.CSC-SOURCES.API.CONSUMER.CREATE.>"),
+            *(_from("SOURCES", "service", s) for s in _CPC_FC),
+            _from("SOURCES", "stream", "csc2cpc.>"),
+        ],
+    },
+    "SOURCES": {
+        "jetstream": True,
+        "exports": _to(
+            "CSC",
+            {"service": "$JS.API.CONSUMER.CREATE.>"},
+            *({"service": s} for s in _CPC_FC),
+            {"stream": "csc2cpc.>"},
+        ),
+        "imports": [
+            *(_from("CSC", "service", s, s.replace("$JS.API.", "$JS.CSC-MQTT.API.")) for s in _CREATE),
+            _from("CSC", "service", "$JS.FC.$MQTT_msgs.>"),
+            _from("CSC", "service", "$JS.FC.$MQTT_rmsgs.>"),
+            _from("CSC", "stream", "csc2sources.>"),
+        ],
+    },
+}
+
+
+def _add_sources_account(accounts: dict[str, Any]) -> dict[str, Any]:
+    assert accounts["CSC"] == {"jetstream": True}
+    extras = {name: value for name, value in accounts.items() if name != "CSC"}
+    return {**SOURCES_ACCOUNTS, **extras}
+
+
+def _documented_accounts(scenario: str, accounts: dict[str, Any]) -> dict[str, Any]:
+    """Differences 7 and 10 applied to upstream's accounts."""
+    return _narrow_cpc_js_imports(accounts) if scenario == "cpc" else _add_sources_account(accounts)
 
 
 @pytest.mark.parametrize("scenario", ["csc", "cpc"])
 def test_the_cluster_accounts_equal_upstream_accounts_conf(scenario: str) -> None:
-    upstream = _accounts_conf(_upstream(scenario, "nats-accounts-config", "accounts.conf"))
-    if scenario == "cpc":
-        upstream = _narrow_cpc_js_imports(upstream)
+    upstream = _documented_accounts(
+        scenario, _accounts_conf(_upstream(scenario, "nats-accounts-config", "accounts.conf"))
+    )
     ours = _plain(natsconf.accounts_tree(topology.cluster_accounts(_bus(scenario))))
     assert ours == upstream
     assert list(ours) == list(upstream)  # CSC before CPC: the measured shape
@@ -336,9 +399,8 @@ def test_the_main_nats_conf_equals_upstream_but_for_the_documented_differences(s
     assert upstream["jetstream"]["domain"] == "$NATS_JS_DOMAIN"
     assert ours["jetstream"]["domain"] == _upstream_env(scenario)["NATS_JS_DOMAIN"]
     upstream["jetstream"]["domain"] = ours["jetstream"]["domain"]
-    # 7. the CPC account's narrowed imports of the CSC JetStream API
-    if scenario == "cpc":
-        upstream["accounts"] = _narrow_cpc_js_imports(upstream["accounts"])
+    # 7, 10. the CPC account's narrowed imports of the CSC JetStream API; the CSC's SOURCES account
+    upstream["accounts"] = _documented_accounts(scenario, upstream["accounts"])
     assert ours == upstream
 
 
@@ -381,7 +443,16 @@ def test_the_cpc_permissions_json_equals_upstream_but_for_service_grants() -> No
 
 def test_the_csc_permissions_json_equals_upstream_but_for_leaf_and_service_grants() -> None:
     ours = _without_service_grants(_ours_permissions("csc"))
-    leafs = {name: ours["nkey"][name].pop("permissions") for name in ("leaf-cpc-1", "leaf-cpc-2")}
+    # 10. NACK's identity in SOURCES
+    assert ours["nkey"].pop("nack-sources") == {
+        "public_key": "${NKEY_NACK_SOURCES_PUBKEY}",
+        "account": "SOURCES",
+        "permissions": {"pub": {"allow": ["$JS.API.>"]}, "sub": {"allow": ["_INBOX.>"]}},
+    }
+    leafs = {
+        name: ours["nkey"][name].pop("permissions")
+        for name in ("leaf-cpc-1", "leaf-cpc-2", "leaf-launchlayer-cpc-1", "leaf-launchlayer-cpc-2")
+    }
     assert all(leafs.values())
     assert ours == _upstream_permissions("csc")
 
@@ -400,10 +471,11 @@ def test_the_csc_confines_each_cpc_leaf_to_its_own_prefix(cluster_id: str, other
     assert entry["permissions"]["pub"]["deny"] == entry["permissions"]["sub"]["deny"] == ["$MQTT.>"]
 
 
-def test_extra_account_leafs_keep_upstream_unconfined_entries() -> None:
-    ours = _ours_permissions("csc")["nkey"]
-    assert "permissions" not in ours["leaf-launchlayer-cpc-1"]
-    assert ours["leaf-launchlayer-cpc-1"] == _upstream_permissions("csc")["nkey"]["leaf-launchlayer-cpc-1"]
+def test_extra_account_leafs_keep_their_fleet_wide_account_but_for_the_server_internals() -> None:
+    ours = _ours_permissions("csc")["nkey"]["leaf-launchlayer-cpc-1"]
+    rule = {"allow": [">"], "deny": ["$SYS.>", "$MQTT.>"]}  # LaunchLayer has JetStream on the CSC
+    assert ours.pop("permissions") == {"pub": rule, "sub": rule}
+    assert ours == _upstream_permissions("csc")["nkey"]["leaf-launchlayer-cpc-1"]
 
 
 # ---- input differences ----------------------------------------------------------------------------

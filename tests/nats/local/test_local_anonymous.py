@@ -38,7 +38,7 @@ from nats.aio.client import Client as Nats
 from nats.aio.msg import Msg
 from natstools import ServerErrors
 
-from dsxbus import topology
+from dsxbus import naming, topology
 from dsxbus.local import check, runner
 from dsxbus.local.check import Mqtt, Publish, Result, Sink
 from dsxbus.local.plan import NOAUTH_USER
@@ -55,6 +55,8 @@ Attack = Callable[[bytes], Awaitable[None]]
 
 SOURCE_A = topology.cpc_source_stream("msgs", "a")
 SOURCE_B = topology.cpc_source_stream("msgs", "b")
+SOURCES_TOPIC = topology.SOURCES_API.replace(".", "/")
+"""The per-CPC source streams' consumer creation (in the SOURCES account), as an MQTT topic."""
 
 
 def _republishing(name: str, source: str, dest: str) -> dict[str, Any]:
@@ -245,21 +247,20 @@ async def _command_watches(c: check._Clients, federation: runner.Federation) -> 
 async def _remove_redirects(federation: runner.Federation) -> None:
     csc = federation.csc
     async with check.clients(federation) as c:
-        admin = await c.nc(csc, "CSC")
+        admin = await c.nc(csc, naming.SOURCES)
         for stream in (SOURCE_A, SOURCE_B):
             reply = await admin.request(f"$JS.API.CONSUMER.LIST.{stream}", b"{}", timeout=check.TIMEOUT)
             for consumer in json.loads(reply.data).get("consumers", []):
-                if str(consumer["config"].get("deliver_subject", "")).startswith("cpc."):
+                if not str(consumer["config"].get("deliver_subject", "")).startswith("csc2cpc."):
                     delete = f"$JS.API.CONSUMER.DELETE.{stream}.{consumer['name']}"
                     await admin.request(delete, b"", timeout=check.TIMEOUT)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _no_redirecting_consumer(federation: runner.Federation) -> None:
-    """The federation as the example stacks run it: no push consumer on the CSC's per-CPC source streams that
-    delivers into CPC subjects. The federation creates none; the known-gap test in test_local_attacks.py leaves
-    one behind (CPC a's source stream into `cpc.b.command.x`), and it lives on while anything listens there, so
-    CPC b would keep receiving what the CSC sends CPC a, which these tests watch for."""
+    """The federation as the example stacks run it: no push consumer on the CSC's per-CPC source streams but their
+    CPCs' stream sources. The federation creates none; an earlier attack that got one created would leave it
+    behind, and these tests would then watch its deliveries, not their own attack's."""
     asyncio.run(_remove_redirects(federation))
 
 
@@ -270,7 +271,9 @@ async def _state(c: check._Clients, federation: runner.Federation) -> dict[str, 
         admin = await c.nc(cluster, _domain(cluster))
         reply = await admin.request("$JS.API.STREAM.NAMES", b"{}", timeout=check.TIMEOUT)
         state[f"{cluster.stack} streams"] = sorted(json.loads(reply.data)["streams"])
-    admin = await c.nc(federation.csc, "CSC")
+    admin = await c.nc(federation.csc, naming.SOURCES)
+    reply = await admin.request("$JS.API.STREAM.NAMES", b"{}", timeout=check.TIMEOUT)
+    state["csc SOURCES streams"] = sorted(json.loads(reply.data)["streams"])
     for stream in (SOURCE_A, SOURCE_B):
         reply = await admin.request(f"$JS.API.STREAM.INFO.{stream}", b"{}", timeout=check.TIMEOUT)
         info = json.loads(reply.data)
@@ -357,13 +360,12 @@ CSC_API_TOPICS = [
     # nats-server's MQTT accepts topics that begin with `$` and maps them to `$` subjects (measured on both
     # versions): these reach the permission check, and are refused there, not by the MQTT layer.
     ("$MQTT/msgs/cpc/b/command/x", None),
-    (f"$JS/API/STREAM/DELETE/{SOURCE_B}", b"{}"),
     ("$JS/API/STREAM/DELETE/$MQTT_msgs", b"{}"),
     ("$JS/CSC/API/STREAM/DELETE/$MQTT_msgs", b"{}"),
     ("$JS/API/STREAM/CREATE/RELAY", _body(RELAY_CSC)),
     ("$JS/API/STREAM/CREATE/SPY", _body(SPY_B)),
-    (f"$JS/API/CONSUMER/CREATE/{SOURCE_A}", _body(REDIRECT_A)),
-    (f"$JS/API/CONSUMER/CREATE/{SOURCE_B}", _body(SNOOP_B)),
+    (f"{SOURCES_TOPIC}/CONSUMER/CREATE/{SOURCE_A}", _body(REDIRECT_A)),
+    (f"{SOURCES_TOPIC}/CONSUMER/CREATE/{SOURCE_B}", _body(SNOOP_B)),
     ("$KV/x/y", None),
     ("$SYS/REQ/SERVER/PING", b"{}"),
 ]
@@ -500,11 +502,10 @@ CPC_API_TOPICS = [
     ("$JS/API/STREAM/DELETE/$MQTT_msgs", b"{}"),  # CPC a's own JetStream
     ("$JS/API/STREAM/CREATE/RELAY", _body(RELAY_LOCAL)),
     ("$JS/CSC/API/STREAM/DELETE/$MQTT_msgs", b"{}"),  # the CSC's, of which the CPC account imports a little
-    (f"$JS/CSC/API/STREAM/DELETE/{SOURCE_B}", b"{}"),
     ("$JS/CSC/API/STREAM/CREATE/RELAY", _body(RELAY_FROM_A)),
     ("$JS/CSC/API/STREAM/CREATE/SPY", _body(SPY_B)),
-    (f"$JS/CSC/API/CONSUMER/CREATE/{SOURCE_A}", _body(REDIRECT_A)),  # the one API the CPC account imports
-    (f"$JS/CSC/API/CONSUMER/CREATE/{SOURCE_B}", _body(SNOOP_B)),
+    (f"{SOURCES_TOPIC}/CONSUMER/CREATE/{SOURCE_A}", _body(REDIRECT_A)),  # the one API the CPC account imports
+    (f"{SOURCES_TOPIC}/CONSUMER/CREATE/{SOURCE_B}", _body(SNOOP_B)),
     ("$MQTT/msgs/command/x", None),
     ("$MQTT/msgs/cpc/b/command/x", None),
     ("$KV/x/y", None),
@@ -672,9 +673,8 @@ NATS_ATTACKS = [
     ("csc", "$JS.API.STREAM.CREATE.SPY", _body(SPY_B)),
     ("csc", "$JS.API.STREAM.DELETE.$MQTT_msgs", b"{}"),
     ("csc", "$JS.CSC.API.STREAM.DELETE.$MQTT_msgs", b"{}"),
-    ("csc", f"$JS.API.STREAM.DELETE.{SOURCE_B}", b"{}"),
-    ("csc", f"$JS.API.CONSUMER.CREATE.{SOURCE_A}", _body(REDIRECT_A)),
-    ("csc", f"$JS.API.CONSUMER.CREATE.{SOURCE_B}", _body(SNOOP_B)),
+    ("csc", f"{topology.SOURCES_API}.CONSUMER.CREATE.{SOURCE_A}", _body(REDIRECT_A)),
+    ("csc", f"{topology.SOURCES_API}.CONSUMER.CREATE.{SOURCE_B}", _body(SNOOP_B)),
     ("csc", "$KV.x.y", None),
     ("csc", "$SYS.REQ.SERVER.PING", b""),
     ("csc", "$MQTT.msgs.cpc.b.command.x", None),
@@ -682,8 +682,8 @@ NATS_ATTACKS = [
     ("cpc-a", "$JS.CSC.API.STREAM.CREATE.RELAY", _body(RELAY_FROM_A)),
     ("cpc-a", "$JS.CSC.API.STREAM.CREATE.SPY", _body(SPY_B)),
     ("cpc-a", "$JS.CSC.API.STREAM.DELETE.$MQTT_msgs", b"{}"),
-    ("cpc-a", f"$JS.CSC.API.CONSUMER.CREATE.{SOURCE_A}", _body(REDIRECT_A)),
-    ("cpc-a", f"$JS.CSC.API.CONSUMER.CREATE.{SOURCE_B}", _body(SNOOP_B)),
+    ("cpc-a", f"{topology.SOURCES_API}.CONSUMER.CREATE.{SOURCE_A}", _body(REDIRECT_A)),
+    ("cpc-a", f"{topology.SOURCES_API}.CONSUMER.CREATE.{SOURCE_B}", _body(SNOOP_B)),
     ("cpc-a", "$KV.x.y", None),
     ("cpc-a", "$SYS.REQ.SERVER.PING", b""),
     ("cpc-a", "$MQTT.msgs.cpc.b.command.x", None),

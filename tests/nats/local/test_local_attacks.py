@@ -18,7 +18,7 @@ import nats.errors
 import pytest
 from natstools import ROGUE_USER, leaf_seed_client, rogue_leaf_node
 
-from dsxbus import topology
+from dsxbus import naming, topology
 from dsxbus.local import check, runner, servers
 from dsxbus.local.check import Sink
 
@@ -26,9 +26,11 @@ REPLY_WAIT = 1.0
 """A request the CSC refuses gets no reply at all: wait this long for one that must not come."""
 
 
-async def _refused_request(federation: runner.Federation, subject: str, body: dict[str, Any]) -> tuple[bool, bool]:
+async def _refused_request(
+    federation: runner.Federation, subject: str, body: dict[str, Any], account: str = "CSC"
+) -> tuple[bool, bool]:
     """(no reply came, the server named the publish a permissions violation)."""
-    async with leaf_seed_client(federation, "cpc-a") as (client, errors):
+    async with leaf_seed_client(federation, "cpc-a", account) as (client, errors):
         try:
             await client.request(subject, json.dumps(body).encode(), timeout=REPLY_WAIT)
             answered = True
@@ -42,11 +44,13 @@ async def _refused_request(federation: runner.Federation, subject: str, body: di
 
 
 async def _stream_names(federation: runner.Federation) -> list[str]:
+    """The CSC's streams: its own and the per-CPC source streams (SOURCES)."""
+    names: list[str] = []
     async with check.clients(federation) as c:
-        admin = await c.nc(federation.csc, "CSC")
-        reply = await admin.request("$JS.API.STREAM.NAMES", b"{}", timeout=5)
-        names: list[str] = json.loads(reply.data)["streams"]
-        return names
+        for account in ("CSC", naming.SOURCES):
+            reply = await (await c.nc(federation.csc, account)).request("$JS.API.STREAM.NAMES", b"{}", timeout=5)
+            names += json.loads(reply.data)["streams"]
+    return names
 
 
 def _assert_refused(outcome: tuple[bool, bool]) -> None:
@@ -79,8 +83,12 @@ def _assert_refused(outcome: tuple[bool, bool]) -> None:
             {"stream_name": "$MQTT_msgs", "config": {"filter_subject": "$MQTT.msgs.cpc.b.>", "ack_policy": "none"}},
         ),
         (
-            f"$JS.CSC.API.CONSUMER.CREATE.{topology.cpc_source_stream('msgs', 'b')}",
+            f"{topology.SOURCES_API}.CONSUMER.CREATE.{topology.cpc_source_stream('msgs', 'b')}",
             {"stream_name": topology.cpc_source_stream("msgs", "b"), "config": {"ack_policy": "none"}},
+        ),
+        (
+            f"{topology.MQTT_API}.CONSUMER.CREATE.$MQTT_msgs",
+            {"stream_name": "$MQTT_msgs", "config": {"filter_subject": "$MQTT.msgs.cpc.b.>", "ack_policy": "none"}},
         ),
         ("$KV.anything.key", {}),
     ],
@@ -92,6 +100,36 @@ def test_cpc_a_leaf_seed_reaches_no_jetstream_api_beyond_its_own_source_streams(
     before = asyncio.run(_stream_names(federation))
     _assert_refused(asyncio.run(_refused_request(federation, subject, body)))
     assert sorted(asyncio.run(_stream_names(federation))) == sorted(before)
+
+
+EXTRA = "LaunchLayer"
+"""The example fleet's extra account: one space across the fleet, with JetStream on the CSC."""
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "$SYS.REQ.ACCOUNT.PING.CONNZ",  # every connection of the account on the CSC, other CPCs' leafs included
+        "$SYS.REQ.SERVER.PING.CONNZ",
+        "$SYS.REQ.USER.INFO",
+        "$MQTT.JSA.x.SC.x",
+    ],
+)
+def test_cpc_a_extra_account_leaf_seed_gets_no_server_internals(federation: runner.Federation, subject: str) -> None:
+    _assert_refused(asyncio.run(_refused_request(federation, subject, {}, EXTRA)))
+
+
+async def _extra_account_jetstream(federation: runner.Federation) -> dict[str, Any]:
+    async with check.clients(federation) as c:
+        reply = await (await c.nc(federation.cluster("a"), EXTRA)).request("$JS.API.INFO", b"", timeout=5)
+        info: dict[str, Any] = json.loads(reply.data)
+        return info
+
+
+def test_cpc_a_extra_account_clients_still_use_its_jetstream_on_the_csc(federation: runner.Federation) -> None:
+    info = asyncio.run(_extra_account_jetstream(federation))
+    assert "error" not in info, info
+    assert info["domain"] == "CSC"
 
 
 async def _subscribe_refused(federation: runner.Federation, subject: str) -> bool:
@@ -173,49 +211,89 @@ def test_a_rogue_leaf_with_cpc_a_seed_cannot_read_cpc_b_commands_from_the_csc_mq
     assert result.ok, result.detail
 
 
-async def _redirect_own_source_stream(federation: runner.Federation, rogue: servers.Server) -> check.Result:
-    """Create a push consumer on CPC a's own source stream that delivers into CPC b's command subjects."""
+REDIRECTS = [
+    # Into CPC b's commands, as CPC b's leaf receives them from the CSC account.
+    "cpc.b.command.x",
+    # Into CPC b's stream sourcing (its deliveries cross from SOURCES into the CSC account and on to CPC b).
+    "csc2cpc.b.command.x",
+    # Into CPC b's JetStream API, which the CSC account reaches through CPC b's leaf.
+    "$JS.CPC-b.API.STREAM.DELETE.$MQTT_msgs",
+    # Into the JetStream API of SOURCES itself, where the consumer delivers.
+    f"$JS.API.STREAM.DELETE.{topology.cpc_source_stream('msgs', 'b')}",
+]
+
+
+async def _redirect_own_source_stream(
+    federation: runner.Federation, rogue: servers.Server, deliver_subject: str
+) -> tuple[check.Result, dict[str, list[str]]]:
+    """Create a push consumer on CPC a's own source stream (the one consumer its leaf may create) delivering into
+    `deliver_subject`, then have the CSC send CPC a a QoS 1 command: CPC a must get it, CPC b nothing."""
     attacker = await nats.connect(rogue.url("client"), user=ROGUE_USER[0], password=ROGUE_USER[1])
     stream = topology.cpc_source_stream("msgs", "a")
-    config = {"deliver_subject": "cpc.b.command.x", "ack_policy": "none", "deliver_policy": "new"}
+    config = {"deliver_subject": deliver_subject, "ack_policy": "none", "deliver_policy": "new"}
     try:
         # No reply can come back (the leaf may not receive _INBOX.>), but the CSC acts on the request.
         await attacker.publish(
-            f"$JS.CSC.API.CONSUMER.CREATE.{stream}", json.dumps({"stream_name": stream, "config": config}).encode()
+            f"{topology.SOURCES_API}.CONSUMER.CREATE.{stream}",
+            json.dumps({"stream_name": stream, "config": config}).encode(),
         )
         await attacker.flush()
         async with check.clients(federation) as c:
-            command_b = await c.sink(federation.cluster("b"), "CPC", "command.x", 0)
+            await _wait_for_push_consumer(c, federation, stream, deliver_subject)
+            command_b = [await c.sink(federation.cluster("b"), "CPC", "command.x", 0)]
+            command_b.append(c.mqtt_sink(federation.cluster("b"), "command/#", 1, 0))
             command_a = c.mqtt_sink(federation.cluster("a"), "command/x", 1, 1)
             publisher = c.mq(federation.csc)
-            return await check.deliver(
+            result = await check.deliver(
                 "csc mqtt q1 cpc/a/command/x",
                 check._mqtt_publisher(publisher, "cpc/a/command/x", 1),
-                [command_a, command_b],
+                [command_a, *command_b],
             )
+        return result, await _all_streams(federation)
     finally:
         await attacker.close()
         await _delete_push_consumers(federation, stream)
 
 
-async def _delete_push_consumers(federation: runner.Federation, stream: str) -> None:
-    """The attack leaves its consumer behind (the leaf may not delete it): remove it so no later test sees CPC b
-    receive CPC a's commands. The CSC's own sources create no push consumers with a `cpc.` deliver subject."""
+async def _wait_for_push_consumer(c: check._Clients, federation: runner.Federation, stream: str, subject: str) -> None:
+    """The attack's consumer exists (so the test measures its deliveries, not a refused request)."""
+    js = (await c.nc(federation.csc, naming.SOURCES)).jsm()
+
+    async def created() -> bool:
+        return any(info.config.deliver_subject == subject for info in await js.consumers_info(stream))
+
+    deadline = asyncio.get_running_loop().time() + check.TIMEOUT
+    while not await created():
+        assert asyncio.get_running_loop().time() < deadline, f"the leaf could not create a consumer on {stream}"
+        await asyncio.sleep(0.05)
+
+
+async def _all_streams(federation: runner.Federation) -> dict[str, list[str]]:
+    """Every stream of the federation, by cluster and account."""
+    where = [(federation.csc, "CSC"), (federation.csc, naming.SOURCES), *((cpc, "CPC") for cpc in federation.cpcs)]
+    found = {}
     async with check.clients(federation) as c:
-        js = (await c.nc(federation.csc, "CSC")).jsm()
+        for cluster, account in where:
+            reply = await (await c.nc(cluster, account)).request("$JS.API.STREAM.NAMES", b"{}", timeout=5)
+            found[f"{cluster.stack}/{account}"] = sorted(json.loads(reply.data)["streams"])
+    return found
+
+
+async def _delete_push_consumers(federation: runner.Federation, stream: str) -> None:
+    """The attack leaves its consumer behind (the leaf may not delete it): remove it. The federation's own stream
+    sources create no push consumers outside their `csc2cpc.<id>.` deliver prefixes."""
+    async with check.clients(federation) as c:
+        js = (await c.nc(federation.csc, naming.SOURCES)).jsm()
         for consumer in await js.consumers_info(stream):
-            if (consumer.config.deliver_subject or "").startswith("cpc."):
+            if not (consumer.config.deliver_subject or "").startswith("csc2cpc.a."):
                 await js.delete_consumer(stream, consumer.name or "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (docs/threat-model.md): JetStream lets whoever creates a push consumer choose its deliver "
-    "subject, so CPC a's leaf can forward what the CSC sends CPC a into CPC b's command subjects; closing it needs "
-    "the per-CPC source streams in an account of their own on the CSC",
-)
-def test_a_rogue_leaf_with_cpc_a_seed_cannot_redirect_its_own_source_stream_into_cpc_b(
-    federation: runner.Federation, rogue_leaf_a: servers.Server
+@pytest.mark.parametrize("deliver_subject", REDIRECTS)
+def test_a_rogue_leaf_with_cpc_a_seed_cannot_redirect_its_own_source_stream_beyond_cpc_a(
+    federation: runner.Federation, rogue_leaf_a: servers.Server, deliver_subject: str
 ) -> None:
-    result = asyncio.run(_redirect_own_source_stream(federation, rogue_leaf_a))
+    before = asyncio.run(_all_streams(federation))
+    result, after = asyncio.run(_redirect_own_source_stream(federation, rogue_leaf_a, deliver_subject))
     assert result.ok, result.detail
+    assert after == before

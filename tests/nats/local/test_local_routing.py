@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from dsxbus.local import check, runner
+from dsxbus import naming, topology
+from dsxbus.local import check, runner, servers
 from dsxbus.local.check import Result, Sink
 
 
@@ -90,15 +91,27 @@ async def _stream_info(federation: runner.Federation, stack: str, account: str, 
         await client.close()
 
 
-def test_the_csc_runs_jetstream_domain_csc_which_the_cpc_sources_use(federation: runner.Federation) -> None:
-    """Without domain CSC the CPC sources stay inactive and QoS 1 CSC -> CPC gets nothing (FINDINGS item 2)."""
+def test_the_csc_runs_jetstream_domain_csc(federation: runner.Federation) -> None:
+    """Extra accounts and MQTT sessions on a CPC use the CSC's JetStream as domain CSC (FINDINGS item 2)."""
     csc = asyncio.run(_stream_info(federation, "csc", "CSC", "$MQTT_msgs"))
-    cpc = asyncio.run(_stream_info(federation, "cpc-a", "CPC", "$MQTT_msgs"))
-
     assert csc["cluster"] and "error" not in csc
-    sources = cpc["sources"]
-    assert isinstance(sources, list) and sources[0]["external"]["api"] == "$JS.CSC.API"
-    assert sources[0]["active"] >= 0  # -1: the source never reached the CSC
+    jsz = servers.monitor(federation.csc.main, "jsz")
+    assert jsz is not None and jsz["config"]["domain"] == "CSC"
+
+
+def test_each_cpc_source_is_active_through_the_sources_account(federation: runner.Federation) -> None:
+    """CPC a's `$MQTT_msgs` sources its own stream in SOURCES, which sources the CSC account's `$MQTT_msgs`."""
+    cpc = asyncio.run(_stream_info(federation, "cpc-a", "CPC", "$MQTT_msgs"))
+    per_cpc = asyncio.run(_stream_info(federation, "csc", naming.SOURCES, topology.cpc_source_stream("msgs", "a")))
+
+    sources, origins = cpc["sources"], per_cpc["sources"]
+    assert isinstance(sources, list) and isinstance(origins, list)
+    (source,), (origin,) = sources, origins
+    assert source["name"] == topology.cpc_source_stream("msgs", "a")
+    assert source["external"]["api"] == topology.SOURCES_API
+    assert source["active"] >= 0  # -1: the source never reached the CSC
+    assert origin["name"] == "$MQTT_msgs" and origin["external"]["api"] == topology.MQTT_API
+    assert origin["active"] >= 0
 
 
 async def _extra_account_round_trip(federation: runner.Federation) -> list[Result]:
