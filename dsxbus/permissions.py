@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from dsxbus import naming, sveltos, topology
+from dsxbus import naming, subjects, sveltos, topology, versions
 from dsxbus.config import CrossLayer, EventBus, MtlsIdentity, Permissions, SubjectRule
 
 NACK_GRANT = Permissions(pub=SubjectRule(allow=("$JS.API.>",)), sub=SubjectRule(allow=("_INBOX.>",)))
@@ -20,6 +20,76 @@ SURVEYOR_GRANT = Permissions(
 """Surveyor 0.9.7 polls the servers in SYS (statz, JSZ, gateways, account statz; collector_statz.go) and reads the
 answers on its inboxes. Upstream gives it the whole SYS account, where `$SYS.REQ.SERVER.<id>.KICK`, account
 connection lists and the auth-callout's `$SYS.REQ.USER.AUTH` also live."""
+
+
+MTLS_SYS_LEAF_GRANT = Permissions(
+    pub=SubjectRule(allow=("$SYS.SERVER.>", "$SYS.ACCOUNT.>", "$SYS._INBOX.>", "$SYS._INBOX_.>", "_INBOX.>")),
+    sub=SubjectRule(
+        allow=(
+            "$SYS.REQ.>",
+            "$SYS.SERVER.>",
+            "$SYS.ACCOUNT.*.CLAIMS.UPDATE",
+            "$SYS.ACCOUNT.*.LEAFNODE.CONNECT",
+            "$SYS.DEBUG.>",
+            "$SYS.LATENCY.>",
+            "$SYS._INBOX.>",
+            "$SYS._INBOX_.>",
+        )
+    ),
+)
+"""nats-mtls's leaf into SYS (`mtls-sys-leaf`): it answers the system requests the main servers pass on (Surveyor's
+pings, on the asker's inbox) and sends its own server and account events; it asks nothing (no `$SYS.REQ.`: no
+kick, reload or connection list of the main servers) and hears no connect events (user names and addresses).
+What it drops by that: its start-up question for the other servers' account connection counts, which serve account
+connection limits (dsx-bus sets none). Measured on each supported version: every subscription nats-mtls holds in
+SYS is within `sub`, and a SYS client's pings are answered by nats-mtls too."""
+
+SYSTEM = ("$SYS.>",)
+"""System requests: every account answers some (`$SYS.REQ.ACCOUNT.PING.CONNZ` lists its connections)."""
+MQTT_RELAY_PUB = ("$JS.ACK.>", "$MQTT.>")
+MQTT_RELAY_SUB = ("$MQTT.>", "_INBOX.>")
+"""Besides the domain's JetStream API: what MQTT (acks, its own `$MQTT.` store and replies) and the JetStream clients
+(replies and pulled messages on `_INBOX.`) on nats-mtls need of the main servers."""
+
+
+def mtls_relay_grant(bus: EventBus) -> Permissions:
+    """What nats-mtls's leaf into the domain account (`mtls-leaf`) may do on the main servers: relay the cluster's
+    mTLS clients, and nothing of its own.
+
+    nats-mtls admits only the cluster's mTLS identities (`mtls_entries`), so its leaf carries the union of their
+    grants (a direction one of them has no allow list for is the whole account there), plus what their MQTT and
+    JetStream use on the main servers: the domain's JetStream API (nats-mtls maps `$JS.API.` there), acks, MQTT's
+    own subjects and inbox replies. No system requests either way. Measured: mTLS MQTT at QoS 0 and 1 both ways and
+    the Sveltos agent on JetStream work through it; its seed may neither command another cluster nor list the
+    account's connections.
+    """
+    grants = [e.permissions for e in mtls_entries(bus).values() if e.account == bus.domain_account]
+    api = f"$JS.{bus.domain_account}.API.>"
+    prefixed = bus.effective_cross_layer.csc_prefixed_exports if bus.cluster_type == "cpc" else ()
+    before_transform = versions.hub_checks_delivery_before_transform(versions.of_image(bus.images.nats))
+
+    def as_delivered(patterns: list[str]) -> list[str]:
+        # What the CSC sends this CPC arrives as `cpc.<id>.X` and is imported as `X`; before 2.15.1 the main
+        # servers check the delivery to the leaf against `cpc.<id>.X`.
+        if not before_transform:
+            return []
+        prefix = subjects.cpc_prefix(bus.cluster_id or "")
+        return [prefix + p for p in patterns if any(subjects.intersects(p, e) for e in prefixed)]
+
+    def relay(direction: str, internals: tuple[str, ...]) -> SubjectRule:
+        allowed: list[str] = []
+        for grant in grants:
+            rule = getattr(grant, direction) if grant is not None else None
+            if rule is not None and not rule.allow and ">" in rule.deny:
+                continue  # this client may do nothing in this direction
+            if rule is None or not rule.allow:
+                return SubjectRule(allow=(">",), deny=SYSTEM)
+            allowed += rule.allow
+        if direction == "sub":
+            allowed += as_delivered(allowed)
+        return SubjectRule(allow=tuple(dict.fromkeys((*allowed, *internals))), deny=SYSTEM)
+
+    return Permissions(pub=relay("pub", (api, *MQTT_RELAY_PUB)), sub=relay("sub", MQTT_RELAY_SUB))
 
 
 def _env(name: str | None) -> str:
@@ -62,7 +132,11 @@ def generated_nkey_entries(
             (domain, naming.AUTHX, naming.SYS),
             strict=True,
         ):
-            entries[name] = entry(name, secret.pubkey_env, account)
+            grant = {
+                naming.MTLS_LEAF_PERMISSIONS[0]: mtls_relay_grant(bus),
+                naming.MTLS_LEAF_PERMISSIONS[2]: MTLS_SYS_LEAF_GRANT,
+            }.get(name)
+            entries[name] = entry(name, secret.pubkey_env, account, grant)
     if bus.cluster_type == "csc":
         entries[naming.NACK_SOURCES_PERMISSION] = entry(
             naming.NACK_SOURCES_PERMISSION, naming.NACK_SOURCES_USER.pubkey_env, naming.SOURCES, NACK_GRANT

@@ -58,3 +58,11 @@ def leaf_checks_publish_before_transform(version: str | None) -> bool:
     """True where a CPC's leaf needs its cross-layer exports allowed unprefixed too; unknown versions: True."""
     parsed = parse(version) if version is not None else None
     return parsed is None or parsed < LEAF_PERMISSIONS_CHECKED_AFTER_TRANSFORM
+
+
+def hub_checks_delivery_before_transform(version: str | None) -> bool:
+    """True where a hub checks what it delivers to a leaf against the subject *before* an import's transform: the
+    same bug on the other side of the leaf. Measured with nats-mtls's leaf on a CPC: allowed `command.user.>`, it
+    got nothing of `cpc.<id>.command.user.x` imported as `command.user.x` on 2.12.6, and got it on 2.15.1.
+    Unknown versions: True."""
+    return leaf_checks_publish_before_transform(version)

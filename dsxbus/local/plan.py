@@ -66,9 +66,9 @@ def local_bus(bus: EventBus) -> EventBus:
 
 def user_accounts(bus: EventBus) -> tuple[str, ...]:
     """Accounts local clients can be in: the domain account (and a CPC's local CSC window, or the CSC's SOURCES),
-    extra accounts."""
+    extra accounts, and SYS (where the operator's monitoring, Surveyor, asks every server)."""
     own = (naming.CSC, naming.SOURCES) if bus.cluster_type == "csc" else (naming.CPC, naming.CSC)
-    return own + bus.enabled_extra_accounts
+    return (*own, *bus.enabled_extra_accounts, naming.SYS)
 
 
 def generate_keys(bus: EventBus) -> ClusterKeys:
@@ -107,8 +107,12 @@ def static_users(
             User(user=NOAUTH_USER, password=keys.noauth_password, permissions=perms.noauth.permissions),
         )
     if bus.mtls.enabled:
-        _add(users, bus.domain_account, User(nkey=keys.mtls_leaf.public_key))
-        _add(users, naming.SYS, User(nkey=keys.mtls_sys_leaf.public_key))
+        _add(
+            users,
+            bus.domain_account,
+            User(nkey=keys.mtls_leaf.public_key, permissions=permissions.mtls_relay_grant(bus)),
+        )
+        _add(users, naming.SYS, User(nkey=keys.mtls_sys_leaf.public_key, permissions=permissions.MTLS_SYS_LEAF_GRANT))
     if bus.cluster_type == "csc":
         for cluster_id, lists in resolved.cpc_lists.items():
             cpc = cpc_keys.get(cluster_id)

@@ -18,7 +18,9 @@ equal:
    `cpc.<id>.>` (FINDINGS item 4); upstream gives leafs the whole CSC account. Extra-account leafs
    (`leaf-<account>-cpc-<id>`) keep their whole, fleet-wide account but for the server's internals.
 6. permissions.json: `nack-controller` and `surveyor` carry `permissions` (the JetStream API; the SYS pings
-   Surveyor sends) where upstream gives them their whole account (docs/threat-model.md).
+   Surveyor sends) where upstream gives them their whole account (docs/threat-model.md). So do nats-mtls's
+   `mtls-leaf` (what the cluster's mTLS clients may do, and MQTT's needs; never `$SYS.`) and `mtls-sys-leaf`
+   (answers and events, no system requests).
 7. accounts.conf of a CPC: upstream's CPC account imports the whole CSC JetStream API (`$JS.API.>` as
    `$JS.CSC.API.>`) and all flow control (`$JS.FC.>`), so any client of the CPC account (anonymous MQTT lands
    there) could administer the CSC's streams. dsx-bus imports only consumer creation on the CPC's own source
@@ -434,6 +436,10 @@ def _without_service_grants(document: dict[str, Any]) -> dict[str, Any]:
         "sub": {"allow": ["_INBOX.>"]},
     }
     assert nkey["surveyor"].pop("permissions")["sub"] == {"allow": ["_INBOX.>"]}
+    relay = nkey["mtls-leaf"].pop("permissions")
+    assert relay["pub"]["deny"] == relay["sub"]["deny"] == ["$SYS.>"]
+    sys_grant = permissions.MTLS_SYS_LEAF_GRANT.model_dump(mode="json", exclude_defaults=True)
+    assert nkey["mtls-sys-leaf"].pop("permissions") == sys_grant
     return document
 
 

@@ -210,3 +210,30 @@ def test_mtls_mqtt_with_the_identity_certificate_lands_in_its_account_with_its_p
 
     assert landed.ok, landed.detail
     assert refused_qos == 128
+
+
+async def _mtls_qos1(federation: runner.Federation) -> list[check.Result]:
+    """QoS 1 both ways between an mTLS client and the main servers: MQTT on nats-mtls keeps its sessions and
+    messages in the main servers' JetStream, through nats-mtls's leaf (and its grant, permissions.mtls_relay_grant)."""
+    client = _mtls(federation, with_certificate=True)
+    client.connect()
+    try:
+        down = check.Sink("mtls mqtt q1 test/q1/down", 1)
+        granted = client.subscribe("test/q1/down", 1, down)
+        async with check.clients(federation) as c:
+            up = c.mqtt_sink(federation.csc, "test/q1/up", 1, 1)
+            to_mtls = check._mqtt_publisher(c.mq(federation.csc), "test/q1/down", 1)
+            results = [check.Result("mtls subscribe q1 granted", granted == 1, f"granted {granted}")]
+            results.append(await check.deliver("csc mqtt q1 -> mtls mqtt", to_mtls, [down]))
+            results.append(
+                await check.deliver("mtls mqtt q1 -> csc mqtt", check._mqtt_publisher(client, "test/q1/up", 1), [up])
+            )
+            results.append(check.Result("delivered at q1", {d.qos for d in down.got + up.got} == {1}, str(down.got)))
+            return results
+    finally:
+        client.close()
+
+
+def test_mtls_mqtt_qos1_crosses_nats_mtls_both_ways(federation: runner.Federation) -> None:
+    for result in asyncio.run(_mtls_qos1(federation)):
+        assert result.ok, f"{result.name}: {result.detail}"
