@@ -450,7 +450,7 @@ def wait_for_leafs(federation: Federation, timeout: float, say: Say = _stderr) -
 
             def probe(server: Server = server, want: int = want) -> int | None:
                 if not servers.is_running(server):
-                    raise LocalError(f"{server.name}: nats-server exited: {servers._problem_line(server)}")
+                    raise LocalError(f"{server.name}: nats-server exited: {servers.problem_line(server)}")
                 count = servers.leaf_count(server)
                 return count if count is not None and count >= want else None
 
@@ -460,7 +460,7 @@ def wait_for_leafs(federation: Federation, timeout: float, say: Say = _stderr) -
                 have = servers.leaf_count(server)
                 raise LocalError(
                     f"{server.name}: {have} of {want} leaf connections after {timeout:g} s "
-                    f"(leaf port {server.ports.get('leaf')}); last problem in its log: {servers._problem_line(server)}"
+                    f"(leaf port {server.ports.get('leaf')}); last problem in its log: {servers.problem_line(server)}"
                 ) from None
 
 

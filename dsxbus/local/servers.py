@@ -120,7 +120,9 @@ def start(name: str, conf: Path, log: Path) -> Server:
     return Server(name, conf, log, process.pid, {}, process)
 
 
-def _problem_line(server: Server) -> str:
+def problem_line(server: Server) -> str:
+    """Why a server failed, for an error message: its last fatal or error line (stderr, then its log), else
+    the last line it wrote."""
     texts = []
     for path in (server.stderr_path, server.log):
         with contextlib.suppress(OSError):
@@ -145,7 +147,7 @@ def wait_ready(server: Server, expect: tuple[str, ...], timeout: float = 10.0) -
             return server
         if not is_running(server):
             raise ServerStartError(
-                f"{server.name}: nats-server exited at start ({server.conf}): {_problem_line(server)}"
+                f"{server.name}: nats-server exited at start ({server.conf}): {problem_line(server)}"
             )
         return None
 
@@ -153,7 +155,7 @@ def wait_ready(server: Server, expect: tuple[str, ...], timeout: float = 10.0) -
         return wait_for(probe, timeout, f"{server.name} to be ready")
     except WaitTimeoutError:
         raise ServerStartError(
-            f"{server.name}: not ready after {timeout:g} s ({server.log}): {_problem_line(server)}"
+            f"{server.name}: not ready after {timeout:g} s ({server.log}): {problem_line(server)}"
         ) from None
 
 
