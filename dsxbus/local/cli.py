@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dsxbus import versions
-from dsxbus.cli import EXTRA_COMMANDS, project_dir_option
+from dsxbus.cliargs import project_dir_option
 from dsxbus.local import binaries
 
 
@@ -128,6 +128,3 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     check_cmd = sub.add_parser("check", help="run the cross-layer routing matrix against the running federation")
     common(check_cmd)
     check_cmd.set_defaults(run=_check)
-
-
-EXTRA_COMMANDS.append(register)
