@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from dsxbus.local import check, runner, servers
+from dsxbus.local import check, clients, runner, servers
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def own_federation(
         yield running
 
 
-def _failures(results: list[check.Result]) -> list[str]:
+def _failures(results: list[clients.Result]) -> list[str]:
     return [f"{r.name}: {r.detail}" for r in results if not r.ok]
 
 
@@ -64,7 +64,7 @@ def _source_flowing(federation: runner.Federation, cpc: runner.Cluster) -> bool 
     """The CPC's $MQTT_msgs source heard from the (new) CSC stream within the last second."""
 
     async def info() -> dict[str, Any]:
-        client = await check.nats_connect(cpc, federation, "CPC")
+        client = await clients.nats_connect(cpc, federation, "CPC")
         try:
             reply = await client.request("$JS.API.STREAM.INFO.$MQTT_msgs", b"", timeout=5)
             data: dict[str, Any] = json.loads(reply.data)
@@ -81,10 +81,10 @@ def test_qos1_messages_sent_while_a_persistent_subscriber_is_offline_arrive_when
 ) -> None:
     csc = own_federation.csc
     client_id = f"persistent-{secrets.token_hex(4)}"
-    subscriber = check.mqtt_admin(csc, own_federation, client_id=client_id, clean_session=False)
+    subscriber = clients.mqtt_admin(csc, own_federation, client_id=client_id, clean_session=False)
     assert subscriber.subscribe("test/persist", 1) == 1
     subscriber.close()
-    publisher = check.mqtt_admin(csc, own_federation)
+    publisher = clients.mqtt_admin(csc, own_federation)
     try:
         sent = [f"offline-{i}".encode() for i in range(3)]
         for payload in sent:
@@ -92,7 +92,7 @@ def test_qos1_messages_sent_while_a_persistent_subscriber_is_offline_arrive_when
     finally:
         publisher.close()
 
-    returning = check.mqtt_admin(csc, own_federation, client_id=client_id, clean_session=False)  # no resubscribe
+    returning = clients.mqtt_admin(csc, own_federation, client_id=client_id, clean_session=False)  # no resubscribe
     try:
         got = [returning.messages.get(timeout=5).payload for _ in sent]
     finally:

@@ -21,7 +21,7 @@ from natstools import ServerErrors
 
 from dsxbus import fleet, naming, permissions, subjects
 from dsxbus.config import Permissions, SubjectRule
-from dsxbus.local import check, runner, servers
+from dsxbus.local import clients, runner, servers
 from dsxbus.local.runner import Cluster
 
 MTLS_STACKS = ["csc", "cpc-a"]
@@ -62,7 +62,7 @@ async def _mtls_client_subscribed(federation: runner.Federation, stack: str) -> 
     cluster = federation.clusters[stack]
     assert cluster.mtls is not None and federation.ca is not None
     identity = cluster.mtls_clients["mqtt-client"]
-    client = check.Mqtt(cluster.mtls.ports["mqtt"], tls=(str(federation.ca), identity.cert, identity.key))
+    client = clients.Mqtt(cluster.mtls.ports["mqtt"], tls=(str(federation.ca), identity.cert, identity.key))
     client.connect()
     try:
         assert client.subscribe("test/leafs/#", 1) == 1
@@ -83,7 +83,7 @@ def test_every_subscription_of_the_nats_mtls_relay_is_within_its_grant(
 
 
 async def _pings(federation: runner.Federation, stack: str) -> list[str]:
-    async with check.clients(federation) as c:
+    async with clients.opened(federation) as c:
         client = await c.nc(federation.clusters[stack], naming.SYS)
         inbox = client.new_inbox()
         answers: list[str] = []
@@ -155,16 +155,16 @@ def test_the_nats_mtls_sys_leaf_seed_hears_no_connect_events(federation: runner.
     assert asyncio.run(_sys_seed_listens(federation))
 
 
-async def _relay_attempts(federation: runner.Federation) -> tuple[check.Result, check.Result, bool, bool, bool]:
+async def _relay_attempts(federation: runner.Federation) -> tuple[clients.Result, clients.Result, bool, bool, bool]:
     async with _seed_client(federation, federation.keys["csc"].mtls_leaf.seed) as (client, errors):
-        async with check.clients(federation) as c:
+        async with clients.opened(federation) as c:
             command_b = await c.sink(federation.cluster("b"), "CPC", "command.x", 0)
             own = await c.sink(federation.csc, "CSC", "test.relay", 1)
-            allowed = await check.deliver(
-                "mtls-leaf seed -> test.relay", check._nats_publisher(client, "test.relay"), [own]
+            allowed = await clients.deliver(
+                "mtls-leaf seed -> test.relay", clients.nats_publisher(client, "test.relay"), [own]
             )
-            forged = await check.deliver(
-                "mtls-leaf seed -> cpc.b.command.x", check._nats_publisher(client, "cpc.b.command.x"), [command_b]
+            forged = await clients.deliver(
+                "mtls-leaf seed -> cpc.b.command.x", clients.nats_publisher(client, "cpc.b.command.x"), [command_b]
             )
         try:
             await client.request("$SYS.REQ.ACCOUNT.PING.CONNZ", b"{}", timeout=REPLY_WAIT)

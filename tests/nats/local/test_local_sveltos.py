@@ -24,7 +24,7 @@ from nats.aio.client import Client as Nats
 from nats.aio.msg import Msg
 
 from dsxbus import sveltos, sveltos_agent
-from dsxbus.local import check, runner, servers
+from dsxbus.local import clients, runner, servers
 from dsxbus.stackfile import load_stack
 
 TIMEOUT = 5.0
@@ -107,7 +107,7 @@ async def _hear_from_csc(federation: runner.Federation, agent: Agent) -> tuple[s
     for subject in agent.subjects:
         await listener.subscribe(subject, cb=on_message)
     await listener.flush()
-    publisher = await check.nats_connect(federation.csc, federation, "CSC")
+    publisher = await clients.nats_connect(federation.csc, federation, "CSC")
     try:
         payload = _cloud_event("login", "mgianluc")
         # Interest crosses two leafs (nats-mtls -> cpc-a -> CSC): publish until it is there.
@@ -226,7 +226,7 @@ async def _consume_as_the_agent(federation: runner.Federation, tmp_path: Path) -
     context = _tls(configuration.authorization, tmp_path)
     errors: list[str] = []
     agent = await _connect(configuration.url, context, errors)
-    publisher = await check.nats_connect(federation.csc, federation, "CSC")
+    publisher = await clients.nats_connect(federation.csc, federation, "CSC")
     try:
         # What sveltos-agent v0.51 does per stream: look the stream and the durable up, pull, ack.
         js = agent.jetstream()
