@@ -28,8 +28,8 @@ from dsxbus.local.clients import (
     nats_publisher,
     opened,
 )
-from dsxbus.local.runner import Cluster, Federation
 from dsxbus.local.servers import LocalError
+from dsxbus.local.state import Federation, LocalCluster
 
 UNLISTED = "local.check"
 
@@ -46,35 +46,35 @@ async def core_routes(federation: Federation, c: Clients) -> list[Awaitable[Resu
     for cpc in cpcs:
         others = [o for o in cpcs if o is not cpc]
         prefix = subjects.cpc_prefix(cpc.id)
-        for pattern in cpc.lists["cpcExports"]:
+        for pattern in cpc.lists.cpc_exports:
             subject = concrete(pattern)
             sinks = [await c.sink(csc, naming.CSC, prefix + subject, 1), await c.sink(csc, naming.CSC, "cpc.*.>", 1)]
             for other in others:
                 sinks += [await c.sink(other, naming.CPC, ">", 0), await c.sink(other, naming.CSC, ">", 0)]
             publish = nats_publisher(await c.nc(cpc, naming.CPC), subject)
             routes.append(_later(f"nats {cpc.stack} {subject} -> csc {prefix}{subject}", publish, sinks))
-        for pattern in cpc.lists["cscPrefixedExports"]:
+        for pattern in cpc.lists.csc_prefixed_exports:
             subject = concrete(pattern)
             sinks = [await c.sink(cpc, naming.CPC, subject, 1)]
             sinks += [await c.sink(o, naming.CPC, ">", 0) for o in others]
             publish = nats_publisher(await c.nc(csc, naming.CSC), prefix + subject)
             routes.append(_later(f"nats csc {prefix}{subject} -> only {cpc.stack} {subject}", publish, sinks))
-        for pattern in cpc.lists["cscExports"]:
+        for pattern in cpc.lists.csc_exports:
             if pattern in broadcast_done:
                 continue
             broadcast_done.add(pattern)
             subject = concrete(pattern)
-            sinks = [await c.sink(o, naming.CPC, subject, 1) for o in cpcs if pattern in o.lists["cscExports"]]
+            sinks = [await c.sink(o, naming.CPC, subject, 1) for o in cpcs if pattern in o.lists.csc_exports]
             publish = nats_publisher(await c.nc(csc, naming.CSC), subject)
             routes.append(_later(f"nats csc {subject} -> every cpc {subject}", publish, sinks))
         # One-way: a CSC publish on the prefixed telemetry subject does not flow down, a CPC
         # command does not flow up.
-        for pattern in cpc.lists["cpcExports"][:1]:
+        for pattern in cpc.lists.cpc_exports[:1]:
             subject = concrete(pattern)
             sinks = [await c.sink(csc, naming.CSC, prefix + subject, 1), await c.sink(cpc, naming.CPC, ">", 0)]
             publish = nats_publisher(await c.nc(csc, naming.CSC), prefix + subject)
             routes.append(_later(f"nats csc {prefix}{subject} stays on the csc", publish, sinks))
-        for pattern in cpc.lists["cscPrefixedExports"][:1]:
+        for pattern in cpc.lists.csc_prefixed_exports[:1]:
             subject = concrete(pattern)
             sinks = [await c.sink(cpc, naming.CPC, subject, 1), await c.sink(csc, naming.CSC, ">", 0)]
             sinks += [await c.sink(o, naming.CPC, ">", 0) for o in others]
@@ -109,7 +109,7 @@ async def mqtt_routes(federation: Federation, c: Clients) -> list[Awaitable[Resu
     for cpc in cpcs:
         others = [o for o in cpcs if o is not cpc]
         prefix = subjects.cpc_prefix(cpc.id)
-        for pattern in cpc.lists["cpcExports"][:1]:
+        for pattern in cpc.lists.cpc_exports[:1]:
             subject = concrete(pattern)
             up = topic(prefix + subject)
             sinks = [
@@ -130,7 +130,7 @@ async def mqtt_routes(federation: Federation, c: Clients) -> list[Awaitable[Resu
                     "q1 subscriber: 0, " + QOS1_UP_NOTE,
                 )
             )
-        for pattern in cpc.lists["cscPrefixedExports"][:1]:
+        for pattern in cpc.lists.csc_prefixed_exports[:1]:
             subject = concrete(pattern)
             sinks = [c.mqtt_sink(cpc, topic(subject), 1, 1), c.mqtt_sink(cpc, topic(subject), 0, 1)]
             sinks += [await c.sink(cpc, naming.CPC, subject, 1)]
@@ -144,10 +144,10 @@ async def mqtt_routes(federation: Federation, c: Clients) -> list[Awaitable[Resu
                         [Sink(s.label, s.want, s.got, s.qos) for s in sinks],
                     )
                 )
-    patterns = sorted({p for cpc in cpcs for p in cpc.lists["cscExports"]})[:1]
+    patterns = sorted({p for cpc in cpcs for p in cpc.lists.csc_exports})[:1]
     for pattern in patterns:
         subject = concrete(pattern)
-        sinks = [c.mqtt_sink(o, topic(subject), 1, 1) for o in cpcs if pattern in o.lists["cscExports"]]
+        sinks = [c.mqtt_sink(o, topic(subject), 1, 1) for o in cpcs if pattern in o.lists.csc_exports]
         publish = mqtt_publisher(c.mq(csc), topic(subject), 1)
         routes.append(_later(f"mqtt q1 csc {topic(subject)} -> every cpc", publish, sinks))
     return routes
@@ -168,7 +168,7 @@ def retained_routes(federation: Federation) -> Iterator[Result]:
     for cpc in federation.cpcs[:1]:
         prefix = subjects.cpc_prefix(cpc.id)
         tag = secrets.token_hex(4)
-        for pattern in cpc.lists["cscPrefixedExports"][:1]:
+        for pattern in cpc.lists.csc_prefixed_exports[:1]:
             subject = f"{concrete(pattern)}.r{tag}"
             publisher = mqtt_admin(csc, federation)
             try:
@@ -180,7 +180,7 @@ def retained_routes(federation: Federation) -> Iterator[Result]:
                 publisher.publish(topic(prefix + subject), b"", qos=1, retain=True)  # clear it
             finally:
                 publisher.close()
-        for pattern in cpc.lists["cpcExports"][:1]:
+        for pattern in cpc.lists.cpc_exports[:1]:
             subject = f"{concrete(pattern)}.r{tag}"
             publisher = mqtt_admin(cpc, federation)
             try:
@@ -197,7 +197,7 @@ def retained_routes(federation: Federation) -> Iterator[Result]:
                 publisher.close()
 
 
-def _poll_retained(cluster: Cluster, federation: Federation, pattern: str, *, want: bool) -> Delivery | None:
+def _poll_retained(cluster: LocalCluster, federation: Federation, pattern: str, *, want: bool) -> Delivery | None:
     """A fresh subscriber's retained message; retried until the sourced copy has arrived (want) or
     watched for GRACE*3 (not want)."""
     deadline = time.monotonic() + (TIMEOUT if want else 0)

@@ -21,7 +21,7 @@ from nats.aio.msg import Msg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from dsxbus.local.plan import MQTT_ADMIN_USER
-from dsxbus.local.runner import Cluster, Federation
+from dsxbus.local.state import Federation, LocalCluster
 
 GRACE = 0.3
 """How long a subscriber that must get nothing is watched after the expected deliveries arrived."""
@@ -67,7 +67,7 @@ async def _quiet(_: Exception) -> None:
     return None
 
 
-async def nats_connect(cluster: Cluster, federation: Federation, account: str, **options: Any) -> Nats:
+async def nats_connect(cluster: LocalCluster, federation: Federation, account: str, **options: Any) -> Nats:
     """A full-access client in `account` on the cluster's main server (the local admin nkey)."""
     seed = federation.keys[cluster.stack].admin[account].seed
     options.setdefault("error_cb", _quiet)
@@ -181,7 +181,7 @@ class Mqtt:
         self.client.loop_stop()
 
 
-def mqtt_admin(cluster: Cluster, federation: Federation, **options: Any) -> Mqtt:
+def mqtt_admin(cluster: LocalCluster, federation: Federation, **options: Any) -> Mqtt:
     """A full-access MQTT client in the cluster's domain account (the local `local-mqtt` user)."""
     client = Mqtt(
         cluster.main.ports["mqtt"],
@@ -256,21 +256,21 @@ class Clients:
         self.nats: dict[tuple[str, str], Nats] = {}
         self.mqtt: list[Mqtt] = []
 
-    async def nc(self, cluster: Cluster, account: str) -> Nats:
+    async def nc(self, cluster: LocalCluster, account: str) -> Nats:
         key = (cluster.stack, account)
         if key not in self.nats:
             self.nats[key] = await nats_connect(cluster, self.federation, account)
         return self.nats[key]
 
-    async def sink(self, cluster: Cluster, account: str, subject: str, want: int) -> Sink:
+    async def sink(self, cluster: LocalCluster, account: str, subject: str, want: int) -> Sink:
         return await nats_sink(await self.nc(cluster, account), subject, f"{cluster.stack}/{account} {subject}", want)
 
-    def mq(self, cluster: Cluster) -> Mqtt:
+    def mq(self, cluster: LocalCluster) -> Mqtt:
         client = mqtt_admin(cluster, self.federation)
         self.mqtt.append(client)
         return client
 
-    def mqtt_sink(self, cluster: Cluster, pattern: str, qos: int, want: int) -> Sink:
+    def mqtt_sink(self, cluster: LocalCluster, pattern: str, qos: int, want: int) -> Sink:
         sink = Sink(f"{cluster.stack} mqtt q{qos} {pattern}", want)
         self.mq(cluster).subscribe(pattern, qos, sink)
         return sink

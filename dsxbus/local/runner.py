@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from dsxbus import certs, fleet, naming, permissions, streams, sveltos, versions
+from dsxbus.config import CrossLayer
 from dsxbus.errors import ConfigError
 from dsxbus.fleet import Resolved
-from dsxbus.local import jetstream, plan, servers
+from dsxbus.local import jetstream, plan, servers, state
 from dsxbus.local.plan import ClusterKeys
 from dsxbus.local.servers import LocalError, Server
+from dsxbus.local.state import Federation, LocalCluster, MtlsClient
 
-STATE = "state.json"
-KEYS = "keys.json"
 MAIN_PORTS = ("client", "http", "leaf", "mqtt")
 MTLS_PORTS = ("client", "http", "leaf", "mqtt")
 
@@ -32,153 +31,10 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def default_run_dir(project_dir: Path) -> Path:
-    """Under the project (git-ignored `.dsx-bus/`), so two checkouts never share a federation."""
-    return project_dir.resolve() / ".dsx-bus" / "local"
-
-
-@dataclass
-class MtlsClient:
-    identity: str
-    account: str
-    cert: str
-    key: str
-
-
-@dataclass
-class Cluster:
-    """One running cluster as `local status`, `local check` and the tests see it."""
-
-    stack: str
-    role: str
-    id: str
-    dir: Path
-    main: Server
-    mtls: Server | None = None
-    lists: dict[str, list[str]] = field(default_factory=dict)
-    """CPC: its effective cross-layer lists."""
-    extra_accounts: list[str] = field(default_factory=list)
-    noauth_account: str | None = None
-    mtls_clients: dict[str, MtlsClient] = field(default_factory=dict)
-    expected_leafs: dict[str, int] = field(default_factory=dict)
-    """Server name -> leaf connections it has once the federation is up."""
-
-    @property
-    def servers(self) -> list[Server]:
-        return [self.main] + ([self.mtls] if self.mtls else [])
-
-    def urls(self) -> dict[str, str]:
-        urls = {
-            "role": self.role,
-            "id": self.id,
-            "nats": self.main.url("client"),
-            "mqtt": self.main.url("mqtt"),
-            "leaf": self.main.url("leaf"),
-            "monitor": self.main.url("http"),
-            "dir": str(self.dir),
-        }
-        if self.mtls is not None:
-            urls["mqttMtls"] = f"ssl://127.0.0.1:{self.mtls.ports['mqtt']}"
-        return urls
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "role": self.role,
-            "id": self.id,
-            "dir": str(self.dir),
-            "main": self.main.to_json(),
-            "mtls": self.mtls.to_json() if self.mtls else None,
-            "lists": self.lists,
-            "extraAccounts": self.extra_accounts,
-            "noauthAccount": self.noauth_account,
-            "mtlsClients": {n: vars(c) for n, c in self.mtls_clients.items()},
-            "expectedLeafs": self.expected_leafs,
-        }
-
-    @classmethod
-    def from_json(cls, stack: str, data: Mapping[str, Any]) -> Cluster:
-        return cls(
-            stack,
-            data["role"],
-            data["id"],
-            Path(data["dir"]),
-            Server.from_json(data["main"]),
-            Server.from_json(data["mtls"]) if data["mtls"] else None,
-            data["lists"],
-            data["extraAccounts"],
-            data["noauthAccount"],
-            {n: MtlsClient(**c) for n, c in data["mtlsClients"].items()},
-            data["expectedLeafs"],
-        )
-
-
-@dataclass
-class Federation:
-    run_dir: Path
-    project: Path
-    clusters: dict[str, Cluster]
-    keys: dict[str, ClusterKeys]
-    ca: Path | None = None
-    nats_version: str = ""
-    """The nats-server version every server of this federation runs."""
-
-    @property
-    def csc(self) -> Cluster:
-        return next(c for c in self.clusters.values() if c.role == "csc")
-
-    @property
-    def cpcs(self) -> list[Cluster]:
-        return [c for c in self.clusters.values() if c.role == "cpc"]
-
-    def cluster(self, cluster_id: str) -> Cluster:
-        return next(c for c in self.clusters.values() if c.id == cluster_id)
-
-    def servers(self) -> list[Server]:
-        return [s for c in self.clusters.values() for s in c.servers]
-
-    def save(self) -> None:
-        state = {
-            "project": str(self.project),
-            "ca": str(self.ca) if self.ca else None,
-            "natsServerVersion": self.nats_version,
-            "clusters": {n: c.to_json() for n, c in self.clusters.items()},
-        }
-        _write_private(self.run_dir / STATE, json.dumps(state, indent=2) + "\n")
-        keys = {n: k.to_json() for n, k in self.keys.items()}
-        _write_private(self.run_dir / KEYS, json.dumps(keys, indent=2) + "\n")
-
-    def describe(self) -> dict[str, Any]:
-        """`local up --json`: every cluster's endpoints."""
-        return {"natsServerVersion": self.nats_version, "clusters": {n: c.urls() for n, c in self.clusters.items()}}
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)  # seeds are inlined in configs and keys.json; only the owner may read them
-    path.write_text(text)
-
-
-def load(run_dir: Path) -> Federation:
-    """The federation `local up` recorded in `run_dir`."""
-    try:
-        state = json.loads((run_dir / STATE).read_text())
-        keys = json.loads((run_dir / KEYS).read_text())
-    except FileNotFoundError:
-        raise LocalError(f"no local federation in {run_dir}: start one with `dsx-bus local up`") from None
-    return Federation(
-        run_dir,
-        Path(state["project"]),
-        {n: Cluster.from_json(n, c) for n, c in state["clusters"].items()},
-        {n: ClusterKeys.from_json(k) for n, k in keys.items()},
-        Path(state["ca"]) if state["ca"] else None,
-        str(state.get("natsServerVersion", "")),
-    )
-
-
 def running(run_dir: Path) -> list[Server]:
     """Servers recorded in `run_dir` that are still alive."""
     try:
-        federation = load(run_dir)
+        federation = state.load(run_dir)
     except LocalError:
         return []
     return [s for s in federation.servers() if servers.is_running(s)]
@@ -237,7 +93,7 @@ class _Launcher:
 
     def launch(self, name: str, directory: Path, stem: str, text: str) -> Server:
         conf = directory / f"{stem}.conf"
-        _write_private(conf, text)
+        state.write_private(conf, text)
         self.say(f"* starting {name} ({conf})")
         server = servers.start(name, conf, directory / f"{stem}.log")
         self.started.append(server)
@@ -258,7 +114,7 @@ def up(
 ) -> Federation:
     """Start every cluster, wait for every leaf, create the MQTT streams; leave the servers running."""
     project_dir = project_dir.resolve()
-    run_dir = (run_dir or default_run_dir(project_dir)).resolve()
+    run_dir = (run_dir or state.default_run_dir(project_dir)).resolve()
     resolved = _resolve(project_dir, stacks, say)
     alive = running(run_dir)
     if alive:
@@ -266,7 +122,7 @@ def up(
         raise LocalError(f"a local federation is already running in {run_dir}: {names}; `dsx-bus local down` first")
     if run_dir.exists():
         # Only ever delete a directory a previous `local up` made: `--run-dir ~` must not wipe a home.
-        if any(run_dir.iterdir()) and not ((run_dir / KEYS).exists() or (run_dir / STATE).exists()):
+        if any(run_dir.iterdir()) and not state.is_run_dir(run_dir):
             raise LocalError(f"{run_dir} is not empty and holds no local federation: choose another --run-dir")
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, mode=0o700)
@@ -311,7 +167,7 @@ def _start(
     launcher: _Launcher,
     leaf_timeout: float,
 ) -> Federation:
-    clusters: dict[str, Cluster] = {}
+    clusters: dict[str, LocalCluster] = {}
     csc_leaf_url: str | None = None
     for wave in ("csc", "cpc"):
         batch = [(n, r) for n, r in resolved.items() if r.bus.cluster_type == wave]
@@ -337,7 +193,7 @@ def _start(
             clusters[name] = cluster
     federation = Federation(run_dir, project_dir, clusters, keys, ca_path, servers.nats_server_version())
     _expect_leafs(federation)
-    federation.save()  # before waiting, so `local down` can stop a federation whose leafs never came up
+    state.save(federation)  # before waiting, so `local down` can stop a federation whose leafs never came up
     wait_for_leafs(federation, leaf_timeout, launcher.say)
     for name, item in resolved.items():
         if item.bus.cluster_type == "cpc":
@@ -358,16 +214,16 @@ def _main_conf(
     )
 
 
-def _describe(name: str, item: Resolved, server: Server) -> Cluster:
+def _describe(name: str, item: Resolved, server: Server) -> LocalCluster:
     bus = item.bus
     noauth = bus.auth.permissions.noauth
-    return Cluster(
+    return LocalCluster(
         stack=name,
         role=bus.cluster_type,
         id=bus.cluster_id or "csc",
         dir=server.conf.parent,
         main=server,
-        lists=plan.lists_json(bus.effective_cross_layer) if bus.cluster_type == "cpc" else {},
+        lists=bus.effective_cross_layer if bus.cluster_type == "cpc" else CrossLayer(),
         extra_accounts=list(bus.enabled_extra_accounts),
         noauth_account=noauth.account if noauth else None,
     )
@@ -388,7 +244,7 @@ def _start_mtls(
         cert, key = cert_dir / "clients" / f"{entry_name}.crt", cert_dir / "clients" / f"{entry_name}.key"
         cert.parent.mkdir(parents=True, exist_ok=True)
         cert.write_bytes(pem.certificate)
-        _write_private(key, pem.key.decode())
+        state.write_private(key, pem.key.decode())
         clients[entry_name] = MtlsClient(entry.identity, entry.account, str(cert), str(key))
 
     def conf(ports: Mapping[str, int] | None) -> str:
@@ -402,7 +258,7 @@ def _start_mtls(
     return server, clients
 
 
-def _create_streams(cluster: Cluster, item: Resolved, keys: ClusterKeys, say: Say) -> None:
+def _create_streams(cluster: LocalCluster, item: Resolved, keys: ClusterKeys, say: Say) -> None:
     bus = item.bus
     mqtt = streams.mqtt_streams(bus, item.cpc_lists)
     configs = [streams.jetstream_config(s, bus.mqtt_streams, replicas=1) for s in mqtt if s.account is None]
@@ -469,20 +325,20 @@ def wait_for_leafs(federation: Federation, timeout: float, say: Say = _stderr) -
 
 def down(run_dir: Path, say: Say = _stderr) -> list[Server]:
     """Stop the servers `local up` recorded (terminate, kill after 5 s); nothing else."""
-    federation = load(run_dir)
+    federation = state.load(run_dir)
     stopped = []
     for server in reversed(federation.servers()):
         if servers.is_running(server):
             say(f"* stopping {server.name} (PID {server.pid})")
             servers.stop(server)
             stopped.append(server)
-    (run_dir / STATE).unlink(missing_ok=True)
+    state.forget(run_dir)
     return stopped
 
 
 def status(run_dir: Path) -> list[dict[str, Any]]:
     """One row per server: running or not, and its leaf connections against what it should have."""
-    federation = load(run_dir)
+    federation = state.load(run_dir)
     rows = []
     for cluster in federation.clusters.values():
         for server in cluster.servers:
@@ -508,7 +364,7 @@ def restart(federation: Federation, stack: str, *, sig: signal.Signals = signal.
     new = servers.start(old.name, old.conf, old.log)
     servers.wait_ready(new, MAIN_PORTS)
     cluster.main = new
-    federation.save()
+    state.save(federation)
     stacks = fleet.load(federation.project, list(federation.clusters))
     item = fleet.resolve(stacks, stack)
     # Memory streams died with the process: recreate them before MQTT clients come back.

@@ -97,13 +97,6 @@ class Server:
         scheme = {"client": "nats", "http": "http", "leaf": "nats", "mqtt": "tcp"}[kind]
         return f"{scheme}://127.0.0.1:{self.ports[kind]}"
 
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "conf": str(self.conf), "log": str(self.log), "pid": self.pid, "ports": self.ports}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Server:
-        return cls(data["name"], Path(data["conf"]), Path(data["log"]), int(data["pid"]), dict(data["ports"]))
-
 
 def start(name: str, conf: Path, log: Path) -> Server:
     """Launch in its own session (so a terminal's Ctrl-C doesn't hit it and `local up` can exit)."""

@@ -39,10 +39,10 @@ from nats.aio.msg import Msg
 from natstools import ServerErrors
 
 from dsxbus import naming, topology
-from dsxbus.local import clients, runner
+from dsxbus.local import clients
 from dsxbus.local.clients import Mqtt, Publish, Result, Sink
 from dsxbus.local.plan import NOAUTH_USER
-from dsxbus.local.runner import Cluster
+from dsxbus.local.state import Federation, LocalCluster
 
 SETTLE = 0.1
 """How long a JetStream API request takes to act (a stream or consumer to exist) on loopback, had it been taken."""
@@ -104,7 +104,7 @@ def _subject(topic_name: str) -> str:
 class _Anonymous(Mqtt):
     """An MQTT client without credentials, with a client ID of its own to find in the server's log."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: LocalCluster) -> None:
         self.cluster = cluster
         self.client_id = f"anon-{cluster.stack}-{secrets.token_hex(4)}"
         super().__init__(cluster.main.ports["mqtt"], client_id=self.client_id)
@@ -132,7 +132,7 @@ class _Anonymous(Mqtt):
 
 
 @contextmanager
-def _anonymous(cluster: Cluster) -> Iterator[_Anonymous]:
+def _anonymous(cluster: LocalCluster) -> Iterator[_Anonymous]:
     client = _Anonymous(cluster)
     client.connect()  # raises if the broker refuses a client without credentials
     try:
@@ -142,7 +142,7 @@ def _anonymous(cluster: Cluster) -> Iterator[_Anonymous]:
 
 
 @asynccontextmanager
-async def _noauth_nats(federation: runner.Federation, cluster: Cluster) -> AsyncIterator[tuple[Nats, ServerErrors]]:
+async def _noauth_nats(federation: Federation, cluster: LocalCluster) -> AsyncIterator[tuple[Nats, ServerErrors]]:
     """A NATS client with the noauth user's own credentials: the permissions anonymous clients get."""
     errors = ServerErrors()
     client = await nats.connect(
@@ -159,7 +159,7 @@ async def _noauth_nats(federation: runner.Federation, cluster: Cluster) -> Async
         await client.close()
 
 
-def _domain(cluster: Cluster) -> str:
+def _domain(cluster: LocalCluster) -> str:
     return "CSC" if cluster.role == "csc" else "CPC"
 
 
@@ -222,7 +222,7 @@ async def _guarded(name: str, attack: Attack, watches: Sequence[_Watch]) -> tupl
     return after, [leak for w in watches for leak in w.leaks(token)]
 
 
-async def _command_watches(c: clients.Clients, federation: runner.Federation) -> dict[str, _Watch]:
+async def _command_watches(c: clients.Clients, federation: Federation) -> dict[str, _Watch]:
     """What the CSC sends each CPC, watched where an attack would deliver it.
 
     `b`: CPC b's commands, in core NATS (a literal subscriber too: a push consumer only sees literal interest) and
@@ -244,7 +244,7 @@ async def _command_watches(c: clients.Clients, federation: runner.Federation) ->
     }
 
 
-async def _remove_redirects(federation: runner.Federation) -> None:
+async def _remove_redirects(federation: Federation) -> None:
     csc = federation.csc
     async with clients.opened(federation) as c:
         admin = await c.nc(csc, naming.SOURCES)
@@ -257,14 +257,14 @@ async def _remove_redirects(federation: runner.Federation) -> None:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _no_redirecting_consumer(federation: runner.Federation) -> None:
+def _no_redirecting_consumer(federation: Federation) -> None:
     """The federation as the example stacks run it: no push consumer on the CSC's per-CPC source streams but their
     CPCs' stream sources. The federation creates none; an earlier attack that got one created would leave it
     behind, and these tests would then watch its deliveries, not their own attack's."""
     asyncio.run(_remove_redirects(federation))
 
 
-async def _state(c: clients.Clients, federation: runner.Federation) -> dict[str, Any]:
+async def _state(c: clients.Clients, federation: Federation) -> dict[str, Any]:
     """Every cluster's stream names, and the consumer count of the CSC's per-CPC source streams."""
     state: dict[str, Any] = {}
     for cluster in (federation.csc, *federation.cpcs):
@@ -284,7 +284,7 @@ async def _state(c: clients.Clients, federation: runner.Federation) -> dict[str,
 # ---- anonymous MQTT on the CSC --------------------------------------------------------------------------
 
 
-async def _csc_own_paths(federation: runner.Federation) -> list[Result]:
+async def _csc_own_paths(federation: Federation) -> list[Result]:
     csc = federation.csc
     async with clients.opened(federation) as c:
         with _anonymous(csc) as anon:
@@ -305,13 +305,13 @@ async def _csc_own_paths(federation: runner.Federation) -> list[Result]:
 
 
 def test_anonymous_mqtt_on_the_csc_publishes_test_and_reads_every_cpcs_telemetry(
-    federation: runner.Federation,
+    federation: Federation,
 ) -> None:
     for result in asyncio.run(_csc_own_paths(federation)):
         assert result.ok, f"{result.name}: {result.detail}"
 
 
-async def _csc_commands_b(federation: runner.Federation, qos: int) -> tuple[Result, Result, list[str], bool]:
+async def _csc_commands_b(federation: Federation, qos: int) -> tuple[Result, Result, list[str], bool]:
     csc = federation.csc
     async with clients.opened(federation) as c:
         watches = await _command_watches(c, federation)
@@ -324,7 +324,7 @@ async def _csc_commands_b(federation: runner.Federation, qos: int) -> tuple[Resu
 
 
 @pytest.mark.parametrize("qos", [0, 1], ids=lambda q: f"qos{q}")
-def test_anonymous_mqtt_on_the_csc_cannot_command_cpc_b(federation: runner.Federation, qos: int) -> None:
+def test_anonymous_mqtt_on_the_csc_cannot_command_cpc_b(federation: Federation, qos: int) -> None:
     own, guarded, leaks, refused = asyncio.run(_csc_commands_b(federation, qos))
 
     assert own.ok, own.detail  # connected, and its own test/x arrives
@@ -333,7 +333,7 @@ def test_anonymous_mqtt_on_the_csc_cannot_command_cpc_b(federation: runner.Feder
     assert refused, "the CSC did not log the anonymous publish to cpc.b.command.x as a violation"
 
 
-async def _csc_broadcasts(federation: runner.Federation, qos: int) -> tuple[Result, Result, list[str], bool]:
+async def _csc_broadcasts(federation: Federation, qos: int) -> tuple[Result, Result, list[str], bool]:
     csc = federation.csc
     async with clients.opened(federation) as c:
         sinks = [await c.sink(cpc, "CPC", "broadcast.>", 1) for cpc in federation.cpcs]
@@ -347,7 +347,7 @@ async def _csc_broadcasts(federation: runner.Federation, qos: int) -> tuple[Resu
 
 
 @pytest.mark.parametrize("qos", [0, 1], ids=lambda q: f"qos{q}")
-def test_anonymous_mqtt_on_the_csc_cannot_broadcast_to_the_cpcs(federation: runner.Federation, qos: int) -> None:
+def test_anonymous_mqtt_on_the_csc_cannot_broadcast_to_the_cpcs(federation: Federation, qos: int) -> None:
     own, guarded, leaks, refused = asyncio.run(_csc_broadcasts(federation, qos))
 
     assert own.ok, own.detail
@@ -372,7 +372,7 @@ CSC_API_TOPICS = [
 
 
 async def _api_attack(
-    federation: runner.Federation, cluster: Cluster, topic_name: str, body: bytes | None, own: tuple[str, str]
+    federation: Federation, cluster: LocalCluster, topic_name: str, body: bytes | None, own: tuple[str, str]
 ) -> tuple[Result, Result, list[str], bool, dict[str, Any], dict[str, Any]]:
     """An anonymous MQTT publish on `topic_name`; then, through the same connection, its own publish `own[0]`
     (seen on the CSC as `own[1]`), which a relay stream, had the attack created one, would carry on."""
@@ -400,7 +400,7 @@ async def _api_attack(
 
 @pytest.mark.parametrize(("topic_name", "body"), CSC_API_TOPICS, ids=[t for t, _ in CSC_API_TOPICS])
 def test_anonymous_mqtt_on_the_csc_reaches_no_server_api_and_no_mqtt_store(
-    federation: runner.Federation, topic_name: str, body: bytes | None
+    federation: Federation, topic_name: str, body: bytes | None
 ) -> None:
     own = ("test/relay/x", "test.relay.x")
     guarded, relayed, leaks, refused, before, after = asyncio.run(
@@ -418,7 +418,7 @@ CSC_SUBSCRIPTIONS = ["#", "cpc/b/#", "cpc/+/command/#", "broadcast/#", "$MQTT/#"
 
 
 async def _subscriptions(
-    federation: runner.Federation, cluster: Cluster, refused: Sequence[str], allowed: Sequence[str]
+    federation: Federation, cluster: LocalCluster, refused: Sequence[str], allowed: Sequence[str]
 ) -> tuple[dict[str, int], dict[str, int], list[str], list[str]]:
     """(granted QoS of the allowed filters, of the refused ones, refused filters the server did not log as a
     violation, filters the MQTT layer reserves: refused to a full-access client too, before any permission check).
@@ -435,7 +435,7 @@ async def _subscriptions(
         return own, granted, unlogged, reserved
 
 
-def test_anonymous_mqtt_on_the_csc_may_subscribe_only_to_test_and_telemetry(federation: runner.Federation) -> None:
+def test_anonymous_mqtt_on_the_csc_may_subscribe_only_to_test_and_telemetry(federation: Federation) -> None:
     allowed = ["cpc/+/sensor/#", "test/#"]
     own, granted, unlogged, reserved = asyncio.run(
         _subscriptions(federation, federation.csc, CSC_SUBSCRIPTIONS, allowed)
@@ -452,7 +452,7 @@ def test_anonymous_mqtt_on_the_csc_may_subscribe_only_to_test_and_telemetry(fede
 # ---- anonymous MQTT on a CPC ----------------------------------------------------------------------------
 
 
-async def _cpc_a_own_paths(federation: runner.Federation) -> list[Result]:
+async def _cpc_a_own_paths(federation: Federation) -> list[Result]:
     csc, a = federation.csc, federation.cluster("a")
     async with clients.opened(federation) as c:
         with _anonymous(a) as anon:
@@ -466,13 +466,13 @@ async def _cpc_a_own_paths(federation: runner.Federation) -> list[Result]:
 
 
 def test_anonymous_mqtt_on_cpc_a_sends_telemetry_to_the_csc_and_receives_its_commands(
-    federation: runner.Federation,
+    federation: Federation,
 ) -> None:
     for result in asyncio.run(_cpc_a_own_paths(federation)):
         assert result.ok, f"{result.name}: {result.detail}"
 
 
-async def _cpc_a_user_events(federation: runner.Federation) -> list[Result]:
+async def _cpc_a_user_events(federation: Federation) -> list[Result]:
     csc, a = federation.csc, federation.cluster("a")
     async with clients.opened(federation) as c:
         with _anonymous(a) as anon:
@@ -492,7 +492,7 @@ async def _cpc_a_user_events(federation: runner.Federation) -> list[Result]:
 
 
 def test_anonymous_mqtt_on_cpc_a_does_not_read_the_user_login_events_sveltos_reacts_to(
-    federation: runner.Federation,
+    federation: Federation,
 ) -> None:
     for result in asyncio.run(_cpc_a_user_events(federation)):
         assert result.ok, f"{result.name}: {result.detail}"
@@ -515,7 +515,7 @@ CPC_API_TOPICS = [
 
 @pytest.mark.parametrize(("topic_name", "body"), CPC_API_TOPICS, ids=[t for t, _ in CPC_API_TOPICS])
 def test_anonymous_mqtt_on_cpc_a_reaches_no_jetstream_api_and_no_mqtt_store(
-    federation: runner.Federation, topic_name: str, body: bytes | None
+    federation: Federation, topic_name: str, body: bytes | None
 ) -> None:
     own = ("sensor/relay/x", "cpc.a.sensor.relay.x")
     guarded, relayed, leaks, refused, before, after = asyncio.run(
@@ -529,7 +529,7 @@ def test_anonymous_mqtt_on_cpc_a_reaches_no_jetstream_api_and_no_mqtt_store(
     assert after == before
 
 
-async def _cpc_a_reads_b(federation: runner.Federation) -> tuple[Result, list[str], bool]:
+async def _cpc_a_reads_b(federation: Federation) -> tuple[Result, list[str], bool]:
     """The measured attack, end to end: a CSC stream on CPC b's subjects that republishes where CPC a's anonymous
     clients read (their commands), then CPC b's telemetry and commands, watched by an anonymous reader on CPC a."""
     csc, a, b = federation.csc, federation.cluster("a"), federation.cluster("b")
@@ -555,7 +555,7 @@ async def _cpc_a_reads_b(federation: runner.Federation) -> tuple[Result, list[st
             return guarded, leaks, await anon.refused("$JS.CSC.API.STREAM.CREATE.SPY")
 
 
-def test_anonymous_mqtt_on_cpc_a_cannot_read_cpc_b_through_a_csc_stream(federation: runner.Federation) -> None:
+def test_anonymous_mqtt_on_cpc_a_cannot_read_cpc_b_through_a_csc_stream(federation: Federation) -> None:
     guarded, leaks, refused = asyncio.run(_cpc_a_reads_b(federation))
 
     assert guarded.ok, guarded.detail  # CPC b's telemetry reached the CSC; the reader on CPC a gets its commands
@@ -563,9 +563,7 @@ def test_anonymous_mqtt_on_cpc_a_cannot_read_cpc_b_through_a_csc_stream(federati
     assert refused
 
 
-async def _cpc_a_publishes(
-    federation: runner.Federation, topic_name: str, qos: int
-) -> tuple[Result, Result, list[str], bool]:
+async def _cpc_a_publishes(federation: Federation, topic_name: str, qos: int) -> tuple[Result, Result, list[str], bool]:
     a = federation.cluster("a")
     subject = _subject(topic_name)
     async with clients.opened(federation) as c:
@@ -580,9 +578,7 @@ async def _cpc_a_publishes(
 
 @pytest.mark.parametrize("qos", [0, 1], ids=lambda q: f"qos{q}")
 @pytest.mark.parametrize("topic_name", ["command/x", "broadcast/x", "test/x"])
-def test_anonymous_mqtt_on_cpc_a_may_publish_only_telemetry(
-    federation: runner.Federation, topic_name: str, qos: int
-) -> None:
+def test_anonymous_mqtt_on_cpc_a_may_publish_only_telemetry(federation: Federation, topic_name: str, qos: int) -> None:
     own, guarded, leaks, refused = asyncio.run(_cpc_a_publishes(federation, topic_name, qos))
 
     assert own.ok, own.detail
@@ -595,7 +591,7 @@ CPC_SUBSCRIPTIONS = ["#", "cpc/b/#", "cpc/+/command/#", "sensor/#", "test/#", "$
 
 
 def test_anonymous_mqtt_on_cpc_a_may_subscribe_only_to_broadcasts_and_its_commands(
-    federation: runner.Federation,
+    federation: Federation,
 ) -> None:
     allowed = ["command/#", "broadcast/#"]
     a = federation.cluster("a")
@@ -619,7 +615,7 @@ async def _anonymous_nats(url: str) -> None:
 
 
 @pytest.mark.parametrize("stack", ["csc", "cpc-a", "cpc-b"])
-def test_an_anonymous_nats_client_is_refused(federation: runner.Federation, stack: str) -> None:
+def test_an_anonymous_nats_client_is_refused(federation: Federation, stack: str) -> None:
     # Locally `no_auth_user` is set in mqtt{} only. Upstream the auth-callout gives such a client the noauth
     # permissions, which the tests below exercise with the noauth user's own credentials.
     with pytest.raises(nats.errors.Error, match="Authorization Violation"):
@@ -632,7 +628,7 @@ OWN = {"csc": ("test.relay.x", "test.relay.x"), "cpc-a": ("sensor.relay.x", "cpc
 """(what the noauth client may publish, where the CSC sees it): what a relay stream would carry on."""
 
 
-async def _noauth_own_paths(federation: runner.Federation, stack: str) -> list[Result]:
+async def _noauth_own_paths(federation: Federation, stack: str) -> list[Result]:
     cluster, csc = federation.clusters[stack], federation.csc
     async with clients.opened(federation) as c, _noauth_nats(federation, cluster) as (client, errors):
         replies = await clients.nats_sink(client, f"{REPLY[stack]}.>", "noauth replies", 1)
@@ -661,9 +657,7 @@ async def _noauth_own_paths(federation: runner.Federation, stack: str) -> list[R
 
 
 @pytest.mark.parametrize("stack", ["csc", "cpc-a"])
-def test_the_noauth_identity_over_nats_uses_its_own_paths_and_gets_replies(
-    federation: runner.Federation, stack: str
-) -> None:
+def test_the_noauth_identity_over_nats_uses_its_own_paths_and_gets_replies(federation: Federation, stack: str) -> None:
     for result in asyncio.run(_noauth_own_paths(federation, stack)):
         assert result.ok, f"{result.name}: {result.detail}"
 
@@ -692,7 +686,7 @@ NATS_ATTACKS = [
 
 
 async def _noauth_attack(
-    federation: runner.Federation, stack: str, subject: str, body: bytes | None
+    federation: Federation, stack: str, subject: str, body: bytes | None
 ) -> tuple[Result, Result, list[str], list[Msg], ServerErrors, dict[str, Any], dict[str, Any]]:
     cluster, csc = federation.clusters[stack], federation.csc
     async with clients.opened(federation) as c:
@@ -728,7 +722,7 @@ async def _noauth_attack(
     ("stack", "subject", "body"), NATS_ATTACKS, ids=[f"{stack}-{subject}" for stack, subject, _ in NATS_ATTACKS]
 )
 def test_the_noauth_identity_over_nats_reaches_no_server_api_and_nothing_of_cpc_b(
-    federation: runner.Federation, stack: str, subject: str, body: bytes | None
+    federation: Federation, stack: str, subject: str, body: bytes | None
 ) -> None:
     guarded, relayed, leaks, replies, errors, before, after = asyncio.run(
         _noauth_attack(federation, stack, subject, body)

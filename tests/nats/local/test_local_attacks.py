@@ -19,15 +19,16 @@ import pytest
 from natstools import ROGUE_USER, leaf_seed_client, rogue_leaf_node
 
 from dsxbus import naming, topology
-from dsxbus.local import clients, runner, servers
+from dsxbus.local import clients, servers
 from dsxbus.local.clients import Sink
+from dsxbus.local.state import Federation
 
 REPLY_WAIT = 1.0
 """A request the CSC refuses gets no reply at all: wait this long for one that must not come."""
 
 
 async def _refused_request(
-    federation: runner.Federation, subject: str, body: dict[str, Any], account: str = "CSC"
+    federation: Federation, subject: str, body: dict[str, Any], account: str = "CSC"
 ) -> tuple[bool, bool]:
     """(no reply came, the server named the publish a permissions violation)."""
     async with leaf_seed_client(federation, "cpc-a", account) as (client, errors):
@@ -43,7 +44,7 @@ async def _refused_request(
         return not answered, errors.refused("publish", subject, mapped)
 
 
-async def _stream_names(federation: runner.Federation) -> list[str]:
+async def _stream_names(federation: Federation) -> list[str]:
     """The CSC's streams: its own and the per-CPC source streams (SOURCES)."""
     names: list[str] = []
     async with clients.opened(federation) as c:
@@ -95,7 +96,7 @@ def _assert_refused(outcome: tuple[bool, bool]) -> None:
     ids=lambda v: v if isinstance(v, str) else "",
 )
 def test_cpc_a_leaf_seed_reaches_no_jetstream_api_beyond_its_own_source_streams(
-    federation: runner.Federation, subject: str, body: dict[str, Any]
+    federation: Federation, subject: str, body: dict[str, Any]
 ) -> None:
     before = asyncio.run(_stream_names(federation))
     _assert_refused(asyncio.run(_refused_request(federation, subject, body)))
@@ -115,24 +116,24 @@ EXTRA = "LaunchLayer"
         "$MQTT.JSA.x.SC.x",
     ],
 )
-def test_cpc_a_extra_account_leaf_seed_gets_no_server_internals(federation: runner.Federation, subject: str) -> None:
+def test_cpc_a_extra_account_leaf_seed_gets_no_server_internals(federation: Federation, subject: str) -> None:
     _assert_refused(asyncio.run(_refused_request(federation, subject, {}, EXTRA)))
 
 
-async def _extra_account_jetstream(federation: runner.Federation) -> dict[str, Any]:
+async def _extra_account_jetstream(federation: Federation) -> dict[str, Any]:
     async with clients.opened(federation) as c:
         reply = await (await c.nc(federation.cluster("a"), EXTRA)).request("$JS.API.INFO", b"", timeout=5)
         info: dict[str, Any] = json.loads(reply.data)
         return info
 
 
-def test_cpc_a_extra_account_clients_still_use_its_jetstream_on_the_csc(federation: runner.Federation) -> None:
+def test_cpc_a_extra_account_clients_still_use_its_jetstream_on_the_csc(federation: Federation) -> None:
     info = asyncio.run(_extra_account_jetstream(federation))
     assert "error" not in info, info
     assert info["domain"] == "CSC"
 
 
-async def _subscribe_refused(federation: runner.Federation, subject: str) -> bool:
+async def _subscribe_refused(federation: Federation, subject: str) -> bool:
     async with leaf_seed_client(federation, "cpc-a") as (client, errors):
         await client.subscribe(subject)
         await client.flush()
@@ -141,19 +142,19 @@ async def _subscribe_refused(federation: runner.Federation, subject: str) -> boo
 
 
 @pytest.mark.parametrize("subject", ["_INBOX.>", "$MQTT.msgs.>", "$JS.FC.>", "cpc.b.>", "csc2cpc.b.>", ">"])
-def test_cpc_a_leaf_seed_may_not_listen_beyond_its_own_cpc(federation: runner.Federation, subject: str) -> None:
+def test_cpc_a_leaf_seed_may_not_listen_beyond_its_own_cpc(federation: Federation, subject: str) -> None:
     assert asyncio.run(_subscribe_refused(federation, subject))
 
 
 @pytest.fixture
-def rogue_leaf_a(tmp_path: Path, federation: runner.Federation) -> Iterator[servers.Server]:
+def rogue_leaf_a(tmp_path: Path, federation: Federation) -> Iterator[servers.Server]:
     """A leaf node of the attacker's own, dialling the CSC's leaf port with CPC a's leaf seed into account CSC."""
     with rogue_leaf_node(tmp_path, federation, federation.keys["cpc-a"].leaf["CSC"].seed) as server:
         servers.wait_for(lambda: servers.leaf_count(server) or None, 5, "the rogue leaf to connect")
         yield server
 
 
-async def _forge_mqtt_store(federation: runner.Federation, rogue: servers.Server) -> list[clients.Result]:
+async def _forge_mqtt_store(federation: Federation, rogue: servers.Server) -> list[clients.Result]:
     """Publish into the CSC's MQTT store through the leaf: nats-server lets leafs pass `$MQTT.` subjects
     without checking allow lists (only deny lists), so this is the path an allow list alone leaves open."""
     attacker = await nats.connect(rogue.url("client"), user=ROGUE_USER[0], password=ROGUE_USER[1])
@@ -176,14 +177,14 @@ async def _forge_mqtt_store(federation: runner.Federation, rogue: servers.Server
 
 
 def test_a_rogue_leaf_with_cpc_a_seed_cannot_write_into_the_csc_mqtt_store(
-    federation: runner.Federation, rogue_leaf_a: servers.Server
+    federation: Federation, rogue_leaf_a: servers.Server
 ) -> None:
     allowed, forged = asyncio.run(_forge_mqtt_store(federation, rogue_leaf_a))
     assert allowed.ok, allowed.detail
     assert forged.ok, forged.detail
 
 
-async def _eavesdrop_mqtt_store(federation: runner.Federation, rogue: servers.Server) -> list[clients.Result]:
+async def _eavesdrop_mqtt_store(federation: Federation, rogue: servers.Server) -> list[clients.Result]:
     attacker = await nats.connect(rogue.url("client"), user=ROGUE_USER[0], password=ROGUE_USER[1])
     try:
         spy = Sink("rogue leaf a $MQTT.msgs.>", 0)
@@ -205,7 +206,7 @@ async def _eavesdrop_mqtt_store(federation: runner.Federation, rogue: servers.Se
 
 
 def test_a_rogue_leaf_with_cpc_a_seed_cannot_read_cpc_b_commands_from_the_csc_mqtt_store(
-    federation: runner.Federation, rogue_leaf_a: servers.Server
+    federation: Federation, rogue_leaf_a: servers.Server
 ) -> None:
     (result,) = asyncio.run(_eavesdrop_mqtt_store(federation, rogue_leaf_a))
     assert result.ok, result.detail
@@ -224,7 +225,7 @@ REDIRECTS = [
 
 
 async def _redirect_own_source_stream(
-    federation: runner.Federation, rogue: servers.Server, deliver_subject: str
+    federation: Federation, rogue: servers.Server, deliver_subject: str
 ) -> tuple[clients.Result, dict[str, list[str]]]:
     """Create a push consumer on CPC a's own source stream (the one consumer its leaf may create) delivering into
     `deliver_subject`, then have the CSC send CPC a a QoS 1 command: CPC a must get it, CPC b nothing."""
@@ -255,7 +256,7 @@ async def _redirect_own_source_stream(
         await _delete_push_consumers(federation, stream)
 
 
-async def _wait_for_push_consumer(c: clients.Clients, federation: runner.Federation, stream: str, subject: str) -> None:
+async def _wait_for_push_consumer(c: clients.Clients, federation: Federation, stream: str, subject: str) -> None:
     """The attack's consumer exists (so the test measures its deliveries, not a refused request)."""
     js = (await c.nc(federation.csc, naming.SOURCES)).jsm()
 
@@ -268,7 +269,7 @@ async def _wait_for_push_consumer(c: clients.Clients, federation: runner.Federat
         await asyncio.sleep(0.05)
 
 
-async def _all_streams(federation: runner.Federation) -> dict[str, list[str]]:
+async def _all_streams(federation: Federation) -> dict[str, list[str]]:
     """Every stream of the federation, by cluster and account."""
     where = [(federation.csc, "CSC"), (federation.csc, naming.SOURCES), *((cpc, "CPC") for cpc in federation.cpcs)]
     found = {}
@@ -279,7 +280,7 @@ async def _all_streams(federation: runner.Federation) -> dict[str, list[str]]:
     return found
 
 
-async def _delete_push_consumers(federation: runner.Federation, stream: str) -> None:
+async def _delete_push_consumers(federation: Federation, stream: str) -> None:
     """The attack leaves its consumer behind (the leaf may not delete it): remove it. The federation's own stream
     sources create no push consumers outside their `csc2cpc.<id>.` deliver prefixes."""
     async with clients.opened(federation) as c:
@@ -291,7 +292,7 @@ async def _delete_push_consumers(federation: runner.Federation, stream: str) -> 
 
 @pytest.mark.parametrize("deliver_subject", REDIRECTS)
 def test_a_rogue_leaf_with_cpc_a_seed_cannot_redirect_its_own_source_stream_beyond_cpc_a(
-    federation: runner.Federation, rogue_leaf_a: servers.Server, deliver_subject: str
+    federation: Federation, rogue_leaf_a: servers.Server, deliver_subject: str
 ) -> None:
     before = asyncio.run(_all_streams(federation))
     result, after = asyncio.run(_redirect_own_source_stream(federation, rogue_leaf_a, deliver_subject))

@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 
 from dsxbus.local import check, clients, runner, servers
+from dsxbus.local.state import Federation, LocalCluster
 
 
 @pytest.fixture(scope="module")
 def own_federation(
     tmp_path_factory: pytest.TempPathFactory, make_project: Callable[[Path], Path], nats_version: str
-) -> Iterator[runner.Federation]:
+) -> Iterator[Federation]:
     """Its own federation: killing its CSC must not disturb the other modules' tests."""
     root = tmp_path_factory.mktemp("faults")
     project = make_project(root / "project")
@@ -36,7 +37,7 @@ SOURCE_RECOVERY = 75.0
 
 
 def test_after_the_csc_is_killed_and_restarted_leafs_reconnect_and_every_route_passes_again(
-    own_federation: runner.Federation,
+    own_federation: Federation,
 ) -> None:
     """Core NATS is back as soon as the leafs are. QoS 1 and retained CSC -> CPC (stream sourcing) come
     back later: the CSC's memory streams died with it, and each CPC source only re-creates its consumer
@@ -60,7 +61,7 @@ def test_after_the_csc_is_killed_and_restarted_leafs_reconnect_and_every_route_p
     print(f"CSC restart: stream sources of every CPC flowing again after {recovered:.1f} s")
 
 
-def _source_flowing(federation: runner.Federation, cpc: runner.Cluster) -> bool | None:
+def _source_flowing(federation: Federation, cpc: LocalCluster) -> bool | None:
     """The CPC's $MQTT_msgs source heard from the (new) CSC stream within the last second."""
 
     async def info() -> dict[str, Any]:
@@ -77,7 +78,7 @@ def _source_flowing(federation: runner.Federation, cpc: runner.Cluster) -> bool 
 
 
 def test_qos1_messages_sent_while_a_persistent_subscriber_is_offline_arrive_when_it_returns(
-    own_federation: runner.Federation,
+    own_federation: Federation,
 ) -> None:
     csc = own_federation.csc
     client_id = f"persistent-{secrets.token_hex(4)}"

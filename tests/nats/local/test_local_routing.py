@@ -8,12 +8,13 @@ import json
 import pytest
 
 from dsxbus import naming, topology
-from dsxbus.local import check, clients, runner, servers
+from dsxbus.local import check, clients, servers
 from dsxbus.local.clients import Result
+from dsxbus.local.state import Federation
 
 
 @pytest.fixture(scope="module")
-def matrix(federation: runner.Federation) -> list[Result]:
+def matrix(federation: Federation) -> list[Result]:
     return check.run(federation)
 
 
@@ -81,7 +82,7 @@ def test_a_retained_cpc_message_is_not_delivered_to_the_csc(matrix: list[Result]
     _assert_pass(_pick(matrix, "mqtt retained cpc-a", "not delivered"))
 
 
-async def _stream_info(federation: runner.Federation, stack: str, account: str, stream: str) -> dict[str, object]:
+async def _stream_info(federation: Federation, stack: str, account: str, stream: str) -> dict[str, object]:
     client = await clients.nats_connect(federation.clusters[stack], federation, account)
     try:
         reply = await client.request(f"$JS.API.STREAM.INFO.{stream}", b"", timeout=5)
@@ -91,7 +92,7 @@ async def _stream_info(federation: runner.Federation, stack: str, account: str, 
         await client.close()
 
 
-def test_the_csc_runs_jetstream_domain_csc(federation: runner.Federation) -> None:
+def test_the_csc_runs_jetstream_domain_csc(federation: Federation) -> None:
     """Extra accounts and MQTT sessions on a CPC use the CSC's JetStream as domain CSC (FINDINGS item 2)."""
     csc = asyncio.run(_stream_info(federation, "csc", "CSC", "$MQTT_msgs"))
     assert csc["cluster"] and "error" not in csc
@@ -99,7 +100,7 @@ def test_the_csc_runs_jetstream_domain_csc(federation: runner.Federation) -> Non
     assert jsz is not None and jsz["config"]["domain"] == "CSC"
 
 
-def test_each_cpc_source_is_active_through_the_sources_account(federation: runner.Federation) -> None:
+def test_each_cpc_source_is_active_through_the_sources_account(federation: Federation) -> None:
     """CPC a's `$MQTT_msgs` sources its own stream in SOURCES, which sources the CSC account's `$MQTT_msgs`."""
     cpc = asyncio.run(_stream_info(federation, "cpc-a", "CPC", "$MQTT_msgs"))
     per_cpc = asyncio.run(_stream_info(federation, "csc", naming.SOURCES, topology.cpc_source_stream("msgs", "a")))
@@ -114,7 +115,7 @@ def test_each_cpc_source_is_active_through_the_sources_account(federation: runne
     assert origin["active"] >= 0
 
 
-async def _extra_account_round_trip(federation: runner.Federation) -> list[Result]:
+async def _extra_account_round_trip(federation: Federation) -> list[Result]:
     csc, cpc = federation.csc, federation.cluster("a")
     async with clients.opened(federation) as c:
         up = [await c.sink(csc, "LaunchLayer", "launch.x", 1), await c.sink(csc, "CSC", ">", 0)]
@@ -129,6 +130,6 @@ async def _extra_account_round_trip(federation: runner.Federation) -> list[Resul
 
 
 def test_an_extra_account_carries_core_nats_both_ways_and_stays_in_its_account(
-    federation: runner.Federation,
+    federation: Federation,
 ) -> None:
     _assert_pass(asyncio.run(_extra_account_round_trip(federation)))

@@ -12,15 +12,14 @@ import pytest
 from natstools import PERMISSION, ServerErrors, leaf_seed_client, rogue_leaf_node
 
 from dsxbus import nkeys, versions
-from dsxbus.local import clients, runner, servers
+from dsxbus.local import clients, servers
 from dsxbus.local.clients import Mqtt, Sink
+from dsxbus.local.state import Federation
 from dsxbus.nkeys import KeyPair
 
 
 @pytest.fixture
-def rogue_leaf(
-    tmp_path: Path, federation: runner.Federation, request: pytest.FixtureRequest
-) -> Iterator[servers.Server]:
+def rogue_leaf(tmp_path: Path, federation: Federation, request: pytest.FixtureRequest) -> Iterator[servers.Server]:
     """A server dialling the CSC's leaf port into account CSC with the key the test names (or none)."""
     with rogue_leaf_node(tmp_path, federation, request.param) as server:
         yield server
@@ -35,7 +34,7 @@ STRANGER = nkeys.generate(nkeys.KeyKind.USER)
 
 @pytest.mark.parametrize("rogue_leaf", [STRANGER.seed], indirect=True)
 def test_a_cpc_presenting_a_leaf_key_the_csc_does_not_know_is_refused(
-    federation: runner.Federation, rogue_leaf: servers.Server
+    federation: Federation, rogue_leaf: servers.Server
 ) -> None:
     csc = federation.csc.main
     servers.wait_for(
@@ -48,7 +47,7 @@ def test_a_cpc_presenting_a_leaf_key_the_csc_does_not_know_is_refused(
 
 @pytest.mark.parametrize("rogue_leaf", [None], indirect=True)
 def test_a_leaf_without_any_key_is_refused_although_anonymous_mqtt_is_allowed(
-    federation: runner.Federation, rogue_leaf: servers.Server
+    federation: Federation, rogue_leaf: servers.Server
 ) -> None:
     # The hardened lab config: no_auth_user lives in mqtt{}, so it never admits a leaf (FINDINGS item 4 gap 1).
     servers.wait_for(lambda: _log_has(rogue_leaf, "Authorization Violation"), 5, "the rogue leaf to be refused")
@@ -56,7 +55,7 @@ def test_a_leaf_without_any_key_is_refused_although_anonymous_mqtt_is_allowed(
     assert servers.leaf_count(rogue_leaf) == 0
 
 
-async def _as_cpc_a_leaf(federation: runner.Federation) -> tuple[list[str], list[clients.Result]]:
+async def _as_cpc_a_leaf(federation: Federation) -> tuple[list[str], list[clients.Result]]:
     csc, cpc_b = federation.csc, federation.cluster("b")
     async with leaf_seed_client(federation, "cpc-a") as (intruder, errors), clients.opened(federation) as c:
         command_b = await c.sink(cpc_b, "CPC", "command.x", 1)
@@ -71,7 +70,7 @@ async def _as_cpc_a_leaf(federation: runner.Federation) -> tuple[list[str], list
         return errors.seen, [allowed, refused]
 
 
-def test_cpc_a_leaf_identity_can_neither_read_cpc_b_nor_command_it(federation: runner.Federation) -> None:
+def test_cpc_a_leaf_identity_can_neither_read_cpc_b_nor_command_it(federation: Federation) -> None:
     errors, (allowed, refused) = asyncio.run(_as_cpc_a_leaf(federation))
 
     assert allowed.ok, allowed.detail
@@ -80,9 +79,7 @@ def test_cpc_a_leaf_identity_can_neither_read_cpc_b_nor_command_it(federation: r
     assert any(PERMISSION in e and "publish" in e and "cpc.b.command.x" in e for e in map(str.lower, errors)), errors
 
 
-async def _unprefixed_export_as_cpc_a_leaf(
-    federation: runner.Federation, granted: bool
-) -> tuple[list[str], clients.Result]:
+async def _unprefixed_export_as_cpc_a_leaf(federation: Federation, granted: bool) -> tuple[list[str], clients.Result]:
     csc, cpc_b = federation.csc, federation.cluster("b")
     async with leaf_seed_client(federation, "cpc-a") as (intruder, errors), clients.opened(federation) as c:
         # Where granted, the CSC sees it (so it was published, and interest had time to cross); never cpc-b.
@@ -96,7 +93,7 @@ async def _unprefixed_export_as_cpc_a_leaf(
 
 
 def test_the_unprefixed_exports_a_leaf_needs_before_2_15_1_are_granted_only_there_and_reach_no_other_cpc(
-    federation: runner.Federation, nats_version: str
+    federation: Federation, nats_version: str
 ) -> None:
     # Before 2.15.1 the leaf checks `sensor.x`, not `cpc.a.sensor.x` (nats-server#4608): it must be granted.
     granted = versions.leaf_checks_publish_before_transform(nats_version)
@@ -107,7 +104,7 @@ def test_the_unprefixed_exports_a_leaf_needs_before_2_15_1_are_granted_only_ther
     assert refused is not granted, errors
 
 
-async def _limited_client(federation: runner.Federation, key: KeyPair) -> tuple[list[str], bytes]:
+async def _limited_client(federation: Federation, key: KeyPair) -> tuple[list[str], bytes]:
     errors = ServerErrors()
     client = await nats.connect(federation.csc.main.url("client"), nkeys_seed_str=key.seed, error_cb=errors.callback)
     try:
@@ -123,7 +120,7 @@ async def _limited_client(federation: runner.Federation, key: KeyPair) -> tuple[
 
 
 def test_a_client_limited_to_test_can_neither_publish_nor_subscribe_elsewhere(
-    federation: runner.Federation, tester_key: KeyPair
+    federation: Federation, tester_key: KeyPair
 ) -> None:
     errors, inside = asyncio.run(_limited_client(federation, tester_key))
 
@@ -140,12 +137,12 @@ async def _anonymous_nats(url: str) -> None:
     await client.close()
 
 
-def test_an_anonymous_nats_client_is_refused(federation: runner.Federation) -> None:
+def test_an_anonymous_nats_client_is_refused(federation: Federation) -> None:
     with pytest.raises(nats.errors.Error, match="Authorization Violation"):
         asyncio.run(_anonymous_nats(federation.csc.main.url("client")))
 
 
-async def _anonymous_mqtt_lands(federation: runner.Federation) -> tuple[clients.Result, int]:
+async def _anonymous_mqtt_lands(federation: Federation) -> tuple[clients.Result, int]:
     csc = federation.csc
     anonymous = Mqtt(csc.main.ports["mqtt"])
     anonymous.connect()
@@ -160,14 +157,14 @@ async def _anonymous_mqtt_lands(federation: runner.Federation) -> tuple[clients.
         anonymous.close()
 
 
-def test_anonymous_mqtt_lands_in_the_noauth_account_with_its_permissions_only(federation: runner.Federation) -> None:
+def test_anonymous_mqtt_lands_in_the_noauth_account_with_its_permissions_only(federation: Federation) -> None:
     landed, refused_qos = asyncio.run(_anonymous_mqtt_lands(federation))
 
     assert landed.ok, landed.detail
     assert refused_qos == 128
 
 
-def _mtls(federation: runner.Federation, *, with_certificate: bool) -> Mqtt:
+def _mtls(federation: Federation, *, with_certificate: bool) -> Mqtt:
     csc = federation.csc
     assert csc.mtls is not None and federation.ca is not None
     identity = csc.mtls_clients["mqtt-client"]
@@ -175,7 +172,7 @@ def _mtls(federation: runner.Federation, *, with_certificate: bool) -> Mqtt:
     return Mqtt(csc.mtls.ports["mqtt"], tls=(str(federation.ca), *cert))
 
 
-def test_mtls_mqtt_without_a_client_certificate_is_refused(federation: runner.Federation) -> None:
+def test_mtls_mqtt_without_a_client_certificate_is_refused(federation: Federation) -> None:
     client = _mtls(federation, with_certificate=False)
 
     with pytest.raises(OSError):  # the handshake fails, or the server closes before any CONNACK
@@ -188,7 +185,7 @@ def test_mtls_mqtt_without_a_client_certificate_is_refused(federation: runner.Fe
     )
 
 
-async def _mtls_round_trip(federation: runner.Federation) -> tuple[clients.Result, int]:
+async def _mtls_round_trip(federation: Federation) -> tuple[clients.Result, int]:
     client = _mtls(federation, with_certificate=True)
     client.connect()
     try:
@@ -204,7 +201,7 @@ async def _mtls_round_trip(federation: runner.Federation) -> tuple[clients.Resul
 
 
 def test_mtls_mqtt_with_the_identity_certificate_lands_in_its_account_with_its_permissions(
-    federation: runner.Federation,
+    federation: Federation,
 ) -> None:
     landed, refused_qos = asyncio.run(_mtls_round_trip(federation))
 
@@ -212,7 +209,7 @@ def test_mtls_mqtt_with_the_identity_certificate_lands_in_its_account_with_its_p
     assert refused_qos == 128
 
 
-async def _mtls_qos1(federation: runner.Federation) -> list[clients.Result]:
+async def _mtls_qos1(federation: Federation) -> list[clients.Result]:
     """QoS 1 both ways between an mTLS client and the main servers: MQTT on nats-mtls keeps its sessions and
     messages in the main servers' JetStream, through nats-mtls's leaf (and its grant, permissions.mtls_relay_grant)."""
     client = _mtls(federation, with_certificate=True)
@@ -234,6 +231,6 @@ async def _mtls_qos1(federation: runner.Federation) -> list[clients.Result]:
         client.close()
 
 
-def test_mtls_mqtt_qos1_crosses_nats_mtls_both_ways(federation: runner.Federation) -> None:
+def test_mtls_mqtt_qos1_crosses_nats_mtls_both_ways(federation: Federation) -> None:
     for result in asyncio.run(_mtls_qos1(federation)):
         assert result.ok, f"{result.name}: {result.detail}"
