@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +86,7 @@ def _identity_cn(identity: str) -> str:
 class _Launcher:
     """Keeps every started server so a failure anywhere stops all of them (no orphans)."""
 
-    def __init__(self, run_dir: Path, say: Say) -> None:
-        self.run_dir = run_dir
+    def __init__(self, say: Say) -> None:
         self.say = say
         self.started: list[Server] = []
 
@@ -132,23 +131,21 @@ def up(
         for note in plan.unsupported_locally(item.bus):
             say(f"  note: {name}: {note}")
     keys = {name: plan.generate_keys(item.bus) for name, item in resolved.items()}
-    cpc_keys = {
-        item.bus.cluster_id or "": keys[name] for name, item in resolved.items() if item.bus.cluster_type == "cpc"
-    }
     ca_path, ca = None, None
     if any(item.bus.mtls.enabled for item in resolved.values()):
         ca = certs.LocalCa("dsx-bus local CA (throw-away)")
         ca_path = run_dir / "ca.crt"
         ca_path.write_bytes(ca.pem.certificate)
+    setup = _Setup(run_dir, project_dir, resolved, keys, ca, ca_path)
 
     version = servers.nats_server_version()
     say(f"* nats-server {version} ({servers.nats_server_binary()})")
     if not versions.is_supported(version):
         say(f"  warning: nats-server {version} is not a version dsx-bus is tested on ({', '.join(versions.SUPPORTED)})")
-    launcher = _Launcher(run_dir, say)
+    launcher = _Launcher(say)
     started = time.monotonic()
     try:
-        federation = _start(run_dir, project_dir, resolved, keys, cpc_keys, ca, ca_path, launcher, leaf_timeout)
+        federation = _start(setup, launcher, leaf_timeout)
     except BaseException:
         launcher.stop_all()
         raise
@@ -156,62 +153,70 @@ def up(
     return federation
 
 
-def _start(
-    run_dir: Path,
-    project_dir: Path,
-    resolved: dict[str, Resolved],
-    keys: dict[str, ClusterKeys],
-    cpc_keys: dict[str, ClusterKeys],
-    ca: certs.LocalCa | None,
-    ca_path: Path | None,
-    launcher: _Launcher,
-    leaf_timeout: float,
-) -> Federation:
+@dataclass(frozen=True)
+class _Setup:
+    """What `up` decided before the first server starts: where, which clusters (CSC first), their keys, the CA."""
+
+    run_dir: Path
+    project_dir: Path
+    resolved: dict[str, Resolved]
+    keys: dict[str, ClusterKeys]
+    ca: certs.LocalCa | None
+    ca_path: Path | None
+
+    @property
+    def cpc_keys(self) -> dict[str, ClusterKeys]:
+        """CPC id -> its keys: the CSC admits each CPC's leafs by them."""
+        return {
+            item.bus.cluster_id or "": self.keys[name]
+            for name, item in self.resolved.items()
+            if item.bus.cluster_type == "cpc"
+        }
+
+    def main_conf(self, name: str, csc_leaf_url: str | None, ports: Mapping[str, int] | None) -> str:
+        return plan.main_conf(
+            self.resolved[name],
+            self.keys[name],
+            self.cpc_keys,
+            csc_leaf_url=csc_leaf_url,
+            store_dir=str(self.run_dir / name / "jetstream"),
+            ports=ports,
+        )
+
+
+def _start(setup: _Setup, launcher: _Launcher, leaf_timeout: float) -> Federation:
     clusters: dict[str, LocalCluster] = {}
     csc_leaf_url: str | None = None
     for wave in ("csc", "cpc"):
-        batch = [(n, r) for n, r in resolved.items() if r.bus.cluster_type == wave]
+        batch = [(n, r) for n, r in setup.resolved.items() if r.bus.cluster_type == wave]
         launched = []
         for name, item in batch:
-            directory = run_dir / name
+            directory = setup.run_dir / name
             directory.mkdir(mode=0o700)
-            text = _main_conf(item, keys[name], cpc_keys, csc_leaf_url, directory, None)
+            text = setup.main_conf(name, csc_leaf_url, None)
             launched.append((name, item, launcher.launch(item.bus.cluster_name, directory, "nats", text)))
         for name, item, server in launched:
             servers.wait_ready(server, MAIN_PORTS)
             # Written again with the ports it chose, so a restart comes back on the same ones.
-            (server.conf).write_text(
-                _main_conf(item, keys[name], cpc_keys, csc_leaf_url, server.conf.parent, server.ports)
-            )
+            server.conf.write_text(setup.main_conf(name, csc_leaf_url, server.ports))
             cluster = _describe(name, item, server)
             if wave == "csc":
                 csc_leaf_url = server.url("leaf")
                 # Before any MQTT client (nats-mtls included): streams MQTT creates itself lack the sources.
-                _create_streams(cluster, item, keys[name], launcher.say)
-            if item.bus.mtls.enabled and ca is not None:
-                cluster.mtls, cluster.mtls_clients = _start_mtls(item, keys[name], server, ca, launcher)
+                _create_streams(cluster, item, setup.keys[name], launcher.say)
+            if item.bus.mtls.enabled and setup.ca is not None:
+                cluster.mtls, cluster.mtls_clients = _start_mtls(item, setup.keys[name], server, setup.ca, launcher)
             clusters[name] = cluster
-    federation = Federation(run_dir, project_dir, clusters, keys, ca_path, servers.nats_server_version())
+    federation = Federation(
+        setup.run_dir, setup.project_dir, clusters, setup.keys, setup.ca_path, servers.nats_server_version()
+    )
     _expect_leafs(federation)
     state.save(federation)  # before waiting, so `local down` can stop a federation whose leafs never came up
     wait_for_leafs(federation, leaf_timeout, launcher.say)
-    for name, item in resolved.items():
+    for name, item in setup.resolved.items():
         if item.bus.cluster_type == "cpc":
-            _create_streams(clusters[name], item, keys[name], launcher.say)
+            _create_streams(clusters[name], item, setup.keys[name], launcher.say)
     return federation
-
-
-def _main_conf(
-    item: Resolved,
-    keys: ClusterKeys,
-    cpc_keys: Mapping[str, ClusterKeys],
-    csc_leaf_url: str | None,
-    directory: Path,
-    ports: Mapping[str, int] | None,
-) -> str:
-    return plan.main_conf(
-        item, keys, cpc_keys, csc_leaf_url=csc_leaf_url, store_dir=str(directory / "jetstream"), ports=ports
-    )
 
 
 def _describe(name: str, item: Resolved, server: Server) -> LocalCluster:
