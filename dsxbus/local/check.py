@@ -32,7 +32,7 @@ from dsxbus.local.servers import LocalError
 from dsxbus.local.state import Federation, LocalCluster
 
 UNLISTED = "local.check"
-
+"""Prefix of subjects in no cross-layer list: they must stay on the cluster that publishes them."""
 
 concrete = subjects.concrete_subject
 topic = subjects.mqtt_topic  # NATS `a.b` is MQTT `a/b`

@@ -31,6 +31,8 @@ TIMEOUT = 5.0
 
 @dataclass(frozen=True)
 class Result:
+    """One route's verdict: its name, pass or fail, and what its sinks got (or what went wrong)."""
+
     name: str
     ok: bool
     detail: str

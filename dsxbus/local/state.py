@@ -26,6 +26,8 @@ def default_run_dir(project_dir: Path) -> Path:
 
 @dataclass
 class MtlsClient:
+    """A client certificate `local up` issued for one mTLS identity, for clients of nats-mtls (the tests)."""
+
     identity: str
     account: str
     cert: str
@@ -57,6 +59,8 @@ class LocalCluster:
 
 @dataclass
 class Federation:
+    """A started local federation: its clusters by stack name, their keys, and the throw-away CA's certificate."""
+
     run_dir: Path
     project: Path
     clusters: dict[str, LocalCluster]
