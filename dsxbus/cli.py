@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from dsxbus import certs, fleet, render, threatmodel
+from dsxbus.cliargs import project_dir_option
 from dsxbus.errors import DsxBusError
+from dsxbus.local import cli as local_cli
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -62,11 +64,6 @@ def _write_throwaway_certificates(root: Path, hosts: Sequence[str]) -> None:
         certs.write_tls_dir(root / sub, ca, ca.server(hosts[0], hosts))
 
 
-def project_dir_option(parser: argparse.ArgumentParser) -> None:
-    """`--dir` after the subcommand too (`dsx-bus local up --dir DIR`); SUPPRESS keeps the top-level value."""
-    parser.add_argument("--dir", type=Path, default=argparse.SUPPRESS, help="the project directory")
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dsx-bus", description=__doc__)
     parser.add_argument(
@@ -91,13 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     threat.add_argument("--write", type=Path, default=None, help="rewrite the identity tables in this document")
     project_dir_option(threat)
     threat.set_defaults(run=_threat_model)
-    for register in EXTRA_COMMANDS:
-        register(commands)
+    local_cli.register(commands)
     return parser
-
-
-EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
-"""Other modules (the local federation) add their subcommands here."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,8 +103,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     # Anything else is a dsx-bus bug: let it raise, traceback and all.
 
-
-import dsxbus.local.cli  # noqa: E402, F401  (registers `dsx-bus local`; after EXTRA_COMMANDS, which it appends to)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,15 +10,37 @@ from pathlib import Path
 from typing import Any
 
 from dsxbus import versions
-from dsxbus.cli import EXTRA_COMMANDS, project_dir_option
-from dsxbus.local import binaries
+from dsxbus.cliargs import project_dir_option
+from dsxbus.local import binaries, state
+from dsxbus.local.state import Federation, LocalCluster
 
 
 def _run_dir(args: argparse.Namespace) -> Path:
-    from dsxbus.local import runner
-
     given: Path | None = args.run_dir
-    return given.resolve() if given else runner.default_run_dir(args.dir)
+    return given.resolve() if given else state.default_run_dir(args.dir)
+
+
+def _endpoints(cluster: LocalCluster) -> dict[str, str]:
+    urls = {
+        "role": cluster.role,
+        "id": cluster.id,
+        "nats": cluster.main.url("client"),
+        "mqtt": cluster.main.url("mqtt"),
+        "leaf": cluster.main.url("leaf"),
+        "monitor": cluster.main.url("http"),
+        "dir": str(cluster.dir),
+    }
+    if cluster.mtls is not None:
+        urls["mqttMtls"] = f"ssl://127.0.0.1:{cluster.mtls.ports['mqtt']}"
+    return urls
+
+
+def _described(federation: Federation) -> dict[str, Any]:
+    """`local up --json`: every cluster's endpoints."""
+    return {
+        "natsServerVersion": federation.nats_version,
+        "clusters": {n: _endpoints(c) for n, c in federation.clusters.items()},
+    }
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -34,7 +56,7 @@ def _up(args: argparse.Namespace) -> int:
         os.environ[binaries.VERSION_ENV] = args.nats_version
     names = [s.strip() for s in args.stacks.split(",") if s.strip()] if args.stacks else None
     federation = runner.up(args.dir, names, _run_dir(args), leaf_timeout=args.timeout)
-    described = federation.describe()
+    described = _described(federation)
     if args.json:
         print(json.dumps(described, indent=2))
         return 0
@@ -85,9 +107,9 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from dsxbus.local import check, runner
+    from dsxbus.local import check  # nats-py and paho: the optional `local` extra
 
-    federation = runner.load(_run_dir(args))
+    federation = state.load(_run_dir(args))
     results = check.run(federation)
     width = max(len(r.name) for r in results)
     for result in results:
@@ -128,6 +150,3 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     check_cmd = sub.add_parser("check", help="run the cross-layer routing matrix against the running federation")
     common(check_cmd)
     check_cmd.set_defaults(run=_check)
-
-
-EXTRA_COMMANDS.append(register)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from dsxbus import naming, natsconf, nkeys, permissions, topology
-from dsxbus.config import CrossLayer, EventBus, Permissions, SubjectRule
+from dsxbus.config import EventBus, Permissions, SubjectRule
 from dsxbus.fleet import Resolved
 from dsxbus.nkeys import KeyKind, KeyPair
 from dsxbus.topology import User
@@ -32,31 +31,6 @@ class ClusterKeys:
     mtls_sys_leaf: KeyPair = field(default_factory=lambda: nkeys.generate(KeyKind.USER))
     mqtt_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     noauth_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "leaf": {a: k.seed for a, k in self.leaf.items()},
-            "admin": {a: k.seed for a, k in self.admin.items()},
-            "mtlsLeaf": self.mtls_leaf.seed,
-            "mtlsSysLeaf": self.mtls_sys_leaf.seed,
-            "mqttUser": MQTT_ADMIN_USER,
-            "mqttPassword": self.mqtt_password,
-            "noauthPassword": self.noauth_password,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ClusterKeys:
-        def pair(seed: str) -> KeyPair:
-            return KeyPair(KeyKind.USER, seed, nkeys.public_key_from_seed(seed))
-
-        return cls(
-            leaf={a: pair(s) for a, s in data["leaf"].items()},
-            admin={a: pair(s) for a, s in data["admin"].items()},
-            mtls_leaf=pair(data["mtlsLeaf"]),
-            mtls_sys_leaf=pair(data["mtlsSysLeaf"]),
-            mqtt_password=data["mqttPassword"],
-            noauth_password=data["noauthPassword"],
-        )
 
 
 def local_bus(bus: EventBus) -> EventBus:
@@ -235,11 +209,3 @@ def unsupported_locally(bus: EventBus) -> list[str]:
     if skipped:
         notes.append(f"mTLS identities in other accounts have no local user: {', '.join(skipped)}")
     return notes
-
-
-def lists_json(lists: CrossLayer) -> dict[str, list[str]]:
-    return {
-        "cscExports": list(lists.csc_exports),
-        "cscPrefixedExports": list(lists.csc_prefixed_exports),
-        "cpcExports": list(lists.cpc_exports),
-    }

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from dsxbus import certs, fleet, naming, permissions, streams, sveltos, versions
+from dsxbus.config import CrossLayer
 from dsxbus.errors import ConfigError
 from dsxbus.fleet import Resolved
-from dsxbus.local import jetstream, plan, servers
+from dsxbus.local import jetstream, plan, servers, state
 from dsxbus.local.plan import ClusterKeys
 from dsxbus.local.servers import LocalError, Server
+from dsxbus.local.state import Federation, LocalCluster, MtlsClient
 
-STATE = "state.json"
-KEYS = "keys.json"
 MAIN_PORTS = ("client", "http", "leaf", "mqtt")
 MTLS_PORTS = ("client", "http", "leaf", "mqtt")
 
@@ -32,153 +31,10 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def default_run_dir(project_dir: Path) -> Path:
-    """Under the project (git-ignored `.dsx-bus/`), so two checkouts never share a federation."""
-    return project_dir.resolve() / ".dsx-bus" / "local"
-
-
-@dataclass
-class MtlsClient:
-    identity: str
-    account: str
-    cert: str
-    key: str
-
-
-@dataclass
-class Cluster:
-    """One running cluster as `local status`, `local check` and the tests see it."""
-
-    stack: str
-    role: str
-    id: str
-    dir: Path
-    main: Server
-    mtls: Server | None = None
-    lists: dict[str, list[str]] = field(default_factory=dict)
-    """CPC: its effective cross-layer lists."""
-    extra_accounts: list[str] = field(default_factory=list)
-    noauth_account: str | None = None
-    mtls_clients: dict[str, MtlsClient] = field(default_factory=dict)
-    expected_leafs: dict[str, int] = field(default_factory=dict)
-    """Server name -> leaf connections it has once the federation is up."""
-
-    @property
-    def servers(self) -> list[Server]:
-        return [self.main] + ([self.mtls] if self.mtls else [])
-
-    def urls(self) -> dict[str, str]:
-        urls = {
-            "role": self.role,
-            "id": self.id,
-            "nats": self.main.url("client"),
-            "mqtt": self.main.url("mqtt"),
-            "leaf": self.main.url("leaf"),
-            "monitor": self.main.url("http"),
-            "dir": str(self.dir),
-        }
-        if self.mtls is not None:
-            urls["mqttMtls"] = f"ssl://127.0.0.1:{self.mtls.ports['mqtt']}"
-        return urls
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "role": self.role,
-            "id": self.id,
-            "dir": str(self.dir),
-            "main": self.main.to_json(),
-            "mtls": self.mtls.to_json() if self.mtls else None,
-            "lists": self.lists,
-            "extraAccounts": self.extra_accounts,
-            "noauthAccount": self.noauth_account,
-            "mtlsClients": {n: vars(c) for n, c in self.mtls_clients.items()},
-            "expectedLeafs": self.expected_leafs,
-        }
-
-    @classmethod
-    def from_json(cls, stack: str, data: Mapping[str, Any]) -> Cluster:
-        return cls(
-            stack,
-            data["role"],
-            data["id"],
-            Path(data["dir"]),
-            Server.from_json(data["main"]),
-            Server.from_json(data["mtls"]) if data["mtls"] else None,
-            data["lists"],
-            data["extraAccounts"],
-            data["noauthAccount"],
-            {n: MtlsClient(**c) for n, c in data["mtlsClients"].items()},
-            data["expectedLeafs"],
-        )
-
-
-@dataclass
-class Federation:
-    run_dir: Path
-    project: Path
-    clusters: dict[str, Cluster]
-    keys: dict[str, ClusterKeys]
-    ca: Path | None = None
-    nats_version: str = ""
-    """The nats-server version every server of this federation runs."""
-
-    @property
-    def csc(self) -> Cluster:
-        return next(c for c in self.clusters.values() if c.role == "csc")
-
-    @property
-    def cpcs(self) -> list[Cluster]:
-        return [c for c in self.clusters.values() if c.role == "cpc"]
-
-    def cluster(self, cluster_id: str) -> Cluster:
-        return next(c for c in self.clusters.values() if c.id == cluster_id)
-
-    def servers(self) -> list[Server]:
-        return [s for c in self.clusters.values() for s in c.servers]
-
-    def save(self) -> None:
-        state = {
-            "project": str(self.project),
-            "ca": str(self.ca) if self.ca else None,
-            "natsServerVersion": self.nats_version,
-            "clusters": {n: c.to_json() for n, c in self.clusters.items()},
-        }
-        _write_private(self.run_dir / STATE, json.dumps(state, indent=2) + "\n")
-        keys = {n: k.to_json() for n, k in self.keys.items()}
-        _write_private(self.run_dir / KEYS, json.dumps(keys, indent=2) + "\n")
-
-    def describe(self) -> dict[str, Any]:
-        """`local up --json`: every cluster's endpoints."""
-        return {"natsServerVersion": self.nats_version, "clusters": {n: c.urls() for n, c in self.clusters.items()}}
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)  # seeds are inlined in configs and keys.json; only the owner may read them
-    path.write_text(text)
-
-
-def load(run_dir: Path) -> Federation:
-    """The federation `local up` recorded in `run_dir`."""
-    try:
-        state = json.loads((run_dir / STATE).read_text())
-        keys = json.loads((run_dir / KEYS).read_text())
-    except FileNotFoundError:
-        raise LocalError(f"no local federation in {run_dir}: start one with `dsx-bus local up`") from None
-    return Federation(
-        run_dir,
-        Path(state["project"]),
-        {n: Cluster.from_json(n, c) for n, c in state["clusters"].items()},
-        {n: ClusterKeys.from_json(k) for n, k in keys.items()},
-        Path(state["ca"]) if state["ca"] else None,
-        str(state.get("natsServerVersion", "")),
-    )
-
-
 def running(run_dir: Path) -> list[Server]:
     """Servers recorded in `run_dir` that are still alive."""
     try:
-        federation = load(run_dir)
+        federation = state.load(run_dir)
     except LocalError:
         return []
     return [s for s in federation.servers() if servers.is_running(s)]
@@ -230,14 +86,13 @@ def _identity_cn(identity: str) -> str:
 class _Launcher:
     """Keeps every started server so a failure anywhere stops all of them (no orphans)."""
 
-    def __init__(self, run_dir: Path, say: Say) -> None:
-        self.run_dir = run_dir
+    def __init__(self, say: Say) -> None:
         self.say = say
         self.started: list[Server] = []
 
     def launch(self, name: str, directory: Path, stem: str, text: str) -> Server:
         conf = directory / f"{stem}.conf"
-        _write_private(conf, text)
+        state.write_private(conf, text)
         self.say(f"* starting {name} ({conf})")
         server = servers.start(name, conf, directory / f"{stem}.log")
         self.started.append(server)
@@ -258,7 +113,7 @@ def up(
 ) -> Federation:
     """Start every cluster, wait for every leaf, create the MQTT streams; leave the servers running."""
     project_dir = project_dir.resolve()
-    run_dir = (run_dir or default_run_dir(project_dir)).resolve()
+    run_dir = (run_dir or state.default_run_dir(project_dir)).resolve()
     resolved = _resolve(project_dir, stacks, say)
     alive = running(run_dir)
     if alive:
@@ -266,7 +121,7 @@ def up(
         raise LocalError(f"a local federation is already running in {run_dir}: {names}; `dsx-bus local down` first")
     if run_dir.exists():
         # Only ever delete a directory a previous `local up` made: `--run-dir ~` must not wipe a home.
-        if any(run_dir.iterdir()) and not ((run_dir / KEYS).exists() or (run_dir / STATE).exists()):
+        if any(run_dir.iterdir()) and not state.is_run_dir(run_dir):
             raise LocalError(f"{run_dir} is not empty and holds no local federation: choose another --run-dir")
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, mode=0o700)
@@ -276,23 +131,21 @@ def up(
         for note in plan.unsupported_locally(item.bus):
             say(f"  note: {name}: {note}")
     keys = {name: plan.generate_keys(item.bus) for name, item in resolved.items()}
-    cpc_keys = {
-        item.bus.cluster_id or "": keys[name] for name, item in resolved.items() if item.bus.cluster_type == "cpc"
-    }
     ca_path, ca = None, None
     if any(item.bus.mtls.enabled for item in resolved.values()):
         ca = certs.LocalCa("dsx-bus local CA (throw-away)")
         ca_path = run_dir / "ca.crt"
         ca_path.write_bytes(ca.pem.certificate)
+    setup = _Setup(run_dir, project_dir, resolved, keys, ca, ca_path)
 
     version = servers.nats_server_version()
     say(f"* nats-server {version} ({servers.nats_server_binary()})")
     if not versions.is_supported(version):
         say(f"  warning: nats-server {version} is not a version dsx-bus is tested on ({', '.join(versions.SUPPORTED)})")
-    launcher = _Launcher(run_dir, say)
+    launcher = _Launcher(say)
     started = time.monotonic()
     try:
-        federation = _start(run_dir, project_dir, resolved, keys, cpc_keys, ca, ca_path, launcher, leaf_timeout)
+        federation = _start(setup, launcher, leaf_timeout)
     except BaseException:
         launcher.stop_all()
         raise
@@ -300,74 +153,82 @@ def up(
     return federation
 
 
-def _start(
-    run_dir: Path,
-    project_dir: Path,
-    resolved: dict[str, Resolved],
-    keys: dict[str, ClusterKeys],
-    cpc_keys: dict[str, ClusterKeys],
-    ca: certs.LocalCa | None,
-    ca_path: Path | None,
-    launcher: _Launcher,
-    leaf_timeout: float,
-) -> Federation:
-    clusters: dict[str, Cluster] = {}
+@dataclass(frozen=True)
+class _Setup:
+    """What `up` decided before the first server starts: where, which clusters (CSC first), their keys, the CA."""
+
+    run_dir: Path
+    project_dir: Path
+    resolved: dict[str, Resolved]
+    keys: dict[str, ClusterKeys]
+    ca: certs.LocalCa | None
+    ca_path: Path | None
+
+    @property
+    def cpc_keys(self) -> dict[str, ClusterKeys]:
+        """CPC id -> its keys: the CSC admits each CPC's leafs by them."""
+        return {
+            item.bus.cluster_id or "": self.keys[name]
+            for name, item in self.resolved.items()
+            if item.bus.cluster_type == "cpc"
+        }
+
+    def main_conf(self, name: str, csc_leaf_url: str | None, ports: Mapping[str, int] | None) -> str:
+        return plan.main_conf(
+            self.resolved[name],
+            self.keys[name],
+            self.cpc_keys,
+            csc_leaf_url=csc_leaf_url,
+            store_dir=str(self.run_dir / name / "jetstream"),
+            ports=ports,
+        )
+
+
+def _start(setup: _Setup, launcher: _Launcher, leaf_timeout: float) -> Federation:
+    clusters: dict[str, LocalCluster] = {}
     csc_leaf_url: str | None = None
     for wave in ("csc", "cpc"):
-        batch = [(n, r) for n, r in resolved.items() if r.bus.cluster_type == wave]
+        batch = [(n, r) for n, r in setup.resolved.items() if r.bus.cluster_type == wave]
         launched = []
         for name, item in batch:
-            directory = run_dir / name
+            directory = setup.run_dir / name
             directory.mkdir(mode=0o700)
-            text = _main_conf(item, keys[name], cpc_keys, csc_leaf_url, directory, None)
+            text = setup.main_conf(name, csc_leaf_url, None)
             launched.append((name, item, launcher.launch(item.bus.cluster_name, directory, "nats", text)))
         for name, item, server in launched:
             servers.wait_ready(server, MAIN_PORTS)
             # Written again with the ports it chose, so a restart comes back on the same ones.
-            (server.conf).write_text(
-                _main_conf(item, keys[name], cpc_keys, csc_leaf_url, server.conf.parent, server.ports)
-            )
+            server.conf.write_text(setup.main_conf(name, csc_leaf_url, server.ports))
             cluster = _describe(name, item, server)
             if wave == "csc":
                 csc_leaf_url = server.url("leaf")
                 # Before any MQTT client (nats-mtls included): streams MQTT creates itself lack the sources.
-                _create_streams(cluster, item, keys[name], launcher.say)
-            if item.bus.mtls.enabled and ca is not None:
-                cluster.mtls, cluster.mtls_clients = _start_mtls(item, keys[name], server, ca, launcher)
+                _create_streams(cluster, item, setup.keys[name], launcher.say)
+            if item.bus.mtls.enabled and setup.ca is not None:
+                cluster.mtls, cluster.mtls_clients = _start_mtls(item, setup.keys[name], server, setup.ca, launcher)
             clusters[name] = cluster
-    federation = Federation(run_dir, project_dir, clusters, keys, ca_path, servers.nats_server_version())
+    federation = Federation(
+        setup.run_dir, setup.project_dir, clusters, setup.keys, setup.ca_path, servers.nats_server_version()
+    )
     _expect_leafs(federation)
-    federation.save()  # before waiting, so `local down` can stop a federation whose leafs never came up
+    state.save(federation)  # before waiting, so `local down` can stop a federation whose leafs never came up
     wait_for_leafs(federation, leaf_timeout, launcher.say)
-    for name, item in resolved.items():
+    for name, item in setup.resolved.items():
         if item.bus.cluster_type == "cpc":
-            _create_streams(clusters[name], item, keys[name], launcher.say)
+            _create_streams(clusters[name], item, setup.keys[name], launcher.say)
     return federation
 
 
-def _main_conf(
-    item: Resolved,
-    keys: ClusterKeys,
-    cpc_keys: Mapping[str, ClusterKeys],
-    csc_leaf_url: str | None,
-    directory: Path,
-    ports: Mapping[str, int] | None,
-) -> str:
-    return plan.main_conf(
-        item, keys, cpc_keys, csc_leaf_url=csc_leaf_url, store_dir=str(directory / "jetstream"), ports=ports
-    )
-
-
-def _describe(name: str, item: Resolved, server: Server) -> Cluster:
+def _describe(name: str, item: Resolved, server: Server) -> LocalCluster:
     bus = item.bus
     noauth = bus.auth.permissions.noauth
-    return Cluster(
+    return LocalCluster(
         stack=name,
         role=bus.cluster_type,
         id=bus.cluster_id or "csc",
         dir=server.conf.parent,
         main=server,
-        lists=plan.lists_json(bus.effective_cross_layer) if bus.cluster_type == "cpc" else {},
+        lists=bus.effective_cross_layer if bus.cluster_type == "cpc" else CrossLayer(),
         extra_accounts=list(bus.enabled_extra_accounts),
         noauth_account=noauth.account if noauth else None,
     )
@@ -388,7 +249,7 @@ def _start_mtls(
         cert, key = cert_dir / "clients" / f"{entry_name}.crt", cert_dir / "clients" / f"{entry_name}.key"
         cert.parent.mkdir(parents=True, exist_ok=True)
         cert.write_bytes(pem.certificate)
-        _write_private(key, pem.key.decode())
+        state.write_private(key, pem.key.decode())
         clients[entry_name] = MtlsClient(entry.identity, entry.account, str(cert), str(key))
 
     def conf(ports: Mapping[str, int] | None) -> str:
@@ -402,7 +263,7 @@ def _start_mtls(
     return server, clients
 
 
-def _create_streams(cluster: Cluster, item: Resolved, keys: ClusterKeys, say: Say) -> None:
+def _create_streams(cluster: LocalCluster, item: Resolved, keys: ClusterKeys, say: Say) -> None:
     bus = item.bus
     mqtt = streams.mqtt_streams(bus, item.cpc_lists)
     configs = [streams.jetstream_config(s, bus.mqtt_streams, replicas=1) for s in mqtt if s.account is None]
@@ -450,7 +311,7 @@ def wait_for_leafs(federation: Federation, timeout: float, say: Say = _stderr) -
 
             def probe(server: Server = server, want: int = want) -> int | None:
                 if not servers.is_running(server):
-                    raise LocalError(f"{server.name}: nats-server exited: {servers._problem_line(server)}")
+                    raise LocalError(f"{server.name}: nats-server exited: {servers.problem_line(server)}")
                 count = servers.leaf_count(server)
                 return count if count is not None and count >= want else None
 
@@ -460,7 +321,7 @@ def wait_for_leafs(federation: Federation, timeout: float, say: Say = _stderr) -
                 have = servers.leaf_count(server)
                 raise LocalError(
                     f"{server.name}: {have} of {want} leaf connections after {timeout:g} s "
-                    f"(leaf port {server.ports.get('leaf')}); last problem in its log: {servers._problem_line(server)}"
+                    f"(leaf port {server.ports.get('leaf')}); last problem in its log: {servers.problem_line(server)}"
                 ) from None
 
 
@@ -469,20 +330,20 @@ def wait_for_leafs(federation: Federation, timeout: float, say: Say = _stderr) -
 
 def down(run_dir: Path, say: Say = _stderr) -> list[Server]:
     """Stop the servers `local up` recorded (terminate, kill after 5 s); nothing else."""
-    federation = load(run_dir)
+    federation = state.load(run_dir)
     stopped = []
     for server in reversed(federation.servers()):
         if servers.is_running(server):
             say(f"* stopping {server.name} (PID {server.pid})")
             servers.stop(server)
             stopped.append(server)
-    (run_dir / STATE).unlink(missing_ok=True)
+    state.forget(run_dir)
     return stopped
 
 
 def status(run_dir: Path) -> list[dict[str, Any]]:
     """One row per server: running or not, and its leaf connections against what it should have."""
-    federation = load(run_dir)
+    federation = state.load(run_dir)
     rows = []
     for cluster in federation.clusters.values():
         for server in cluster.servers:
@@ -508,7 +369,7 @@ def restart(federation: Federation, stack: str, *, sig: signal.Signals = signal.
     new = servers.start(old.name, old.conf, old.log)
     servers.wait_ready(new, MAIN_PORTS)
     cluster.main = new
-    federation.save()
+    state.save(federation)
     stacks = fleet.load(federation.project, list(federation.clusters))
     item = fleet.resolve(stacks, stack)
     # Memory streams died with the process: recreate them before MQTT clients come back.

@@ -97,13 +97,6 @@ class Server:
         scheme = {"client": "nats", "http": "http", "leaf": "nats", "mqtt": "tcp"}[kind]
         return f"{scheme}://127.0.0.1:{self.ports[kind]}"
 
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "conf": str(self.conf), "log": str(self.log), "pid": self.pid, "ports": self.ports}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Server:
-        return cls(data["name"], Path(data["conf"]), Path(data["log"]), int(data["pid"]), dict(data["ports"]))
-
 
 def start(name: str, conf: Path, log: Path) -> Server:
     """Launch in its own session (so a terminal's Ctrl-C doesn't hit it and `local up` can exit)."""
@@ -120,7 +113,9 @@ def start(name: str, conf: Path, log: Path) -> Server:
     return Server(name, conf, log, process.pid, {}, process)
 
 
-def _problem_line(server: Server) -> str:
+def problem_line(server: Server) -> str:
+    """Why a server failed, for an error message: its last fatal or error line (stderr, then its log), else
+    the last line it wrote."""
     texts = []
     for path in (server.stderr_path, server.log):
         with contextlib.suppress(OSError):
@@ -145,7 +140,7 @@ def wait_ready(server: Server, expect: tuple[str, ...], timeout: float = 10.0) -
             return server
         if not is_running(server):
             raise ServerStartError(
-                f"{server.name}: nats-server exited at start ({server.conf}): {_problem_line(server)}"
+                f"{server.name}: nats-server exited at start ({server.conf}): {problem_line(server)}"
             )
         return None
 
@@ -153,7 +148,7 @@ def wait_ready(server: Server, expect: tuple[str, ...], timeout: float = 10.0) -
         return wait_for(probe, timeout, f"{server.name} to be ready")
     except WaitTimeoutError:
         raise ServerStartError(
-            f"{server.name}: not ready after {timeout:g} s ({server.log}): {_problem_line(server)}"
+            f"{server.name}: not ready after {timeout:g} s ({server.log}): {problem_line(server)}"
         ) from None
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import nats
 from nats.aio.client import Client as Nats
 
-from dsxbus.local import runner, servers
+from dsxbus.local import servers
 from dsxbus.local.servers import nats_server_binary
+from dsxbus.local.state import Federation
 
 
 def nats_server() -> str:
@@ -53,7 +54,7 @@ ROGUE_USER = ("u", "p")
 
 
 @contextlib.contextmanager
-def rogue_leaf_node(directory: Path, federation: runner.Federation, seed: str | None) -> Iterator[servers.Server]:
+def rogue_leaf_node(directory: Path, federation: Federation, seed: str | None) -> Iterator[servers.Server]:
     """A nats-server of an attacker's own dialling the CSC's leaf port into account CSC with `seed` (or no key)."""
     nkey = f'nkey: "{seed}"' if seed else ""
     user, password = ROGUE_USER
@@ -73,7 +74,7 @@ def rogue_leaf_node(directory: Path, federation: runner.Federation, seed: str | 
 
 @contextlib.asynccontextmanager
 async def leaf_seed_client(
-    federation: runner.Federation, stack: str, account: str = "CSC"
+    federation: Federation, stack: str, account: str = "CSC"
 ) -> AsyncIterator[tuple[Nats, ServerErrors]]:
     """A client of the CSC signing in with a CPC's leaf seed for `account` (the user the CSC admits that leaf as)."""
     errors = ServerErrors()

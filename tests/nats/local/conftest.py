@@ -11,6 +11,7 @@ import yaml
 
 from dsxbus import nkeys
 from dsxbus.local import runner
+from dsxbus.local.state import Federation
 from dsxbus.nkeys import KeyPair
 
 PROJECT = Path(__file__).resolve().parents[3]
@@ -51,7 +52,7 @@ def tester_key() -> KeyPair:
 @pytest.fixture(scope="session")
 def federation(
     tmp_path_factory: pytest.TempPathFactory, tester_key: KeyPair, nats_version: str
-) -> Iterator[runner.Federation]:
+) -> Iterator[Federation]:
     """One federation of the example stacks (csc, cpc-a, cpc-b, each with nats-mtls) per nats-server version."""
     root = tmp_path_factory.mktemp("federation")
     project = example_project(root / "project", tester_key)

@@ -39,10 +39,10 @@ from nats.aio.msg import Msg
 from natstools import ServerErrors
 
 from dsxbus import naming, topology
-from dsxbus.local import check, runner
-from dsxbus.local.check import Mqtt, Publish, Result, Sink
+from dsxbus.local import clients
+from dsxbus.local.clients import Mqtt, Publish, Result, Sink
 from dsxbus.local.plan import NOAUTH_USER
-from dsxbus.local.runner import Cluster
+from dsxbus.local.state import Federation, LocalCluster
 
 SETTLE = 0.1
 """How long a JetStream API request takes to act (a stream or consumer to exist) on loopback, had it been taken."""
@@ -104,7 +104,7 @@ def _subject(topic_name: str) -> str:
 class _Anonymous(Mqtt):
     """An MQTT client without credentials, with a client ID of its own to find in the server's log."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: LocalCluster) -> None:
         self.cluster = cluster
         self.client_id = f"anon-{cluster.stack}-{secrets.token_hex(4)}"
         super().__init__(cluster.main.ports["mqtt"], client_id=self.client_id)
@@ -115,7 +115,7 @@ class _Anonymous(Mqtt):
 
     async def refused(self, subject: str, kind: str = "Publish") -> bool:
         """The server logged this client's publish (or subscription) of `subject` as a violation."""
-        deadline = time.monotonic() + check.TIMEOUT
+        deadline = time.monotonic() + clients.TIMEOUT
         while not self._logged(kind, subject):
             if time.monotonic() > deadline:
                 return False
@@ -132,7 +132,7 @@ class _Anonymous(Mqtt):
 
 
 @contextmanager
-def _anonymous(cluster: Cluster) -> Iterator[_Anonymous]:
+def _anonymous(cluster: LocalCluster) -> Iterator[_Anonymous]:
     client = _Anonymous(cluster)
     client.connect()  # raises if the broker refuses a client without credentials
     try:
@@ -142,7 +142,7 @@ def _anonymous(cluster: Cluster) -> Iterator[_Anonymous]:
 
 
 @asynccontextmanager
-async def _noauth_nats(federation: runner.Federation, cluster: Cluster) -> AsyncIterator[tuple[Nats, ServerErrors]]:
+async def _noauth_nats(federation: Federation, cluster: LocalCluster) -> AsyncIterator[tuple[Nats, ServerErrors]]:
     """A NATS client with the noauth user's own credentials: the permissions anonymous clients get."""
     errors = ServerErrors()
     client = await nats.connect(
@@ -159,7 +159,7 @@ async def _noauth_nats(federation: runner.Federation, cluster: Cluster) -> Async
         await client.close()
 
 
-def _domain(cluster: Cluster) -> str:
+def _domain(cluster: LocalCluster) -> str:
     return "CSC" if cluster.role == "csc" else "CPC"
 
 
@@ -169,12 +169,12 @@ def _domain(cluster: Cluster) -> str:
 async def _reaches(name: str, publish: Publish, sinks: Sequence[Sink], token: bytes | None = None) -> Result:
     """Publish tagged probes until every sink has one (no grace: for controls that only must arrive)."""
     token = token or f"{name}|{secrets.token_hex(4)}".encode()
-    deadline = time.monotonic() + check.TIMEOUT
+    deadline = time.monotonic() + clients.TIMEOUT
     probe = 0
     while not all(s.tagged(token) for s in sinks):
         if time.monotonic() > deadline:
             missing = ", ".join(s.label for s in sinks if not s.tagged(token))
-            return Result(name, False, f"nothing reached {missing} within {check.TIMEOUT:g} s")
+            return Result(name, False, f"nothing reached {missing} within {clients.TIMEOUT:g} s")
         await publish(token + b"|" + str(probe).encode())
         probe += 1
         await asyncio.sleep(0.02)
@@ -222,7 +222,7 @@ async def _guarded(name: str, attack: Attack, watches: Sequence[_Watch]) -> tupl
     return after, [leak for w in watches for leak in w.leaks(token)]
 
 
-async def _command_watches(c: check._Clients, federation: runner.Federation) -> dict[str, _Watch]:
+async def _command_watches(c: clients.Clients, federation: Federation) -> dict[str, _Watch]:
     """What the CSC sends each CPC, watched where an attack would deliver it.
 
     `b`: CPC b's commands, in core NATS (a literal subscriber too: a push consumer only sees literal interest) and
@@ -238,44 +238,44 @@ async def _command_watches(c: check._Clients, federation: runner.Federation) -> 
     to_a = [await c.sink(a, "CPC", "command.x", 1), c.mqtt_sink(a, "command/x", 1, 1)]
     spy = [await c.sink(a, "CPC", "command.spy.snoop", 1), await c.sink(a, "CPC", "command.spy.>", 1)]
     return {
-        "b": _Watch("control-b", check._mqtt_publisher(c.mq(csc), "cpc/b/command/x", 1), to_b, (store,)),
-        "a": _Watch("control-a", check._mqtt_publisher(c.mq(csc), "cpc/a/command/x", 1), to_a),
-        "spy": _Watch("control-spy", check._nats_publisher(await c.nc(csc, "CSC"), "cpc.a.command.spy.snoop"), spy),
+        "b": _Watch("control-b", clients.mqtt_publisher(c.mq(csc), "cpc/b/command/x", 1), to_b, (store,)),
+        "a": _Watch("control-a", clients.mqtt_publisher(c.mq(csc), "cpc/a/command/x", 1), to_a),
+        "spy": _Watch("control-spy", clients.nats_publisher(await c.nc(csc, "CSC"), "cpc.a.command.spy.snoop"), spy),
     }
 
 
-async def _remove_redirects(federation: runner.Federation) -> None:
+async def _remove_redirects(federation: Federation) -> None:
     csc = federation.csc
-    async with check.clients(federation) as c:
+    async with clients.opened(federation) as c:
         admin = await c.nc(csc, naming.SOURCES)
         for stream in (SOURCE_A, SOURCE_B):
-            reply = await admin.request(f"$JS.API.CONSUMER.LIST.{stream}", b"{}", timeout=check.TIMEOUT)
+            reply = await admin.request(f"$JS.API.CONSUMER.LIST.{stream}", b"{}", timeout=clients.TIMEOUT)
             for consumer in json.loads(reply.data).get("consumers", []):
                 if not str(consumer["config"].get("deliver_subject", "")).startswith("csc2cpc."):
                     delete = f"$JS.API.CONSUMER.DELETE.{stream}.{consumer['name']}"
-                    await admin.request(delete, b"", timeout=check.TIMEOUT)
+                    await admin.request(delete, b"", timeout=clients.TIMEOUT)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _no_redirecting_consumer(federation: runner.Federation) -> None:
+def _no_redirecting_consumer(federation: Federation) -> None:
     """The federation as the example stacks run it: no push consumer on the CSC's per-CPC source streams but their
     CPCs' stream sources. The federation creates none; an earlier attack that got one created would leave it
     behind, and these tests would then watch its deliveries, not their own attack's."""
     asyncio.run(_remove_redirects(federation))
 
 
-async def _state(c: check._Clients, federation: runner.Federation) -> dict[str, Any]:
+async def _state(c: clients.Clients, federation: Federation) -> dict[str, Any]:
     """Every cluster's stream names, and the consumer count of the CSC's per-CPC source streams."""
     state: dict[str, Any] = {}
     for cluster in (federation.csc, *federation.cpcs):
         admin = await c.nc(cluster, _domain(cluster))
-        reply = await admin.request("$JS.API.STREAM.NAMES", b"{}", timeout=check.TIMEOUT)
+        reply = await admin.request("$JS.API.STREAM.NAMES", b"{}", timeout=clients.TIMEOUT)
         state[f"{cluster.stack} streams"] = sorted(json.loads(reply.data)["streams"])
     admin = await c.nc(federation.csc, naming.SOURCES)
-    reply = await admin.request("$JS.API.STREAM.NAMES", b"{}", timeout=check.TIMEOUT)
+    reply = await admin.request("$JS.API.STREAM.NAMES", b"{}", timeout=clients.TIMEOUT)
     state["csc SOURCES streams"] = sorted(json.loads(reply.data)["streams"])
     for stream in (SOURCE_A, SOURCE_B):
-        reply = await admin.request(f"$JS.API.STREAM.INFO.{stream}", b"{}", timeout=check.TIMEOUT)
+        reply = await admin.request(f"$JS.API.STREAM.INFO.{stream}", b"{}", timeout=clients.TIMEOUT)
         info = json.loads(reply.data)
         state[f"csc {stream} consumers"] = info["state"]["consumer_count"] if "state" in info else info.get("error")
     return state
@@ -284,9 +284,9 @@ async def _state(c: check._Clients, federation: runner.Federation) -> dict[str, 
 # ---- anonymous MQTT on the CSC --------------------------------------------------------------------------
 
 
-async def _csc_own_paths(federation: runner.Federation) -> list[Result]:
+async def _csc_own_paths(federation: Federation) -> list[Result]:
     csc = federation.csc
-    async with check.clients(federation) as c:
+    async with clients.opened(federation) as c:
         with _anonymous(csc) as anon:
             results = []
             for qos in (0, 1):
@@ -294,37 +294,37 @@ async def _csc_own_paths(federation: runner.Federation) -> list[Result]:
                 granted = anon.subscribe("cpc/+/sensor/#", qos, telemetry)
                 results.append(Result(f"subscribe q{qos} cpc/+/sensor/#", granted == qos, f"granted {granted}"))
                 for cpc in federation.cpcs:  # telemetry published on a CPC arrives as cpc/<id>/sensor/x
-                    publish = check._nats_publisher(await c.nc(cpc, "CPC"), "sensor.x")
+                    publish = clients.nats_publisher(await c.nc(cpc, "CPC"), "sensor.x")
                     results.append(await _reaches(f"{cpc.stack} sensor.x -> {telemetry.label}", publish, [telemetry]))
                 anon.sinks.clear()  # the next SUBSCRIBE of the same filter replaces this one
             up = await c.sink(csc, "CSC", "test.x", 1)
             for qos in (0, 1):
-                publish = check._mqtt_publisher(anon, "test/x", qos)
+                publish = clients.mqtt_publisher(anon, "test/x", qos)
                 results.append(await _reaches(f"anonymous csc q{qos} test/x", publish, [up]))
             return results
 
 
 def test_anonymous_mqtt_on_the_csc_publishes_test_and_reads_every_cpcs_telemetry(
-    federation: runner.Federation,
+    federation: Federation,
 ) -> None:
     for result in asyncio.run(_csc_own_paths(federation)):
         assert result.ok, f"{result.name}: {result.detail}"
 
 
-async def _csc_commands_b(federation: runner.Federation, qos: int) -> tuple[Result, Result, list[str], bool]:
+async def _csc_commands_b(federation: Federation, qos: int) -> tuple[Result, Result, list[str], bool]:
     csc = federation.csc
-    async with check.clients(federation) as c:
+    async with clients.opened(federation) as c:
         watches = await _command_watches(c, federation)
         with _anonymous(csc) as anon:
             up = await c.sink(csc, "CSC", "test.x", 1)
-            own = await _reaches("anonymous csc test/x", check._mqtt_publisher(anon, "test/x", qos), [up])
+            own = await _reaches("anonymous csc test/x", clients.mqtt_publisher(anon, "test/x", qos), [up])
             attack = anon.attack("cpc/b/command/x", qos)
             guarded, leaks = await _guarded(f"q{qos} cpc/b/command/x", attack, [watches["b"]])
             return own, guarded, leaks, await anon.refused("cpc.b.command.x")
 
 
 @pytest.mark.parametrize("qos", [0, 1], ids=lambda q: f"qos{q}")
-def test_anonymous_mqtt_on_the_csc_cannot_command_cpc_b(federation: runner.Federation, qos: int) -> None:
+def test_anonymous_mqtt_on_the_csc_cannot_command_cpc_b(federation: Federation, qos: int) -> None:
     own, guarded, leaks, refused = asyncio.run(_csc_commands_b(federation, qos))
 
     assert own.ok, own.detail  # connected, and its own test/x arrives
@@ -333,21 +333,21 @@ def test_anonymous_mqtt_on_the_csc_cannot_command_cpc_b(federation: runner.Feder
     assert refused, "the CSC did not log the anonymous publish to cpc.b.command.x as a violation"
 
 
-async def _csc_broadcasts(federation: runner.Federation, qos: int) -> tuple[Result, Result, list[str], bool]:
+async def _csc_broadcasts(federation: Federation, qos: int) -> tuple[Result, Result, list[str], bool]:
     csc = federation.csc
-    async with check.clients(federation) as c:
+    async with clients.opened(federation) as c:
         sinks = [await c.sink(cpc, "CPC", "broadcast.>", 1) for cpc in federation.cpcs]
         sinks += [c.mqtt_sink(cpc, "broadcast/#", 1, 1) for cpc in federation.cpcs]
-        watch = _Watch("control-broadcast", check._mqtt_publisher(c.mq(csc), "broadcast/x", 1), sinks)
+        watch = _Watch("control-broadcast", clients.mqtt_publisher(c.mq(csc), "broadcast/x", 1), sinks)
         with _anonymous(csc) as anon:
             up = await c.sink(csc, "CSC", "test.x", 1)
-            own = await _reaches("anonymous csc test/x", check._mqtt_publisher(anon, "test/x", qos), [up])
+            own = await _reaches("anonymous csc test/x", clients.mqtt_publisher(anon, "test/x", qos), [up])
             guarded, leaks = await _guarded(f"q{qos} broadcast/x", anon.attack("broadcast/x", qos), [watch])
             return own, guarded, leaks, await anon.refused("broadcast.x")
 
 
 @pytest.mark.parametrize("qos", [0, 1], ids=lambda q: f"qos{q}")
-def test_anonymous_mqtt_on_the_csc_cannot_broadcast_to_the_cpcs(federation: runner.Federation, qos: int) -> None:
+def test_anonymous_mqtt_on_the_csc_cannot_broadcast_to_the_cpcs(federation: Federation, qos: int) -> None:
     own, guarded, leaks, refused = asyncio.run(_csc_broadcasts(federation, qos))
 
     assert own.ok, own.detail
@@ -372,12 +372,12 @@ CSC_API_TOPICS = [
 
 
 async def _api_attack(
-    federation: runner.Federation, cluster: Cluster, topic_name: str, body: bytes | None, own: tuple[str, str]
+    federation: Federation, cluster: LocalCluster, topic_name: str, body: bytes | None, own: tuple[str, str]
 ) -> tuple[Result, Result, list[str], bool, dict[str, Any], dict[str, Any]]:
     """An anonymous MQTT publish on `topic_name`; then, through the same connection, its own publish `own[0]`
     (seen on the CSC as `own[1]`), which a relay stream, had the attack created one, would carry on."""
     csc = federation.csc
-    async with check.clients(federation) as c:
+    async with clients.opened(federation) as c:
         before = await _state(c, federation)
         watches = await _command_watches(c, federation)
         with _anonymous(cluster) as anon:
@@ -389,7 +389,7 @@ async def _api_attack(
                 if "CREATE" in topic_name:
                     await asyncio.sleep(SETTLE)
                 # Connected, and its own path works: these probes carry the token, so a relay would give it away.
-                publish = check._mqtt_publisher(anon, own[0], 0)
+                publish = clients.mqtt_publisher(anon, own[0], 0)
                 relayed.append(await _reaches(f"anonymous {cluster.stack} {own[0]}", publish, [sent], token))
 
             guarded, leaks = await _guarded(topic_name, attack, list(watches.values()))
@@ -400,7 +400,7 @@ async def _api_attack(
 
 @pytest.mark.parametrize(("topic_name", "body"), CSC_API_TOPICS, ids=[t for t, _ in CSC_API_TOPICS])
 def test_anonymous_mqtt_on_the_csc_reaches_no_server_api_and_no_mqtt_store(
-    federation: runner.Federation, topic_name: str, body: bytes | None
+    federation: Federation, topic_name: str, body: bytes | None
 ) -> None:
     own = ("test/relay/x", "test.relay.x")
     guarded, relayed, leaks, refused, before, after = asyncio.run(
@@ -418,12 +418,12 @@ CSC_SUBSCRIPTIONS = ["#", "cpc/b/#", "cpc/+/command/#", "broadcast/#", "$MQTT/#"
 
 
 async def _subscriptions(
-    federation: runner.Federation, cluster: Cluster, refused: Sequence[str], allowed: Sequence[str]
+    federation: Federation, cluster: LocalCluster, refused: Sequence[str], allowed: Sequence[str]
 ) -> tuple[dict[str, int], dict[str, int], list[str], list[str]]:
     """(granted QoS of the allowed filters, of the refused ones, refused filters the server did not log as a
     violation, filters the MQTT layer reserves: refused to a full-access client too, before any permission check).
     """
-    admin = check.mqtt_admin(cluster, federation)
+    admin = clients.mqtt_admin(cluster, federation)
     try:
         reserved = [pattern for pattern in refused if admin.subscribe(pattern, 1) == 128]
     finally:
@@ -435,7 +435,7 @@ async def _subscriptions(
         return own, granted, unlogged, reserved
 
 
-def test_anonymous_mqtt_on_the_csc_may_subscribe_only_to_test_and_telemetry(federation: runner.Federation) -> None:
+def test_anonymous_mqtt_on_the_csc_may_subscribe_only_to_test_and_telemetry(federation: Federation) -> None:
     allowed = ["cpc/+/sensor/#", "test/#"]
     own, granted, unlogged, reserved = asyncio.run(
         _subscriptions(federation, federation.csc, CSC_SUBSCRIPTIONS, allowed)
@@ -452,47 +452,47 @@ def test_anonymous_mqtt_on_the_csc_may_subscribe_only_to_test_and_telemetry(fede
 # ---- anonymous MQTT on a CPC ----------------------------------------------------------------------------
 
 
-async def _cpc_a_own_paths(federation: runner.Federation) -> list[Result]:
+async def _cpc_a_own_paths(federation: Federation) -> list[Result]:
     csc, a = federation.csc, federation.cluster("a")
-    async with check.clients(federation) as c:
+    async with clients.opened(federation) as c:
         with _anonymous(a) as anon:
             up = [await c.sink(csc, "CSC", "cpc.a.sensor.x", 1), c.mqtt_sink(csc, "cpc/a/sensor/#", 0, 1)]
-            sent = await _reaches("anonymous cpc-a sensor/x", check._mqtt_publisher(anon, "sensor/x", 0), up)
+            sent = await _reaches("anonymous cpc-a sensor/x", clients.mqtt_publisher(anon, "sensor/x", 0), up)
             commands = Sink("anonymous cpc-a command/#", 1)
             granted = anon.subscribe("command/#", 1, commands)
-            down = check._mqtt_publisher(c.mq(csc), "cpc/a/command/x", 1)
+            down = clients.mqtt_publisher(c.mq(csc), "cpc/a/command/x", 1)
             received = await _reaches("csc q1 cpc/a/command/x -> anonymous cpc-a", down, [commands])
             return [sent, Result("subscribe q1 command/#", granted == 1, f"granted {granted}"), received]
 
 
 def test_anonymous_mqtt_on_cpc_a_sends_telemetry_to_the_csc_and_receives_its_commands(
-    federation: runner.Federation,
+    federation: Federation,
 ) -> None:
     for result in asyncio.run(_cpc_a_own_paths(federation)):
         assert result.ok, f"{result.name}: {result.detail}"
 
 
-async def _cpc_a_user_events(federation: runner.Federation) -> list[Result]:
+async def _cpc_a_user_events(federation: Federation) -> list[Result]:
     csc, a = federation.csc, federation.cluster("a")
-    async with check.clients(federation) as c:
+    async with clients.opened(federation) as c:
         with _anonymous(a) as anon:
             commands = Sink("anonymous cpc-a command/#", 0)
             anon.subscribe("command/#", 0, commands)
             admin = await c.nc(csc, "CSC")
             # Positive control: its commands arrive on the same subscription, so interest has crossed.
             control = await _reaches(
-                "csc cpc.a.command.x -> anonymous cpc-a", check._nats_publisher(admin, "cpc.a.command.x"), [commands]
+                "csc cpc.a.command.x -> anonymous cpc-a", clients.nats_publisher(admin, "cpc.a.command.x"), [commands]
             )
             agent = await c.sink(a, "CPC", "command.user.>", 1)
-            login = check._nats_publisher(admin, "cpc.a.command.user.login")
-            events = await check.deliver(
+            login = clients.nats_publisher(admin, "cpc.a.command.user.login")
+            events = await clients.deliver(
                 "csc cpc.a.command.user.login", login, [agent, Sink("anonymous", 0, commands.got)]
             )
             return [control, events]
 
 
 def test_anonymous_mqtt_on_cpc_a_does_not_read_the_user_login_events_sveltos_reacts_to(
-    federation: runner.Federation,
+    federation: Federation,
 ) -> None:
     for result in asyncio.run(_cpc_a_user_events(federation)):
         assert result.ok, f"{result.name}: {result.detail}"
@@ -515,7 +515,7 @@ CPC_API_TOPICS = [
 
 @pytest.mark.parametrize(("topic_name", "body"), CPC_API_TOPICS, ids=[t for t, _ in CPC_API_TOPICS])
 def test_anonymous_mqtt_on_cpc_a_reaches_no_jetstream_api_and_no_mqtt_store(
-    federation: runner.Federation, topic_name: str, body: bytes | None
+    federation: Federation, topic_name: str, body: bytes | None
 ) -> None:
     own = ("sensor/relay/x", "cpc.a.sensor.relay.x")
     guarded, relayed, leaks, refused, before, after = asyncio.run(
@@ -529,18 +529,18 @@ def test_anonymous_mqtt_on_cpc_a_reaches_no_jetstream_api_and_no_mqtt_store(
     assert after == before
 
 
-async def _cpc_a_reads_b(federation: runner.Federation) -> tuple[Result, list[str], bool]:
+async def _cpc_a_reads_b(federation: Federation) -> tuple[Result, list[str], bool]:
     """The measured attack, end to end: a CSC stream on CPC b's subjects that republishes where CPC a's anonymous
     clients read (their commands), then CPC b's telemetry and commands, watched by an anonymous reader on CPC a."""
     csc, a, b = federation.csc, federation.cluster("a"), federation.cluster("b")
-    async with check.clients(federation) as c:
+    async with clients.opened(federation) as c:
         watches = await _command_watches(c, federation)
         with _anonymous(a) as anon:
             reader = Sink("anonymous cpc-a command/#", 1)
             assert anon.subscribe("command/#", 0, reader) == 0
-            to_a = check._nats_publisher(await c.nc(csc, "CSC"), "cpc.a.command.x")
+            to_a = clients.nats_publisher(await c.nc(csc, "CSC"), "cpc.a.command.x")
             watches["reader"] = _Watch("control-reader", to_a, [reader])
-            telemetry = check._nats_publisher(await c.nc(b, "CPC"), "sensor.x")
+            telemetry = clients.nats_publisher(await c.nc(b, "CPC"), "sensor.x")
             seen = await c.sink(csc, "CSC", "cpc.b.sensor.x", 1)
             crossed: list[Result] = []
 
@@ -555,7 +555,7 @@ async def _cpc_a_reads_b(federation: runner.Federation) -> tuple[Result, list[st
             return guarded, leaks, await anon.refused("$JS.CSC.API.STREAM.CREATE.SPY")
 
 
-def test_anonymous_mqtt_on_cpc_a_cannot_read_cpc_b_through_a_csc_stream(federation: runner.Federation) -> None:
+def test_anonymous_mqtt_on_cpc_a_cannot_read_cpc_b_through_a_csc_stream(federation: Federation) -> None:
     guarded, leaks, refused = asyncio.run(_cpc_a_reads_b(federation))
 
     assert guarded.ok, guarded.detail  # CPC b's telemetry reached the CSC; the reader on CPC a gets its commands
@@ -563,26 +563,22 @@ def test_anonymous_mqtt_on_cpc_a_cannot_read_cpc_b_through_a_csc_stream(federati
     assert refused
 
 
-async def _cpc_a_publishes(
-    federation: runner.Federation, topic_name: str, qos: int
-) -> tuple[Result, Result, list[str], bool]:
+async def _cpc_a_publishes(federation: Federation, topic_name: str, qos: int) -> tuple[Result, Result, list[str], bool]:
     a = federation.cluster("a")
     subject = _subject(topic_name)
-    async with check.clients(federation) as c:
+    async with clients.opened(federation) as c:
         sinks = [await c.sink(a, "CPC", subject, 1), c.mqtt_sink(a, topic_name, 1, 1)]
-        watch = _Watch("control-local", check._mqtt_publisher(c.mq(a), topic_name, 1), sinks)
+        watch = _Watch("control-local", clients.mqtt_publisher(c.mq(a), topic_name, 1), sinks)
         with _anonymous(a) as anon:
             up = await c.sink(a, "CPC", "sensor.x", 1)
-            own = await _reaches("anonymous cpc-a sensor/x", check._mqtt_publisher(anon, "sensor/x", qos), [up])
+            own = await _reaches("anonymous cpc-a sensor/x", clients.mqtt_publisher(anon, "sensor/x", qos), [up])
             guarded, leaks = await _guarded(f"q{qos} {topic_name}", anon.attack(topic_name, qos), [watch])
             return own, guarded, leaks, await anon.refused(subject)
 
 
 @pytest.mark.parametrize("qos", [0, 1], ids=lambda q: f"qos{q}")
 @pytest.mark.parametrize("topic_name", ["command/x", "broadcast/x", "test/x"])
-def test_anonymous_mqtt_on_cpc_a_may_publish_only_telemetry(
-    federation: runner.Federation, topic_name: str, qos: int
-) -> None:
+def test_anonymous_mqtt_on_cpc_a_may_publish_only_telemetry(federation: Federation, topic_name: str, qos: int) -> None:
     own, guarded, leaks, refused = asyncio.run(_cpc_a_publishes(federation, topic_name, qos))
 
     assert own.ok, own.detail
@@ -595,7 +591,7 @@ CPC_SUBSCRIPTIONS = ["#", "cpc/b/#", "cpc/+/command/#", "sensor/#", "test/#", "$
 
 
 def test_anonymous_mqtt_on_cpc_a_may_subscribe_only_to_broadcasts_and_its_commands(
-    federation: runner.Federation,
+    federation: Federation,
 ) -> None:
     allowed = ["command/#", "broadcast/#"]
     a = federation.cluster("a")
@@ -619,7 +615,7 @@ async def _anonymous_nats(url: str) -> None:
 
 
 @pytest.mark.parametrize("stack", ["csc", "cpc-a", "cpc-b"])
-def test_an_anonymous_nats_client_is_refused(federation: runner.Federation, stack: str) -> None:
+def test_an_anonymous_nats_client_is_refused(federation: Federation, stack: str) -> None:
     # Locally `no_auth_user` is set in mqtt{} only. Upstream the auth-callout gives such a client the noauth
     # permissions, which the tests below exercise with the noauth user's own credentials.
     with pytest.raises(nats.errors.Error, match="Authorization Violation"):
@@ -632,38 +628,36 @@ OWN = {"csc": ("test.relay.x", "test.relay.x"), "cpc-a": ("sensor.relay.x", "cpc
 """(what the noauth client may publish, where the CSC sees it): what a relay stream would carry on."""
 
 
-async def _noauth_own_paths(federation: runner.Federation, stack: str) -> list[Result]:
+async def _noauth_own_paths(federation: Federation, stack: str) -> list[Result]:
     cluster, csc = federation.clusters[stack], federation.csc
-    async with check.clients(federation) as c, _noauth_nats(federation, cluster) as (client, errors):
-        replies = await check.nats_sink(client, f"{REPLY[stack]}.>", "noauth replies", 1)
+    async with clients.opened(federation) as c, _noauth_nats(federation, cluster) as (client, errors):
+        replies = await clients.nats_sink(client, f"{REPLY[stack]}.>", "noauth replies", 1)
         admin = await c.nc(cluster, _domain(cluster))
         # A request the admin may make, answered on the noauth client's reply subject: a reply would reach it.
         await admin.publish("$JS.API.INFO", b"", reply=f"{REPLY[stack]}.{secrets.token_hex(4)}")
         await admin.flush()
-        deadline = time.monotonic() + check.TIMEOUT
+        deadline = time.monotonic() + clients.TIMEOUT
         while not replies.got and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
         results = [Result(f"a reply on {REPLY[stack]}.> reaches noauth", bool(replies.got), f"{len(replies.got)}")]
         own, seen = OWN[stack]
         sent = await c.sink(csc, "CSC", seen, 1)
-        results.append(await _reaches(f"noauth {stack} {own}", check._nats_publisher(client, own), [sent]))
+        results.append(await _reaches(f"noauth {stack} {own}", clients.nats_publisher(client, own), [sent]))
         if cluster is csc:
-            telemetry = await check.nats_sink(client, "cpc.*.sensor.>", "noauth csc cpc.*.sensor.>", 1)
+            telemetry = await clients.nats_sink(client, "cpc.*.sensor.>", "noauth csc cpc.*.sensor.>", 1)
             for cpc in federation.cpcs:
-                publish = check._nats_publisher(await c.nc(cpc, "CPC"), "sensor.x")
+                publish = clients.nats_publisher(await c.nc(cpc, "CPC"), "sensor.x")
                 results.append(await _reaches(f"{cpc.stack} sensor.x -> noauth csc", publish, [telemetry]))
         else:
-            commands = await check.nats_sink(client, "command.>", "noauth cpc-a command.>", 1)
-            publish = check._nats_publisher(await c.nc(csc, "CSC"), "cpc.a.command.x")
+            commands = await clients.nats_sink(client, "command.>", "noauth cpc-a command.>", 1)
+            publish = clients.nats_publisher(await c.nc(csc, "CSC"), "cpc.a.command.x")
             results.append(await _reaches("csc cpc.a.command.x -> noauth cpc-a", publish, [commands]))
         results.append(Result("no permission errors", not errors.seen, str(errors.seen)))
         return results
 
 
 @pytest.mark.parametrize("stack", ["csc", "cpc-a"])
-def test_the_noauth_identity_over_nats_uses_its_own_paths_and_gets_replies(
-    federation: runner.Federation, stack: str
-) -> None:
+def test_the_noauth_identity_over_nats_uses_its_own_paths_and_gets_replies(federation: Federation, stack: str) -> None:
     for result in asyncio.run(_noauth_own_paths(federation, stack)):
         assert result.ok, f"{result.name}: {result.detail}"
 
@@ -692,10 +686,10 @@ NATS_ATTACKS = [
 
 
 async def _noauth_attack(
-    federation: runner.Federation, stack: str, subject: str, body: bytes | None
+    federation: Federation, stack: str, subject: str, body: bytes | None
 ) -> tuple[Result, Result, list[str], list[Msg], ServerErrors, dict[str, Any], dict[str, Any]]:
     cluster, csc = federation.clusters[stack], federation.csc
-    async with check.clients(federation) as c:
+    async with clients.opened(federation) as c:
         before = await _state(c, federation)
         watches = await _command_watches(c, federation)
         async with _noauth_nats(federation, cluster) as (client, errors):
@@ -716,7 +710,7 @@ async def _noauth_attack(
                 if "CREATE" in subject:
                     await asyncio.sleep(SETTLE)
                 # Connected, and its own path works: these probes carry the token, so a relay would give it away.
-                publish = check._nats_publisher(client, own)
+                publish = clients.nats_publisher(client, own)
                 relayed.append(await _reaches(f"noauth {stack} {own}", publish, [sent], token))
 
             guarded, leaks = await _guarded(subject, attack, list(watches.values()))
@@ -728,7 +722,7 @@ async def _noauth_attack(
     ("stack", "subject", "body"), NATS_ATTACKS, ids=[f"{stack}-{subject}" for stack, subject, _ in NATS_ATTACKS]
 )
 def test_the_noauth_identity_over_nats_reaches_no_server_api_and_nothing_of_cpc_b(
-    federation: runner.Federation, stack: str, subject: str, body: bytes | None
+    federation: Federation, stack: str, subject: str, body: bytes | None
 ) -> None:
     guarded, relayed, leaks, replies, errors, before, after = asyncio.run(
         _noauth_attack(federation, stack, subject, body)

@@ -19,15 +19,16 @@ import pytest
 from natstools import ROGUE_USER, leaf_seed_client, rogue_leaf_node
 
 from dsxbus import naming, topology
-from dsxbus.local import check, runner, servers
-from dsxbus.local.check import Sink
+from dsxbus.local import clients, servers
+from dsxbus.local.clients import Sink
+from dsxbus.local.state import Federation
 
 REPLY_WAIT = 1.0
 """A request the CSC refuses gets no reply at all: wait this long for one that must not come."""
 
 
 async def _refused_request(
-    federation: runner.Federation, subject: str, body: dict[str, Any], account: str = "CSC"
+    federation: Federation, subject: str, body: dict[str, Any], account: str = "CSC"
 ) -> tuple[bool, bool]:
     """(no reply came, the server named the publish a permissions violation)."""
     async with leaf_seed_client(federation, "cpc-a", account) as (client, errors):
@@ -43,10 +44,10 @@ async def _refused_request(
         return not answered, errors.refused("publish", subject, mapped)
 
 
-async def _stream_names(federation: runner.Federation) -> list[str]:
+async def _stream_names(federation: Federation) -> list[str]:
     """The CSC's streams: its own and the per-CPC source streams (SOURCES)."""
     names: list[str] = []
-    async with check.clients(federation) as c:
+    async with clients.opened(federation) as c:
         for account in ("CSC", naming.SOURCES):
             reply = await (await c.nc(federation.csc, account)).request("$JS.API.STREAM.NAMES", b"{}", timeout=5)
             names += json.loads(reply.data)["streams"]
@@ -95,7 +96,7 @@ def _assert_refused(outcome: tuple[bool, bool]) -> None:
     ids=lambda v: v if isinstance(v, str) else "",
 )
 def test_cpc_a_leaf_seed_reaches_no_jetstream_api_beyond_its_own_source_streams(
-    federation: runner.Federation, subject: str, body: dict[str, Any]
+    federation: Federation, subject: str, body: dict[str, Any]
 ) -> None:
     before = asyncio.run(_stream_names(federation))
     _assert_refused(asyncio.run(_refused_request(federation, subject, body)))
@@ -115,24 +116,24 @@ EXTRA = "LaunchLayer"
         "$MQTT.JSA.x.SC.x",
     ],
 )
-def test_cpc_a_extra_account_leaf_seed_gets_no_server_internals(federation: runner.Federation, subject: str) -> None:
+def test_cpc_a_extra_account_leaf_seed_gets_no_server_internals(federation: Federation, subject: str) -> None:
     _assert_refused(asyncio.run(_refused_request(federation, subject, {}, EXTRA)))
 
 
-async def _extra_account_jetstream(federation: runner.Federation) -> dict[str, Any]:
-    async with check.clients(federation) as c:
+async def _extra_account_jetstream(federation: Federation) -> dict[str, Any]:
+    async with clients.opened(federation) as c:
         reply = await (await c.nc(federation.cluster("a"), EXTRA)).request("$JS.API.INFO", b"", timeout=5)
         info: dict[str, Any] = json.loads(reply.data)
         return info
 
 
-def test_cpc_a_extra_account_clients_still_use_its_jetstream_on_the_csc(federation: runner.Federation) -> None:
+def test_cpc_a_extra_account_clients_still_use_its_jetstream_on_the_csc(federation: Federation) -> None:
     info = asyncio.run(_extra_account_jetstream(federation))
     assert "error" not in info, info
     assert info["domain"] == "CSC"
 
 
-async def _subscribe_refused(federation: runner.Federation, subject: str) -> bool:
+async def _subscribe_refused(federation: Federation, subject: str) -> bool:
     async with leaf_seed_client(federation, "cpc-a") as (client, errors):
         await client.subscribe(subject)
         await client.flush()
@@ -141,33 +142,33 @@ async def _subscribe_refused(federation: runner.Federation, subject: str) -> boo
 
 
 @pytest.mark.parametrize("subject", ["_INBOX.>", "$MQTT.msgs.>", "$JS.FC.>", "cpc.b.>", "csc2cpc.b.>", ">"])
-def test_cpc_a_leaf_seed_may_not_listen_beyond_its_own_cpc(federation: runner.Federation, subject: str) -> None:
+def test_cpc_a_leaf_seed_may_not_listen_beyond_its_own_cpc(federation: Federation, subject: str) -> None:
     assert asyncio.run(_subscribe_refused(federation, subject))
 
 
 @pytest.fixture
-def rogue_leaf_a(tmp_path: Path, federation: runner.Federation) -> Iterator[servers.Server]:
+def rogue_leaf_a(tmp_path: Path, federation: Federation) -> Iterator[servers.Server]:
     """A leaf node of the attacker's own, dialling the CSC's leaf port with CPC a's leaf seed into account CSC."""
     with rogue_leaf_node(tmp_path, federation, federation.keys["cpc-a"].leaf["CSC"].seed) as server:
         servers.wait_for(lambda: servers.leaf_count(server) or None, 5, "the rogue leaf to connect")
         yield server
 
 
-async def _forge_mqtt_store(federation: runner.Federation, rogue: servers.Server) -> list[check.Result]:
+async def _forge_mqtt_store(federation: Federation, rogue: servers.Server) -> list[clients.Result]:
     """Publish into the CSC's MQTT store through the leaf: nats-server lets leafs pass `$MQTT.` subjects
     without checking allow lists (only deny lists), so this is the path an allow list alone leaves open."""
     attacker = await nats.connect(rogue.url("client"), user=ROGUE_USER[0], password=ROGUE_USER[1])
     try:
-        async with check.clients(federation) as c:
+        async with clients.opened(federation) as c:
             store = await c.sink(federation.csc, "CSC", "$MQTT.msgs.>", 0)
             own = await c.sink(federation.csc, "CSC", "cpc.a.probe", 1)
             # Positive control: the leaf carries what CPC a may send, so interest has crossed.
-            allowed = await check.deliver(
-                "rogue leaf a -> cpc.a.probe", check._nats_publisher(attacker, "cpc.a.probe"), [own]
+            allowed = await clients.deliver(
+                "rogue leaf a -> cpc.a.probe", clients.nats_publisher(attacker, "cpc.a.probe"), [own]
             )
-            forged = await check.deliver(
+            forged = await clients.deliver(
                 "rogue leaf a -> $MQTT.msgs.cpc.b.command.x",
-                check._nats_publisher(attacker, "$MQTT.msgs.cpc.b.command.x"),
+                clients.nats_publisher(attacker, "$MQTT.msgs.cpc.b.command.x"),
                 [store],
             )
             return [allowed, forged]
@@ -176,28 +177,28 @@ async def _forge_mqtt_store(federation: runner.Federation, rogue: servers.Server
 
 
 def test_a_rogue_leaf_with_cpc_a_seed_cannot_write_into_the_csc_mqtt_store(
-    federation: runner.Federation, rogue_leaf_a: servers.Server
+    federation: Federation, rogue_leaf_a: servers.Server
 ) -> None:
     allowed, forged = asyncio.run(_forge_mqtt_store(federation, rogue_leaf_a))
     assert allowed.ok, allowed.detail
     assert forged.ok, forged.detail
 
 
-async def _eavesdrop_mqtt_store(federation: runner.Federation, rogue: servers.Server) -> list[check.Result]:
+async def _eavesdrop_mqtt_store(federation: Federation, rogue: servers.Server) -> list[clients.Result]:
     attacker = await nats.connect(rogue.url("client"), user=ROGUE_USER[0], password=ROGUE_USER[1])
     try:
         spy = Sink("rogue leaf a $MQTT.msgs.>", 0)
 
         async def on_message(msg: Any) -> None:
-            spy.got.append(check.Delivery(msg.subject, msg.data))
+            spy.got.append(clients.Delivery(msg.subject, msg.data))
 
         await attacker.subscribe("$MQTT.msgs.>", cb=on_message)
         await attacker.flush()
-        async with check.clients(federation) as c:
+        async with clients.opened(federation) as c:
             command_b = c.mqtt_sink(federation.cluster("b"), "command/x", 1, 1)
             publisher = c.mq(federation.csc)
-            result = await check.deliver(
-                "csc mqtt q1 cpc/b/command/x", check._mqtt_publisher(publisher, "cpc/b/command/x", 1), [command_b, spy]
+            result = await clients.deliver(
+                "csc mqtt q1 cpc/b/command/x", clients.mqtt_publisher(publisher, "cpc/b/command/x", 1), [command_b, spy]
             )
             return [result]
     finally:
@@ -205,7 +206,7 @@ async def _eavesdrop_mqtt_store(federation: runner.Federation, rogue: servers.Se
 
 
 def test_a_rogue_leaf_with_cpc_a_seed_cannot_read_cpc_b_commands_from_the_csc_mqtt_store(
-    federation: runner.Federation, rogue_leaf_a: servers.Server
+    federation: Federation, rogue_leaf_a: servers.Server
 ) -> None:
     (result,) = asyncio.run(_eavesdrop_mqtt_store(federation, rogue_leaf_a))
     assert result.ok, result.detail
@@ -224,8 +225,8 @@ REDIRECTS = [
 
 
 async def _redirect_own_source_stream(
-    federation: runner.Federation, rogue: servers.Server, deliver_subject: str
-) -> tuple[check.Result, dict[str, list[str]]]:
+    federation: Federation, rogue: servers.Server, deliver_subject: str
+) -> tuple[clients.Result, dict[str, list[str]]]:
     """Create a push consumer on CPC a's own source stream (the one consumer its leaf may create) delivering into
     `deliver_subject`, then have the CSC send CPC a a QoS 1 command: CPC a must get it, CPC b nothing."""
     attacker = await nats.connect(rogue.url("client"), user=ROGUE_USER[0], password=ROGUE_USER[1])
@@ -238,15 +239,15 @@ async def _redirect_own_source_stream(
             json.dumps({"stream_name": stream, "config": config}).encode(),
         )
         await attacker.flush()
-        async with check.clients(federation) as c:
+        async with clients.opened(federation) as c:
             await _wait_for_push_consumer(c, federation, stream, deliver_subject)
             command_b = [await c.sink(federation.cluster("b"), "CPC", "command.x", 0)]
             command_b.append(c.mqtt_sink(federation.cluster("b"), "command/#", 1, 0))
             command_a = c.mqtt_sink(federation.cluster("a"), "command/x", 1, 1)
             publisher = c.mq(federation.csc)
-            result = await check.deliver(
+            result = await clients.deliver(
                 "csc mqtt q1 cpc/a/command/x",
-                check._mqtt_publisher(publisher, "cpc/a/command/x", 1),
+                clients.mqtt_publisher(publisher, "cpc/a/command/x", 1),
                 [command_a, *command_b],
             )
         return result, await _all_streams(federation)
@@ -255,34 +256,34 @@ async def _redirect_own_source_stream(
         await _delete_push_consumers(federation, stream)
 
 
-async def _wait_for_push_consumer(c: check._Clients, federation: runner.Federation, stream: str, subject: str) -> None:
+async def _wait_for_push_consumer(c: clients.Clients, federation: Federation, stream: str, subject: str) -> None:
     """The attack's consumer exists (so the test measures its deliveries, not a refused request)."""
     js = (await c.nc(federation.csc, naming.SOURCES)).jsm()
 
     async def created() -> bool:
         return any(info.config.deliver_subject == subject for info in await js.consumers_info(stream))
 
-    deadline = asyncio.get_running_loop().time() + check.TIMEOUT
+    deadline = asyncio.get_running_loop().time() + clients.TIMEOUT
     while not await created():
         assert asyncio.get_running_loop().time() < deadline, f"the leaf could not create a consumer on {stream}"
         await asyncio.sleep(0.05)
 
 
-async def _all_streams(federation: runner.Federation) -> dict[str, list[str]]:
+async def _all_streams(federation: Federation) -> dict[str, list[str]]:
     """Every stream of the federation, by cluster and account."""
     where = [(federation.csc, "CSC"), (federation.csc, naming.SOURCES), *((cpc, "CPC") for cpc in federation.cpcs)]
     found = {}
-    async with check.clients(federation) as c:
+    async with clients.opened(federation) as c:
         for cluster, account in where:
             reply = await (await c.nc(cluster, account)).request("$JS.API.STREAM.NAMES", b"{}", timeout=5)
             found[f"{cluster.stack}/{account}"] = sorted(json.loads(reply.data)["streams"])
     return found
 
 
-async def _delete_push_consumers(federation: runner.Federation, stream: str) -> None:
+async def _delete_push_consumers(federation: Federation, stream: str) -> None:
     """The attack leaves its consumer behind (the leaf may not delete it): remove it. The federation's own stream
     sources create no push consumers outside their `csc2cpc.<id>.` deliver prefixes."""
-    async with check.clients(federation) as c:
+    async with clients.opened(federation) as c:
         js = (await c.nc(federation.csc, naming.SOURCES)).jsm()
         for consumer in await js.consumers_info(stream):
             if not (consumer.config.deliver_subject or "").startswith("csc2cpc.a."):
@@ -291,7 +292,7 @@ async def _delete_push_consumers(federation: runner.Federation, stream: str) -> 
 
 @pytest.mark.parametrize("deliver_subject", REDIRECTS)
 def test_a_rogue_leaf_with_cpc_a_seed_cannot_redirect_its_own_source_stream_beyond_cpc_a(
-    federation: runner.Federation, rogue_leaf_a: servers.Server, deliver_subject: str
+    federation: Federation, rogue_leaf_a: servers.Server, deliver_subject: str
 ) -> None:
     before = asyncio.run(_all_streams(federation))
     result, after = asyncio.run(_redirect_own_source_stream(federation, rogue_leaf_a, deliver_subject))

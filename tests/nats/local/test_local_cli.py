@@ -10,19 +10,13 @@ import pytest
 import yaml
 
 from dsxbus import cli
-from dsxbus.local import runner, servers
+from dsxbus.local import servers, state
 
 MakeProject = Callable[[Path], Path]
 
 
 def _recorded(run_dir: Path) -> list[servers.Server]:
-    state = json.loads((run_dir / runner.STATE).read_text())
-    found = []
-    for cluster in state["clusters"].values():
-        found.append(servers.Server.from_json(cluster["main"]))
-        if cluster["mtls"]:
-            found.append(servers.Server.from_json(cluster["mtls"]))
-    return found
+    return state.load(run_dir).servers()
 
 
 def test_up_status_check_down_on_the_example_stacks(
@@ -39,7 +33,7 @@ def test_up_status_check_down_on_the_example_stacks(
         csc = described["clusters"]["csc"]
         assert csc["role"] == "csc" and csc["nats"].startswith("nats://127.0.0.1:")
         assert csc["mqttMtls"].startswith("ssl://127.0.0.1:") and described["clusters"]["cpc-a"]["id"] == "a"
-        assert (run_dir.stat().st_mode & 0o777) == 0o700 and ((run_dir / runner.KEYS).stat().st_mode & 0o777) == 0o600
+        assert (run_dir.stat().st_mode & 0o777) == 0o700 and ((run_dir / state.KEYS).stat().st_mode & 0o777) == 0o600
 
         assert cli.main([*base, "status", "--run-dir", str(run_dir)]) == 0
         assert cli.main([*base, "check", "--run-dir", str(run_dir)]) == 0

@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 
-from dsxbus.local import check, runner, servers
+from dsxbus.local import check, clients, runner, servers
+from dsxbus.local.state import Federation, LocalCluster
 
 
 @pytest.fixture(scope="module")
 def own_federation(
     tmp_path_factory: pytest.TempPathFactory, make_project: Callable[[Path], Path], nats_version: str
-) -> Iterator[runner.Federation]:
+) -> Iterator[Federation]:
     """Its own federation: killing its CSC must not disturb the other modules' tests."""
     root = tmp_path_factory.mktemp("faults")
     project = make_project(root / "project")
@@ -27,7 +28,7 @@ def own_federation(
         yield running
 
 
-def _failures(results: list[check.Result]) -> list[str]:
+def _failures(results: list[clients.Result]) -> list[str]:
     return [f"{r.name}: {r.detail}" for r in results if not r.ok]
 
 
@@ -36,7 +37,7 @@ SOURCE_RECOVERY = 75.0
 
 
 def test_after_the_csc_is_killed_and_restarted_leafs_reconnect_and_every_route_passes_again(
-    own_federation: runner.Federation,
+    own_federation: Federation,
 ) -> None:
     """Core NATS is back as soon as the leafs are. QoS 1 and retained CSC -> CPC (stream sourcing) come
     back later: the CSC's memory streams died with it, and each CPC source only re-creates its consumer
@@ -60,11 +61,11 @@ def test_after_the_csc_is_killed_and_restarted_leafs_reconnect_and_every_route_p
     print(f"CSC restart: stream sources of every CPC flowing again after {recovered:.1f} s")
 
 
-def _source_flowing(federation: runner.Federation, cpc: runner.Cluster) -> bool | None:
+def _source_flowing(federation: Federation, cpc: LocalCluster) -> bool | None:
     """The CPC's $MQTT_msgs source heard from the (new) CSC stream within the last second."""
 
     async def info() -> dict[str, Any]:
-        client = await check.nats_connect(cpc, federation, "CPC")
+        client = await clients.nats_connect(cpc, federation, "CPC")
         try:
             reply = await client.request("$JS.API.STREAM.INFO.$MQTT_msgs", b"", timeout=5)
             data: dict[str, Any] = json.loads(reply.data)
@@ -77,14 +78,14 @@ def _source_flowing(federation: runner.Federation, cpc: runner.Cluster) -> bool 
 
 
 def test_qos1_messages_sent_while_a_persistent_subscriber_is_offline_arrive_when_it_returns(
-    own_federation: runner.Federation,
+    own_federation: Federation,
 ) -> None:
     csc = own_federation.csc
     client_id = f"persistent-{secrets.token_hex(4)}"
-    subscriber = check.mqtt_admin(csc, own_federation, client_id=client_id, clean_session=False)
+    subscriber = clients.mqtt_admin(csc, own_federation, client_id=client_id, clean_session=False)
     assert subscriber.subscribe("test/persist", 1) == 1
     subscriber.close()
-    publisher = check.mqtt_admin(csc, own_federation)
+    publisher = clients.mqtt_admin(csc, own_federation)
     try:
         sent = [f"offline-{i}".encode() for i in range(3)]
         for payload in sent:
@@ -92,7 +93,7 @@ def test_qos1_messages_sent_while_a_persistent_subscriber_is_offline_arrive_when
     finally:
         publisher.close()
 
-    returning = check.mqtt_admin(csc, own_federation, client_id=client_id, clean_session=False)  # no resubscribe
+    returning = clients.mqtt_admin(csc, own_federation, client_id=client_id, clean_session=False)  # no resubscribe
     try:
         got = [returning.messages.get(timeout=5).payload for _ in sent]
     finally:

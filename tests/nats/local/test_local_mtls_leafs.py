@@ -21,18 +21,18 @@ from natstools import ServerErrors
 
 from dsxbus import fleet, naming, permissions, subjects
 from dsxbus.config import Permissions, SubjectRule
-from dsxbus.local import check, runner, servers
-from dsxbus.local.runner import Cluster
+from dsxbus.local import clients, servers
+from dsxbus.local.state import Federation, LocalCluster
 
 MTLS_STACKS = ["csc", "cpc-a"]
 REPLY_WAIT = 1.0
 
 
-def _relay_grant(federation: runner.Federation, stack: str) -> Permissions:
+def _relay_grant(federation: Federation, stack: str) -> Permissions:
     return permissions.mtls_relay_grant(fleet.resolve(fleet.load(federation.project), stack).bus)
 
 
-def _leaf_subscriptions(cluster: Cluster, account: str) -> list[str]:
+def _leaf_subscriptions(cluster: LocalCluster, account: str) -> list[str]:
     """What nats-mtls's leaf into `account` has registered with the main server (its interest)."""
     leafz = servers.monitor(cluster.main, "leafz?subs=1")
     assert leafz is not None
@@ -49,20 +49,18 @@ def _allowed(rule: SubjectRule | None, subject: str) -> bool:
 
 
 @pytest.mark.parametrize("stack", MTLS_STACKS)
-def test_every_subscription_of_the_nats_mtls_sys_leaf_is_within_its_grant(
-    federation: runner.Federation, stack: str
-) -> None:
+def test_every_subscription_of_the_nats_mtls_sys_leaf_is_within_its_grant(federation: Federation, stack: str) -> None:
     found = _leaf_subscriptions(federation.clusters[stack], naming.SYS)
     assert any(s.startswith("$SYS.REQ.SERVER.PING") for s in found), found  # it does answer pings
     assert [s for s in found if not _allowed(permissions.MTLS_SYS_LEAF_GRANT.sub, s)] == []
 
 
-async def _mtls_client_subscribed(federation: runner.Federation, stack: str) -> list[str]:
+async def _mtls_client_subscribed(federation: Federation, stack: str) -> list[str]:
     """The relay's interest while an mTLS MQTT client holds a QoS 1 subscription on nats-mtls."""
     cluster = federation.clusters[stack]
     assert cluster.mtls is not None and federation.ca is not None
     identity = cluster.mtls_clients["mqtt-client"]
-    client = check.Mqtt(cluster.mtls.ports["mqtt"], tls=(str(federation.ca), identity.cert, identity.key))
+    client = clients.Mqtt(cluster.mtls.ports["mqtt"], tls=(str(federation.ca), identity.cert, identity.key))
     client.connect()
     try:
         assert client.subscribe("test/leafs/#", 1) == 1
@@ -73,17 +71,15 @@ async def _mtls_client_subscribed(federation: runner.Federation, stack: str) -> 
 
 
 @pytest.mark.parametrize("stack", MTLS_STACKS)
-def test_every_subscription_of_the_nats_mtls_relay_is_within_its_grant(
-    federation: runner.Federation, stack: str
-) -> None:
+def test_every_subscription_of_the_nats_mtls_relay_is_within_its_grant(federation: Federation, stack: str) -> None:
     found = asyncio.run(_mtls_client_subscribed(federation, stack))
     assert "test.leafs.>" in found, found
     grant = _relay_grant(federation, stack)
     assert [s for s in found if not _allowed(grant.sub, s)] == []
 
 
-async def _pings(federation: runner.Federation, stack: str) -> list[str]:
-    async with check.clients(federation) as c:
+async def _pings(federation: Federation, stack: str) -> list[str]:
+    async with clients.opened(federation) as c:
         client = await c.nc(federation.clusters[stack], naming.SYS)
         inbox = client.new_inbox()
         answers: list[str] = []
@@ -99,16 +95,14 @@ async def _pings(federation: runner.Federation, stack: str) -> list[str]:
 
 
 @pytest.mark.parametrize("stack", MTLS_STACKS)
-def test_a_sys_client_of_the_main_servers_is_answered_by_nats_mtls_too(
-    federation: runner.Federation, stack: str
-) -> None:
+def test_a_sys_client_of_the_main_servers_is_answered_by_nats_mtls_too(federation: Federation, stack: str) -> None:
     cluster = federation.clusters[stack]
     assert cluster.mtls is not None
     assert asyncio.run(_pings(federation, stack)) == sorted([cluster.main.name, cluster.mtls.name])
 
 
 @contextlib.asynccontextmanager
-async def _seed_client(federation: runner.Federation, seed: str) -> AsyncIterator[tuple[Any, ServerErrors]]:
+async def _seed_client(federation: Federation, seed: str) -> AsyncIterator[tuple[Any, ServerErrors]]:
     errors = ServerErrors()
     client = await nats.connect(federation.csc.main.url("client"), nkeys_seed_str=seed, error_cb=errors.callback)
     try:
@@ -117,7 +111,7 @@ async def _seed_client(federation: runner.Federation, seed: str) -> AsyncIterato
         await client.close()
 
 
-async def _sys_seed_requests(federation: runner.Federation, subject: str) -> tuple[bool, bool]:
+async def _sys_seed_requests(federation: Federation, subject: str) -> tuple[bool, bool]:
     async with _seed_client(federation, federation.keys["csc"].mtls_sys_leaf.seed) as (client, errors):
         try:
             await client.request(subject, b"{}", timeout=REPLY_WAIT)
@@ -137,13 +131,13 @@ async def _sys_seed_requests(federation: runner.Federation, subject: str) -> tup
         "$SYS.REQ.SERVER.PING.RELOAD",
     ],
 )
-def test_the_nats_mtls_sys_leaf_seed_asks_the_main_servers_nothing(federation: runner.Federation, subject: str) -> None:
+def test_the_nats_mtls_sys_leaf_seed_asks_the_main_servers_nothing(federation: Federation, subject: str) -> None:
     answered, refused = asyncio.run(_sys_seed_requests(federation, subject))
     assert not answered
     assert refused
 
 
-async def _sys_seed_listens(federation: runner.Federation) -> bool:
+async def _sys_seed_listens(federation: Federation) -> bool:
     async with _seed_client(federation, federation.keys["csc"].mtls_sys_leaf.seed) as (client, errors):
         await client.subscribe("$SYS.ACCOUNT.CSC.CONNECT")
         await client.flush()
@@ -151,20 +145,20 @@ async def _sys_seed_listens(federation: runner.Federation) -> bool:
         return errors.refused("subscription", "$SYS.ACCOUNT.CSC.CONNECT")
 
 
-def test_the_nats_mtls_sys_leaf_seed_hears_no_connect_events(federation: runner.Federation) -> None:
+def test_the_nats_mtls_sys_leaf_seed_hears_no_connect_events(federation: Federation) -> None:
     assert asyncio.run(_sys_seed_listens(federation))
 
 
-async def _relay_attempts(federation: runner.Federation) -> tuple[check.Result, check.Result, bool, bool, bool]:
+async def _relay_attempts(federation: Federation) -> tuple[clients.Result, clients.Result, bool, bool, bool]:
     async with _seed_client(federation, federation.keys["csc"].mtls_leaf.seed) as (client, errors):
-        async with check.clients(federation) as c:
+        async with clients.opened(federation) as c:
             command_b = await c.sink(federation.cluster("b"), "CPC", "command.x", 0)
             own = await c.sink(federation.csc, "CSC", "test.relay", 1)
-            allowed = await check.deliver(
-                "mtls-leaf seed -> test.relay", check._nats_publisher(client, "test.relay"), [own]
+            allowed = await clients.deliver(
+                "mtls-leaf seed -> test.relay", clients.nats_publisher(client, "test.relay"), [own]
             )
-            forged = await check.deliver(
-                "mtls-leaf seed -> cpc.b.command.x", check._nats_publisher(client, "cpc.b.command.x"), [command_b]
+            forged = await clients.deliver(
+                "mtls-leaf seed -> cpc.b.command.x", clients.nats_publisher(client, "cpc.b.command.x"), [command_b]
             )
         try:
             await client.request("$SYS.REQ.ACCOUNT.PING.CONNZ", b"{}", timeout=REPLY_WAIT)
@@ -183,7 +177,7 @@ async def _relay_attempts(federation: runner.Federation) -> tuple[check.Result, 
         )
 
 
-def test_the_nats_mtls_relay_seed_does_only_what_the_mtls_clients_may(federation: runner.Federation) -> None:
+def test_the_nats_mtls_relay_seed_does_only_what_the_mtls_clients_may(federation: Federation) -> None:
     """The CSC's mTLS clients may use test.> (and the Sveltos agent hears user-operation): nothing of the CPCs."""
     allowed, forged, answered, publish_refused, subscribe_refused = asyncio.run(_relay_attempts(federation))
     assert allowed.ok, allowed.detail

@@ -12,15 +12,14 @@ import pytest
 from natstools import PERMISSION, ServerErrors, leaf_seed_client, rogue_leaf_node
 
 from dsxbus import nkeys, versions
-from dsxbus.local import check, runner, servers
-from dsxbus.local.check import Mqtt, Sink
+from dsxbus.local import clients, servers
+from dsxbus.local.clients import Mqtt, Sink
+from dsxbus.local.state import Federation
 from dsxbus.nkeys import KeyPair
 
 
 @pytest.fixture
-def rogue_leaf(
-    tmp_path: Path, federation: runner.Federation, request: pytest.FixtureRequest
-) -> Iterator[servers.Server]:
+def rogue_leaf(tmp_path: Path, federation: Federation, request: pytest.FixtureRequest) -> Iterator[servers.Server]:
     """A server dialling the CSC's leaf port into account CSC with the key the test names (or none)."""
     with rogue_leaf_node(tmp_path, federation, request.param) as server:
         yield server
@@ -35,7 +34,7 @@ STRANGER = nkeys.generate(nkeys.KeyKind.USER)
 
 @pytest.mark.parametrize("rogue_leaf", [STRANGER.seed], indirect=True)
 def test_a_cpc_presenting_a_leaf_key_the_csc_does_not_know_is_refused(
-    federation: runner.Federation, rogue_leaf: servers.Server
+    federation: Federation, rogue_leaf: servers.Server
 ) -> None:
     csc = federation.csc.main
     servers.wait_for(
@@ -48,7 +47,7 @@ def test_a_cpc_presenting_a_leaf_key_the_csc_does_not_know_is_refused(
 
 @pytest.mark.parametrize("rogue_leaf", [None], indirect=True)
 def test_a_leaf_without_any_key_is_refused_although_anonymous_mqtt_is_allowed(
-    federation: runner.Federation, rogue_leaf: servers.Server
+    federation: Federation, rogue_leaf: servers.Server
 ) -> None:
     # The hardened lab config: no_auth_user lives in mqtt{}, so it never admits a leaf (FINDINGS item 4 gap 1).
     servers.wait_for(lambda: _log_has(rogue_leaf, "Authorization Violation"), 5, "the rogue leaf to be refused")
@@ -56,22 +55,22 @@ def test_a_leaf_without_any_key_is_refused_although_anonymous_mqtt_is_allowed(
     assert servers.leaf_count(rogue_leaf) == 0
 
 
-async def _as_cpc_a_leaf(federation: runner.Federation) -> tuple[list[str], list[check.Result]]:
+async def _as_cpc_a_leaf(federation: Federation) -> tuple[list[str], list[clients.Result]]:
     csc, cpc_b = federation.csc, federation.cluster("b")
-    async with leaf_seed_client(federation, "cpc-a") as (intruder, errors), check.clients(federation) as c:
+    async with leaf_seed_client(federation, "cpc-a") as (intruder, errors), clients.opened(federation) as c:
         command_b = await c.sink(cpc_b, "CPC", "command.x", 1)
         await intruder.subscribe("cpc.b.>")
         await intruder.flush()
         # The CSC itself may command cpc-b (interest is up), cpc-a's leaf identity may not.
-        admin = check._nats_publisher(await c.nc(csc, "CSC"), "cpc.b.command.x")
-        allowed = await check.deliver("csc admin -> cpc-b command.x", admin, [command_b])
-        forged = check._nats_publisher(intruder, "cpc.b.command.x")
-        refused = await check.deliver("cpc-a leaf -> cpc-b command.x", forged, [Sink("cpc-b", 0, command_b.got)])
+        admin = clients.nats_publisher(await c.nc(csc, "CSC"), "cpc.b.command.x")
+        allowed = await clients.deliver("csc admin -> cpc-b command.x", admin, [command_b])
+        forged = clients.nats_publisher(intruder, "cpc.b.command.x")
+        refused = await clients.deliver("cpc-a leaf -> cpc-b command.x", forged, [Sink("cpc-b", 0, command_b.got)])
         await intruder.flush()
         return errors.seen, [allowed, refused]
 
 
-def test_cpc_a_leaf_identity_can_neither_read_cpc_b_nor_command_it(federation: runner.Federation) -> None:
+def test_cpc_a_leaf_identity_can_neither_read_cpc_b_nor_command_it(federation: Federation) -> None:
     errors, (allowed, refused) = asyncio.run(_as_cpc_a_leaf(federation))
 
     assert allowed.ok, allowed.detail
@@ -80,23 +79,21 @@ def test_cpc_a_leaf_identity_can_neither_read_cpc_b_nor_command_it(federation: r
     assert any(PERMISSION in e and "publish" in e and "cpc.b.command.x" in e for e in map(str.lower, errors)), errors
 
 
-async def _unprefixed_export_as_cpc_a_leaf(
-    federation: runner.Federation, granted: bool
-) -> tuple[list[str], check.Result]:
+async def _unprefixed_export_as_cpc_a_leaf(federation: Federation, granted: bool) -> tuple[list[str], clients.Result]:
     csc, cpc_b = federation.csc, federation.cluster("b")
-    async with leaf_seed_client(federation, "cpc-a") as (intruder, errors), check.clients(federation) as c:
+    async with leaf_seed_client(federation, "cpc-a") as (intruder, errors), clients.opened(federation) as c:
         # Where granted, the CSC sees it (so it was published, and interest had time to cross); never cpc-b.
         on_csc = await c.sink(csc, "CSC", "sensor.x", 1 if granted else 0)
         anything_b = await c.sink(cpc_b, "CPC", ">", 0)
         own_b = await c.sink(cpc_b, "CSC", ">", 0)
-        forged = check._nats_publisher(intruder, "sensor.x")  # cpc-a's cpcExports, unprefixed
-        reached = await check.deliver("cpc-a leaf -> csc sensor.x", forged, [on_csc, anything_b, own_b])
+        forged = clients.nats_publisher(intruder, "sensor.x")  # cpc-a's cpcExports, unprefixed
+        reached = await clients.deliver("cpc-a leaf -> csc sensor.x", forged, [on_csc, anything_b, own_b])
         await intruder.flush()
         return errors.seen, reached
 
 
 def test_the_unprefixed_exports_a_leaf_needs_before_2_15_1_are_granted_only_there_and_reach_no_other_cpc(
-    federation: runner.Federation, nats_version: str
+    federation: Federation, nats_version: str
 ) -> None:
     # Before 2.15.1 the leaf checks `sensor.x`, not `cpc.a.sensor.x` (nats-server#4608): it must be granted.
     granted = versions.leaf_checks_publish_before_transform(nats_version)
@@ -107,7 +104,7 @@ def test_the_unprefixed_exports_a_leaf_needs_before_2_15_1_are_granted_only_ther
     assert refused is not granted, errors
 
 
-async def _limited_client(federation: runner.Federation, key: KeyPair) -> tuple[list[str], bytes]:
+async def _limited_client(federation: Federation, key: KeyPair) -> tuple[list[str], bytes]:
     errors = ServerErrors()
     client = await nats.connect(federation.csc.main.url("client"), nkeys_seed_str=key.seed, error_cb=errors.callback)
     try:
@@ -123,7 +120,7 @@ async def _limited_client(federation: runner.Federation, key: KeyPair) -> tuple[
 
 
 def test_a_client_limited_to_test_can_neither_publish_nor_subscribe_elsewhere(
-    federation: runner.Federation, tester_key: KeyPair
+    federation: Federation, tester_key: KeyPair
 ) -> None:
     errors, inside = asyncio.run(_limited_client(federation, tester_key))
 
@@ -140,34 +137,34 @@ async def _anonymous_nats(url: str) -> None:
     await client.close()
 
 
-def test_an_anonymous_nats_client_is_refused(federation: runner.Federation) -> None:
+def test_an_anonymous_nats_client_is_refused(federation: Federation) -> None:
     with pytest.raises(nats.errors.Error, match="Authorization Violation"):
         asyncio.run(_anonymous_nats(federation.csc.main.url("client")))
 
 
-async def _anonymous_mqtt_lands(federation: runner.Federation) -> tuple[check.Result, int]:
+async def _anonymous_mqtt_lands(federation: Federation) -> tuple[clients.Result, int]:
     csc = federation.csc
     anonymous = Mqtt(csc.main.ports["mqtt"])
     anonymous.connect()
     try:
         refused = anonymous.subscribe("secret/x", 0)  # noauth may subscribe test.> and cpc.*.sensor.> only
-        async with check.clients(federation) as c:
+        async with clients.opened(federation) as c:
             sinks = [await c.sink(csc, "CSC", "test.x", 1), await c.sink(csc, "LaunchLayer", ">", 0)]
             await c.flush()
-            publish = check._mqtt_publisher(anonymous, "test/x", 0)
-            return await check.deliver("anonymous mqtt -> CSC test.x", publish, sinks), refused
+            publish = clients.mqtt_publisher(anonymous, "test/x", 0)
+            return await clients.deliver("anonymous mqtt -> CSC test.x", publish, sinks), refused
     finally:
         anonymous.close()
 
 
-def test_anonymous_mqtt_lands_in_the_noauth_account_with_its_permissions_only(federation: runner.Federation) -> None:
+def test_anonymous_mqtt_lands_in_the_noauth_account_with_its_permissions_only(federation: Federation) -> None:
     landed, refused_qos = asyncio.run(_anonymous_mqtt_lands(federation))
 
     assert landed.ok, landed.detail
     assert refused_qos == 128
 
 
-def _mtls(federation: runner.Federation, *, with_certificate: bool) -> Mqtt:
+def _mtls(federation: Federation, *, with_certificate: bool) -> Mqtt:
     csc = federation.csc
     assert csc.mtls is not None and federation.ca is not None
     identity = csc.mtls_clients["mqtt-client"]
@@ -175,7 +172,7 @@ def _mtls(federation: runner.Federation, *, with_certificate: bool) -> Mqtt:
     return Mqtt(csc.mtls.ports["mqtt"], tls=(str(federation.ca), *cert))
 
 
-def test_mtls_mqtt_without_a_client_certificate_is_refused(federation: runner.Federation) -> None:
+def test_mtls_mqtt_without_a_client_certificate_is_refused(federation: Federation) -> None:
     client = _mtls(federation, with_certificate=False)
 
     with pytest.raises(OSError):  # the handshake fails, or the server closes before any CONNACK
@@ -188,23 +185,23 @@ def test_mtls_mqtt_without_a_client_certificate_is_refused(federation: runner.Fe
     )
 
 
-async def _mtls_round_trip(federation: runner.Federation) -> tuple[check.Result, int]:
+async def _mtls_round_trip(federation: Federation) -> tuple[clients.Result, int]:
     client = _mtls(federation, with_certificate=True)
     client.connect()
     try:
         refused = client.subscribe("other/x", 0)  # CN=mqtt-client.csc may use test.> only
-        async with check.clients(federation) as c:
+        async with clients.opened(federation) as c:
             # Published on nats-mtls, seen on the main server through the mtls leaf.
             sinks = [await c.sink(federation.csc, "CSC", "test.mtls", 1)]
             await c.flush()
-            publish = check._mqtt_publisher(client, "test/mtls", 0)
-            return await check.deliver("mtls mqtt -> main CSC", publish, sinks), refused
+            publish = clients.mqtt_publisher(client, "test/mtls", 0)
+            return await clients.deliver("mtls mqtt -> main CSC", publish, sinks), refused
     finally:
         client.close()
 
 
 def test_mtls_mqtt_with_the_identity_certificate_lands_in_its_account_with_its_permissions(
-    federation: runner.Federation,
+    federation: Federation,
 ) -> None:
     landed, refused_qos = asyncio.run(_mtls_round_trip(federation))
 
@@ -212,28 +209,28 @@ def test_mtls_mqtt_with_the_identity_certificate_lands_in_its_account_with_its_p
     assert refused_qos == 128
 
 
-async def _mtls_qos1(federation: runner.Federation) -> list[check.Result]:
+async def _mtls_qos1(federation: Federation) -> list[clients.Result]:
     """QoS 1 both ways between an mTLS client and the main servers: MQTT on nats-mtls keeps its sessions and
     messages in the main servers' JetStream, through nats-mtls's leaf (and its grant, permissions.mtls_relay_grant)."""
     client = _mtls(federation, with_certificate=True)
     client.connect()
     try:
-        down = check.Sink("mtls mqtt q1 test/q1/down", 1)
+        down = clients.Sink("mtls mqtt q1 test/q1/down", 1)
         granted = client.subscribe("test/q1/down", 1, down)
-        async with check.clients(federation) as c:
+        async with clients.opened(federation) as c:
             up = c.mqtt_sink(federation.csc, "test/q1/up", 1, 1)
-            to_mtls = check._mqtt_publisher(c.mq(federation.csc), "test/q1/down", 1)
-            results = [check.Result("mtls subscribe q1 granted", granted == 1, f"granted {granted}")]
-            results.append(await check.deliver("csc mqtt q1 -> mtls mqtt", to_mtls, [down]))
+            to_mtls = clients.mqtt_publisher(c.mq(federation.csc), "test/q1/down", 1)
+            results = [clients.Result("mtls subscribe q1 granted", granted == 1, f"granted {granted}")]
+            results.append(await clients.deliver("csc mqtt q1 -> mtls mqtt", to_mtls, [down]))
             results.append(
-                await check.deliver("mtls mqtt q1 -> csc mqtt", check._mqtt_publisher(client, "test/q1/up", 1), [up])
+                await clients.deliver("mtls mqtt q1 -> csc mqtt", clients.mqtt_publisher(client, "test/q1/up", 1), [up])
             )
-            results.append(check.Result("delivered at q1", {d.qos for d in down.got + up.got} == {1}, str(down.got)))
+            results.append(clients.Result("delivered at q1", {d.qos for d in down.got + up.got} == {1}, str(down.got)))
             return results
     finally:
         client.close()
 
 
-def test_mtls_mqtt_qos1_crosses_nats_mtls_both_ways(federation: runner.Federation) -> None:
+def test_mtls_mqtt_qos1_crosses_nats_mtls_both_ways(federation: Federation) -> None:
     for result in asyncio.run(_mtls_qos1(federation)):
         assert result.ok, f"{result.name}: {result.detail}"

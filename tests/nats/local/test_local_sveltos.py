@@ -24,7 +24,8 @@ from nats.aio.client import Client as Nats
 from nats.aio.msg import Msg
 
 from dsxbus import sveltos, sveltos_agent
-from dsxbus.local import check, runner, servers
+from dsxbus.local import clients, runner, servers
+from dsxbus.local.state import Federation
 from dsxbus.stackfile import load_stack
 
 TIMEOUT = 5.0
@@ -39,7 +40,7 @@ class Agent:
     tls: ssl.SSLContext
 
 
-def _decoded_secret(federation: runner.Federation, stack: str) -> sveltos_agent.MessagingConfig:
+def _decoded_secret(federation: Federation, stack: str) -> sveltos_agent.MessagingConfig:
     """The `sveltos-nats` JSON the program writes for `stack` (local CA's files), decoded as the agent does."""
     cluster = federation.clusters[stack]
     client = cluster.mtls_clients[sveltos.PERMISSION_NAME]
@@ -64,7 +65,7 @@ def _tls(auth: sveltos_agent.MessagingAuthorization | None, directory: Path) -> 
     return context
 
 
-def _agent_credentials(federation: runner.Federation, stack: str, tmp_path: Path) -> tuple[sveltos.Sveltos, Agent]:
+def _agent_credentials(federation: Federation, stack: str, tmp_path: Path) -> tuple[sveltos.Sveltos, Agent]:
     decoded = _decoded_secret(federation, stack).nats
     assert decoded is not None
     configuration = decoded.configuration
@@ -96,7 +97,7 @@ def _cloud_event(kind: str, user: str) -> bytes:
     return json.dumps(event).encode()
 
 
-async def _hear_from_csc(federation: runner.Federation, agent: Agent) -> tuple[str, dict[str, Any], list[str]]:
+async def _hear_from_csc(federation: Federation, agent: Agent) -> tuple[str, dict[str, Any], list[str]]:
     errors: list[str] = []
     received: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
     listener = await _connect(agent.url, agent.tls, errors)
@@ -107,7 +108,7 @@ async def _hear_from_csc(federation: runner.Federation, agent: Agent) -> tuple[s
     for subject in agent.subjects:
         await listener.subscribe(subject, cb=on_message)
     await listener.flush()
-    publisher = await check.nats_connect(federation.csc, federation, "CSC")
+    publisher = await clients.nats_connect(federation.csc, federation, "CSC")
     try:
         payload = _cloud_event("login", "mgianluc")
         # Interest crosses two leafs (nats-mtls -> cpc-a -> CSC): publish until it is there.
@@ -127,9 +128,7 @@ async def _hear_from_csc(federation: runner.Federation, agent: Agent) -> tuple[s
     return subject, json.loads(data), errors
 
 
-def test_the_agent_hears_a_cloud_event_the_csc_addresses_to_its_cpc(
-    federation: runner.Federation, tmp_path: Path
-) -> None:
+def test_the_agent_hears_a_cloud_event_the_csc_addresses_to_its_cpc(federation: Federation, tmp_path: Path) -> None:
     block, agent = _agent_credentials(federation, "cpc-a", tmp_path)
 
     subject, event, errors = asyncio.run(_hear_from_csc(federation, agent))
@@ -153,7 +152,7 @@ async def _errors_after(agent: Agent, act: Callable[[Nats], Awaitable[object]]) 
     return errors
 
 
-def test_the_agent_may_not_subscribe_beyond_its_subjects(federation: runner.Federation, tmp_path: Path) -> None:
+def test_the_agent_may_not_subscribe_beyond_its_subjects(federation: Federation, tmp_path: Path) -> None:
     _, agent = _agent_credentials(federation, "cpc-a", tmp_path)
 
     errors = asyncio.run(_errors_after(agent, lambda client: client.subscribe("broadcast.>")))
@@ -161,7 +160,7 @@ def test_the_agent_may_not_subscribe_beyond_its_subjects(federation: runner.Fede
     assert any('permissions violation for subscription to "broadcast.>"' in e.lower() for e in errors), errors
 
 
-def test_the_agent_may_not_publish(federation: runner.Federation, tmp_path: Path) -> None:
+def test_the_agent_may_not_publish(federation: Federation, tmp_path: Path) -> None:
     _, agent = _agent_credentials(federation, "cpc-a", tmp_path)
 
     errors = asyncio.run(_errors_after(agent, lambda client: client.publish("command.user.login", b"{}")))
@@ -169,7 +168,7 @@ def test_the_agent_may_not_publish(federation: runner.Federation, tmp_path: Path
     assert any('permissions violation for publish to "command.user.login"' in e.lower() for e in errors), errors
 
 
-def test_the_agent_certificate_is_refused_on_another_cluster(federation: runner.Federation, tmp_path: Path) -> None:
+def test_the_agent_certificate_is_refused_on_another_cluster(federation: Federation, tmp_path: Path) -> None:
     _, agent = _agent_credentials(federation, "cpc-a", tmp_path)
     csc_mtls = federation.csc.mtls
     assert csc_mtls is not None
@@ -179,9 +178,7 @@ def test_the_agent_certificate_is_refused_on_another_cluster(federation: runner.
         asyncio.run(_connect(f"tls://127.0.0.1:{csc_mtls.ports['client']}", agent.tls, []))
 
 
-def test_without_a_client_certificate_the_nats_mtls_client_port_refuses(
-    federation: runner.Federation, tmp_path: Path
-) -> None:
+def test_without_a_client_certificate_the_nats_mtls_client_port_refuses(federation: Federation, tmp_path: Path) -> None:
     _, agent = _agent_credentials(federation, "cpc-a", tmp_path)
     anonymous = ssl.create_default_context(cafile=str(federation.ca))
 
@@ -203,7 +200,7 @@ JETSTREAM_STREAM = "SVELTOS_USERS"
 @pytest.fixture(scope="module")
 def jetstream_federation(
     tmp_path_factory: pytest.TempPathFactory, make_project: Callable[[Path], Path], nats_version: str
-) -> Iterator[runner.Federation]:
+) -> Iterator[Federation]:
     """The example stacks with cpc-a's agent on JetStream instead of core NATS."""
     root = tmp_path_factory.mktemp("sveltos-jetstream")
     project = make_project(root / "project")
@@ -219,14 +216,14 @@ def jetstream_federation(
         yield running
 
 
-async def _consume_as_the_agent(federation: runner.Federation, tmp_path: Path) -> tuple[dict[str, Any], list[str]]:
+async def _consume_as_the_agent(federation: Federation, tmp_path: Path) -> tuple[dict[str, Any], list[str]]:
     decoded = _decoded_secret(federation, "cpc-a").jetstream
     assert decoded is not None
     configuration = decoded.configuration
     context = _tls(configuration.authorization, tmp_path)
     errors: list[str] = []
     agent = await _connect(configuration.url, context, errors)
-    publisher = await check.nats_connect(federation.csc, federation, "CSC")
+    publisher = await clients.nats_connect(federation.csc, federation, "CSC")
     try:
         # What sveltos-agent v0.51 does per stream: look the stream and the durable up, pull, ack.
         js = agent.jetstream()
@@ -247,7 +244,7 @@ async def _consume_as_the_agent(federation: runner.Federation, tmp_path: Path) -
 
 
 def test_on_jetstream_the_agent_reads_and_acks_its_stream_with_exactly_its_permissions(
-    jetstream_federation: runner.Federation, tmp_path: Path
+    jetstream_federation: Federation, tmp_path: Path
 ) -> None:
     event, errors = asyncio.run(_consume_as_the_agent(jetstream_federation, tmp_path))
 
