@@ -20,8 +20,10 @@ CPC_EXPORTS = "cpcExports"
 LISTS = (CSC_EXPORTS, CSC_PREFIXED_EXPORTS, CPC_EXPORTS)
 
 RESERVED = {
-    "cpc.>": "the cpc.<id>.> subjects dsx-bus generates to carry each CPC's traffic on the CSC",
-    "csc2cpc.>": "csc2cpc.<id>.>, the deliver prefix of each CPC's MQTT stream sourcing",
+    f"{subjects.PREFIX_ROOT}.>": f"the {subjects.prefixed('<id>', '>')} subjects dsx-bus generates to carry each "
+    "CPC's traffic on the CSC",
+    f"{subjects.SOURCING_ROOT}.>": f"{subjects.sourcing_deliveries('<id>')}, the deliver prefix of each CPC's MQTT "
+    "stream sourcing",
 }
 
 
@@ -172,7 +174,7 @@ def _reserved(entry: Entry) -> Finding | None:
                 witness,
                 f"collides with {meaning} (both match {witness!r}). Measured: cscExports 'cpc.>' fails 870 of "
                 "1000 config loads and leaks one CPC's traffic to the others; '>' fails every load.",
-                f"use subjects outside {reserved!r}; dsx-bus adds the cpc.<id>. prefix itself.",
+                f"use subjects outside {reserved!r}; dsx-bus adds the {subjects.cpc_prefix('<id>')} prefix itself.",
             )
     return None
 
@@ -225,7 +227,7 @@ def load_failure(lists: CrossLayerLists, cluster_id: str) -> LoadFailure | None:
     """
     x, z, y = lists.csc_exports, lists.csc_prefixed_exports, lists.cpc_exports
     prefix = subjects.cpc_prefix(cluster_id)
-    sourcing = f"csc2cpc.{cluster_id}.>"
+    sourcing = subjects.sourcing_deliveries(cluster_id)
     collide = subjects.collide
     a = any(collide(t, prefix + e) for t in x + z for e in y) or any(collide(p, e) for p in z for e in y)
     targets = (*x, *z, sourcing)

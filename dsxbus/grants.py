@@ -150,15 +150,16 @@ def _csc_dangers(where: Landing) -> list[Danger]:
     found.append(
         Danger(
             "crossClusterCommands",
-            f"{topology.sourcing_prefix('*')}.>",
-            f"a CPC's MQTT stream sourcing ({topology.sourcing_prefix('<id>')}.> is delivered to CPC <id>)",
+            subjects.sourcing_deliveries("*"),
+            f"a CPC's MQTT stream sourcing ({subjects.sourcing_deliveries('<id>')} is delivered to CPC <id>)",
         )
     )
     found.append(
         Danger(
             "crossClusterCommands",
-            "$JS.*.API.>",
-            "another JetStream domain's API (each CPC's JetStream is $JS.CPC-<id>.API.> through its leaf)",
+            f"{subjects.jetstream_api('*')}.>",
+            f"another JetStream domain's API (each CPC's JetStream is {subjects.cpc_jetstream_api('<id>')} through its "
+            "leaf)",
             excluding=_NOT_ANOTHER_DOMAIN,
         )
     )
@@ -168,7 +169,7 @@ def _csc_dangers(where: Landing) -> list[Danger]:
 
 
 _CSC_JETSTREAM = (
-    (f"$JS.{naming.CSC}.API.>", "the CSC's JetStream API (streams and consumers of the whole fleet)"),
+    (f"{subjects.jetstream_api(naming.CSC)}.>", "the CSC's JetStream API (streams and consumers of the whole fleet)"),
     ("$JS.FC.>", "JetStream flow control answered on the CSC"),
 )
 
@@ -181,8 +182,8 @@ def _cpc_dangers(where: Landing) -> list[Danger]:
 def _window_dangers(where: Landing) -> list[Danger]:
     """A CPC's `CSC` account is leaf-connected to the CSC's: what it publishes crosses unless the leaf refuses it."""
     found = [
-        Danger("crossClusterCommands", source, f"mapped to the CSC's JetStream ({dest.format(domain=naming.CSC)})")
-        for source, dest in topology.JS_API_MAPPINGS
+        Danger("crossClusterCommands", source, f"mapped to the CSC's JetStream ({dest})")
+        for source, dest in topology.js_api_mappings(naming.CSC)
     ]
     found += [Danger("crossClusterCommands", pattern, what) for pattern, what in _CSC_JETSTREAM]
     owner = where.cluster_id or "*"

@@ -64,7 +64,7 @@ def mtls_relay_grant(bus: EventBus) -> Permissions:
     account's connections.
     """
     grants = [e.permissions for e in mtls_entries(bus).values() if e.account == bus.domain_account]
-    api = f"$JS.{bus.domain_account}.API.>"
+    api = f"{subjects.jetstream_api(bus.domain_account)}.>"
     prefixed = bus.effective_cross_layer.csc_prefixed_exports if bus.cluster_type == "cpc" else ()
     before_transform = versions.hub_checks_delivery_before_transform(versions.of_image(bus.images.nats))
 

@@ -129,8 +129,9 @@ CROSS_LAYER_LISTS_DISJOINT = ResourceValidationPolicy(
     description=(
         "The cross-layer imports a CPC's NATS accounts deploy (chart values, Helm Release values, or a rendered "
         "nats.conf) follow the measured rule: no wildcard overlap between cscPrefixedExports or cscExports and "
-        "cpcExports, no overlap within a list, no '*' in cscPrefixedExports, nothing in cpc.>, csc2cpc.> or $ "
-        "subjects. Otherwise nats-server refuses some or all config loads, or messages are duplicated or lost."
+        "cpcExports, no overlap within a list, no '*' in cscPrefixedExports, nothing in "
+        f"{', '.join(crosslayer.RESERVED)} or $ subjects. Otherwise nats-server refuses some or all config loads, or "
+        "messages are duplicated or lost."
     ),
     validate=_validate_deployed_lists,
     enforcement_level=EnforcementLevel.MANDATORY,

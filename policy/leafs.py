@@ -15,7 +15,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from dsxbus import deployed, naming, topology
+from dsxbus import deployed, naming, subjects, topology
 from dsxbus.config import CrossLayer
 from policy.reading import (
     CSC_COMPONENT,
@@ -196,6 +196,16 @@ CPCS_PENDING = StackValidationPolicy(
 )
 
 
+def _least_privilege(cluster_id: str) -> dict[str, str]:
+    """What `leaf-cpc-<cluster_id>` should allow and deny each way, for a message (dsx-bus's own grant)."""
+    least = topology.leaf_permissions(cluster_id, CrossLayer())
+    deny = ", ".join(topology.LEAF_DENY)
+    return {
+        "pub": ", ".join(least.pub.allow if least.pub else ()) + f" and deny {deny}",
+        "sub": ", ".join(("its cscExports", *(least.sub.allow if least.sub else ()))) + f" and deny {deny}",
+    }
+
+
 def _validate_leaf_scope(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     cm = object_of(args)
     document = permissions_document(cm)
@@ -206,12 +216,7 @@ def _validate_leaf_scope(args: ResourceValidationArgs, report_violation: ReportV
         if owner is None or owner.account_token is not None:
             continue  # extra-account leafs share one fleet-wide space by design
         cluster_id = owner.cluster_id
-        least = topology.leaf_permissions(cluster_id, CrossLayer())
-        deny = ", ".join(topology.LEAF_DENY)
-        expected = {
-            "pub": ", ".join(least.pub.allow if least.pub else ()) + f" and deny {deny}",
-            "sub": ", ".join(("its cscExports", *(least.sub.allow if least.sub else ()))) + f" and deny {deny}",
-        }
+        expected = _least_privilege(cluster_id)
         for reach in deployed.leaf_reach(cluster_id, entry.get("permissions")):
             verb = "publish to" if reach.direction == "pub" else "subscribe to"
             if reach.missing_deny is not None:
@@ -235,17 +240,16 @@ LEAF_LEAST_PRIVILEGE = ResourceValidationPolicy(
     name="leaf-least-privilege",
     display_name="Each CPC's leaf is confined to its own CPC",
     description=(
-        "The CSC's leaf-cpc-<id> permission entries allow publish and subscribe only within CPC <id>'s space: never "
-        "another CPC's cpc.<other>.>, csc2cpc.<other>.>, source streams or $JS.CPC-<other>.API.>, nor the CSC's "
-        "JetStream API beyond consumers on its own source streams, nor _INBOX.> (the allow lists decide; deny "
-        "lists are not credited)."
+        f"The CSC's {naming.leaf_permission('<id>')} permission entries allow publish and subscribe only within CPC "
+        f"<id>'s space: never another CPC's {subjects.prefixed('<other>', '>')}, "
+        f"{subjects.sourcing_deliveries('<other>')}, source streams or {subjects.cpc_jetstream_api('<other>')}, nor "
+        "the CSC's JetStream API beyond consumers on its own source streams, nor _INBOX.> (the allow lists decide; "
+        "deny lists are not credited)."
     ),
     validate=_validate_leaf_scope,
     enforcement_level=EnforcementLevel.MANDATORY,
     remediation_steps=(
-        "Give leaf-cpc-<id> pub allow cpc.<id>.>, consumer create on $JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_<id> "
-        "and MQTT_rmsgs_cpc_<id> (and .>), $JS.FC.MQTT_msgs_cpc_<id>.>, $JS.FC.MQTT_rmsgs_cpc_<id>.> and sub allow "
-        "its cscExports, cpc.<id>.>, csc2cpc.<id>.>, _R_.>, $JS.CPC-<id>.API.>, and deny $MQTT.> both ways (as "
-        "dsx-bus does)."
+        f"Give {naming.leaf_permission('<id>')} pub allow {_least_privilege('<id>')['pub']}; sub allow "
+        f"{_least_privilege('<id>')['sub']} (as dsx-bus does)."
     ),
 )
