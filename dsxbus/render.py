@@ -65,7 +65,7 @@ def cluster_files(
         mtls = natsconf.mtls_tree(
             topology.mtls_accounts(bus),
             topology.mtls_leaf_remotes(bus, MAIN_LEAF_URL),
-            topology.AuthCallout(),
+            topology.CalloutBlock(),
             natsconf.ServerSettings(
                 server_name=topology.Var("NATS_MTLS_SERVER_NAME"),
                 cluster_name="nats-mtls",

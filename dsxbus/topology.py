@@ -66,8 +66,11 @@ class LeafRemote:
 
 
 @dataclass(frozen=True)
-class AuthCallout:
-    """`authorization.auth_callout`: which keys sign and encrypt the auth-callout's answers."""
+class CalloutBlock:
+    """A server's `authorization.auth_callout` block: which keys sign and encrypt the auth-callout's answers.
+
+    Not the operator's `authCallout` settings (config.AuthCallout: image, replicas, env) nor the service itself
+    (components.auth_callout)."""
 
     issuer: Key = Var(naming.AUTH_SIGNING.pubkey_env or "")
     auth_users: tuple[Key, ...] = (Var(naming.AUTHX_USER.pubkey_env or ""),)
@@ -85,7 +88,7 @@ class Cluster:
     accounts: tuple[Account, ...]
     leaf_remotes: tuple[LeafRemote, ...] = ()
     leaf_server_tls: LeafTls | None = None
-    auth: AuthCallout | None = field(default_factory=AuthCallout)
+    auth: CalloutBlock | None = field(default_factory=CalloutBlock)
     """None: no auth-callout, static users only (the local federation)."""
 
 
@@ -296,7 +299,7 @@ def cluster(
     bus: EventBus,
     *,
     csc_endpoint: str | None = None,
-    auth: AuthCallout | None = AuthCallout(),
+    auth: CalloutBlock | None = CalloutBlock(),
     users: Mapping[str, tuple[User, ...]] | None = None,
 ) -> Cluster:
     """One cluster's main server model.
