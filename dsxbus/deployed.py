@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dsxbus import naming, nkeys, subjects
-from dsxbus.crosslayer import CrossLayerLists
+from dsxbus.crosslayer import CrossLayer
 from dsxbus.topology import LEAF_DENY, SOURCES_API, sourcing_api, sourcing_flow_control
 
 # ---- cross-layer lists from a CPC's accounts (the inverse of topology.cpc_accounts) ----------------------------
@@ -25,7 +25,7 @@ class DeployedCrossLayer:
 
     cluster_id: str | None
     """None when no generated subject names the CPC (a layout with empty lists and no JetStream routing)."""
-    lists: CrossLayerLists
+    lists: CrossLayer
 
 
 def _mapping(value: object) -> Mapping[str, object]:
@@ -97,7 +97,10 @@ def cross_layer_of_accounts(accounts: Mapping[str, object]) -> DeployedCrossLaye
         for subject, to in upward
         if cluster_id is not None and to is not None and to == subjects.prefixed(cluster_id, subject)
     ]
-    return DeployedCrossLayer(cluster_id, CrossLayerLists(tuple(csc_exports), tuple(prefixed), tuple(cpc_exports)))
+    lists = CrossLayer(
+        csc_exports=tuple(csc_exports), csc_prefixed_exports=tuple(prefixed), cpc_exports=tuple(cpc_exports)
+    )
+    return DeployedCrossLayer(cluster_id, lists)
 
 
 # ---- nats.conf as the upstream nats chart writes it ------------------------------------------------------------

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dsxbus import deployed, naming, subjects, sveltos, topology
-from dsxbus.crosslayer import CrossLayerLists
+from dsxbus.crosslayer import CrossLayer
 from dsxbus.model import GrantRisk, Permissions, SubjectRule
 
 Direction = Literal["pub", "sub"]
@@ -102,7 +102,7 @@ class Landing:
 def landing(
     cluster_type: ClusterType | None,
     account: str | None,
-    lists: Iterable[CrossLayerLists] | None,
+    lists: Iterable[CrossLayer] | None,
     cluster_id: str | None = None,
 ) -> Landing:
     """A landing with the union of the given lists (on the CSC: its fleet defaults and every CPC's own), or none."""

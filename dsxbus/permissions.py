@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from dsxbus import naming, subjects, sveltos, topology, versions
-from dsxbus.config import CrossLayer, EventBus, MtlsIdentity, Permissions, SubjectRule
+from dsxbus.config import EventBus, MtlsIdentity, Permissions, SubjectRule
+from dsxbus.crosslayer import CrossLayer
 
 NACK_GRANT = Permissions(pub=SubjectRule(allow=("$JS.API.>",)), sub=SubjectRule(allow=("_INBOX.>",)))
 """NACK manages its cluster's streams and consumers through the JetStream API (nats.go, replies to `_INBOX.`):

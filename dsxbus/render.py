@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dsxbus import naming, natsconf, nkeys, permissions, topology
-from dsxbus.config import CrossLayer, EventBus
+from dsxbus.config import EventBus
+from dsxbus.crosslayer import CrossLayer
 
 PLACEHOLDER_CSC_ENDPOINT = "nats://csc-leaf.invalid:7422"
 """Stands in for the CSC's leaf endpoint when a CPC renders without its CSC stack."""

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dsxbus import naming
-from dsxbus.config import CrossLayer, EventBus, MqttStreams
+from dsxbus.config import EventBus, MqttStreams
+from dsxbus.crosslayer import CrossLayer
 from dsxbus.durations import duration_ns
 from dsxbus.subjects import cpc_prefix, sourcing_prefix
 from dsxbus.topology import MQTT_API, SOURCED_KINDS, SOURCES_API, SOURCES_DELIVER_PREFIX, cpc_source_stream, mqtt_stream

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from dsxbus import naming, subjects, versions
-from dsxbus.config import CrossLayer, EventBus, LeafTls, Permissions, SubjectRule
+from dsxbus.config import EventBus, LeafTls, Permissions, SubjectRule
+from dsxbus.crosslayer import CrossLayer
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pulumi_policy import (
 )
 
 from dsxbus import deployed, naming, subjects, topology
-from dsxbus.config import CrossLayer
+from dsxbus.crosslayer import CrossLayer
 from policy.reading import (
     CSC_COMPONENT,
     Environment,

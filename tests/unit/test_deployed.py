@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from dsxbus import deployed, naming, natsconf, nkeys, permissions, render, topology
 from dsxbus.config import CrossLayer, EventBus
-from dsxbus.crosslayer import CrossLayerLists
 
 _patterns = st.builds(
     lambda tokens, tail: ".".join(tokens + ([">"] if tail else [])),
@@ -40,7 +39,7 @@ def test_the_lists_come_back_from_the_accounts_topology_renders(
 ) -> None:
     lists = CrossLayer(csc_exports=tuple(csc), csc_prefixed_exports=tuple(prefixed), cpc_exports=tuple(cpc))
     found = deployed.cross_layer_of_accounts(_accounts(cluster_id, lists))
-    assert found == deployed.DeployedCrossLayer(cluster_id, lists.lists())
+    assert found == deployed.DeployedCrossLayer(cluster_id, lists)
 
 
 def test_a_cscexport_equal_to_the_generated_sourcing_import_is_still_read_as_a_list_entry() -> None:
@@ -66,7 +65,7 @@ def test_hand_written_accounts_without_generated_subjects_still_give_the_cpc_id_
         },
     }
     assert deployed.cross_layer_of_accounts(accounts) == deployed.DeployedCrossLayer(
-        "7", CrossLayerLists(("b.>",), ("c.>",), ("t.>",))
+        "7", CrossLayer(csc_exports=("b.>",), csc_prefixed_exports=("c.>",), cpc_exports=("t.>",))
     )
 
 
