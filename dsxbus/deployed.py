@@ -152,37 +152,6 @@ def chart_nats_conf(text: str) -> dict[str, object] | None:
 
 # ---- permissions.json --------------------------------------------------------------------------------------------
 
-_LEAF_PERMISSION = re.compile(r"^leaf-(?:(?P<account>[a-z0-9-]+?)-)?cpc-(?P<cluster_id>[a-z0-9]+)$")
-
-
-@dataclass(frozen=True)
-class LeafEntryName:
-    """Whose leaf a permissions.json nkey entry admits (the inverse of `naming.leaf_permission`)."""
-
-    cluster_id: str
-    account_token: str | None
-    """None: the CPC's CSC-account leaf; else the extra account's Secret token (`launchlayer`)."""
-
-
-def leaf_entry_name(name: str) -> LeafEntryName | None:
-    """`leaf-cpc-a` -> (a, None); `leaf-launchlayer-cpc-a` -> (a, launchlayer); anything else -> None."""
-    match = _LEAF_PERMISSION.match(name)
-    if match is None:
-        return None
-    return LeafEntryName(match.group("cluster_id"), match.group("account"))
-
-
-_LEAF_SECRET = re.compile(r"^nats-leaf-(?:(?P<account>[a-z0-9-]+?)-)?cpc-(?P<cluster_id>[a-z0-9]+)$")
-
-
-def leaf_secret_name(name: str) -> LeafEntryName | None:
-    """`nats-leaf-cpc-a` -> (a, None): whose leaf public key a CSC Secret holds (inverse of `leaf_pubkey_secret`)."""
-    match = _LEAF_SECRET.match(name)
-    if match is None:
-        return None
-    return LeafEntryName(match.group("cluster_id"), match.group("account"))
-
-
 _ENV_REFERENCE = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
 
 

@@ -50,7 +50,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from dsxbus import deployed, naming, subjects, sveltos, topology
+from dsxbus import naming, subjects, sveltos, topology
 from dsxbus.crosslayer import CrossLayer
 from dsxbus.model import GrantRisk, Permissions, SubjectRule
 
@@ -341,7 +341,7 @@ def internal_identity(kind: str, name: str) -> bool:
     agent): not an operator's grant. CPC leafs are judged by the leaf-least-privilege policy instead."""
     if kind == "nkey":
         services = (naming.NACK_PERMISSION, naming.NACK_SOURCES_PERMISSION, naming.SURVEYOR_PERMISSION)
-        return name in (*services, *naming.MTLS_LEAF_PERMISSIONS) or deployed.leaf_entry_name(name) is not None
+        return name in (*services, *naming.MTLS_LEAF_PERMISSIONS) or naming.leaf_entry_name(name) is not None
     return kind == "mtls" and name == sveltos.PERMISSION_NAME
 
 

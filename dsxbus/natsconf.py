@@ -42,7 +42,7 @@ class ServerSettings:
     http_port: int = 8222
     leaf_port: int = 7422
     mqtt_port: int = 1883
-    cluster_name: Key | None = Var("NATS_CLUSTER_NAME")
+    cluster_name: Key | None = Var(naming.CLUSTER_NAME_ENV)
     cluster_port: int = 6222
     cluster_routes: tuple[str, ...] = ()
     store_dir: str | None = None

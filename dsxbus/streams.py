@@ -158,7 +158,7 @@ def nack_spec(stream: MqttStream, settings: MqttStreams) -> dict[str, Any]:
         spec["sources"] = [_nack_source(s) for s in stream.sources]
     if stream.account == naming.SOURCES:
         # NACK signs in to this stream's account as `nack-sources` (its seed file in NACK's mounted Secret).
-        spec["nkey"] = f"{naming.NACK_NKEY_DIR}/{naming.NACK_SOURCES_SEED_FILE}"
+        spec["nkey"] = f"{naming.NACK_NKEY_DIR}/{naming.NACK_SOURCES_USER.seed.key}"
     return spec
 
 

@@ -92,7 +92,7 @@ def _from_accounts(resources: list[K8sObject], config_map: K8sObject) -> _Cluste
 
 
 def _from_document(document: Mapping[str, Any]) -> _Cluster:
-    if any(deployed.leaf_entry_name(name) is not None for name in nkey_entries(document)):
+    if any(naming.leaf_entry_name(name) is not None for name in nkey_entries(document)):
         return _Cluster("csc", None, None)
     entries = [e for kind in ENTRY_KINDS if isinstance(document.get(kind), dict) for e in document[kind].values()]
     entries.append(document.get("noauth"))

@@ -56,13 +56,13 @@ def _leaf_issues(resources: list[K8sObject], later: Later) -> list[_LeafIssue]:
             entries = {
                 owner: (name, entry)
                 for name, entry in nkey_entries(callout.document).items()
-                if (owner := deployed.leaf_entry_name(name)) is not None
+                if (owner := naming.leaf_entry_name(name)) is not None
             }
-            keys: dict[deployed.LeafEntryName, tuple[K8sObject, str]] = {}
+            keys: dict[naming.LeafEntryName, tuple[K8sObject, str]] = {}
             for secret in (r for r in resources if r.is_k8s("Secret") and same_namespace(r, cm)):
-                owner = deployed.leaf_secret_name(secret.object_name)
+                owner = naming.leaf_secret_name(secret.object_name)
                 if owner is not None:
-                    keys[owner] = (secret, secret_value(secret, "pubkey") or "")
+                    keys[owner] = (secret, secret_value(secret, naming.PUBKEY) or "")
             env = Environment(callout.deployments, resources)
             cluster_ids = sorted({o.cluster_id for o in entries} | {o.cluster_id for o in keys} | set(listed))
             if not entries and not keys and not (listed and callout.deployments):
@@ -75,8 +75,8 @@ def _leaf_issues(resources: list[K8sObject], later: Later) -> list[_LeafIssue]:
 def _leaf_issues_of(
     cluster_id: str,
     cm: K8sObject,
-    entries: Mapping[deployed.LeafEntryName, tuple[str, dict[str, Any]]],
-    keys: Mapping[deployed.LeafEntryName, tuple[K8sObject, str]],
+    entries: Mapping[naming.LeafEntryName, tuple[str, dict[str, Any]]],
+    keys: Mapping[naming.LeafEntryName, tuple[K8sObject, str]],
     env: Environment,
     listed: Mapping[str, str],
     pending: set[str],
@@ -182,7 +182,7 @@ LEAF_KEYS_ADMITTED = StackValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     remediation_steps=(
         "Deploy the CPC stack, then `pulumi up` the CSC again so its leaf public key fills Secret "
-        "nats-leaf-cpc-<id> and permissions.json gets leaf-cpc-<id>."
+        f"{naming.leaf_pubkey_secret('<id>')} and permissions.json gets {naming.leaf_permission('<id>')}."
     ),
 )
 
@@ -212,7 +212,7 @@ def _validate_leaf_scope(args: ResourceValidationArgs, report_violation: ReportV
     if document is None:
         return
     for name, entry in nkey_entries(document).items():
-        owner = deployed.leaf_entry_name(name)
+        owner = naming.leaf_entry_name(name)
         if owner is None or owner.account_token is not None:
             continue  # extra-account leafs share one fleet-wide space by design
         cluster_id = owner.cluster_id

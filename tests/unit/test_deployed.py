@@ -94,20 +94,6 @@ def test_text_that_is_not_the_chart_format_is_not_read() -> None:
     assert deployed.chart_nats_conf("port: 4222\naccounts { CSC {} }\n") is None
 
 
-@pytest.mark.parametrize(("cluster_id", "account"), [("a", None), ("10", None), ("a", "LaunchLayer"), ("b", "X1")])
-def test_leaf_entry_and_secret_names_read_back_what_naming_writes(cluster_id: str, account: str | None) -> None:
-    token = naming.account_secret_token(account) if account else None
-    expected = deployed.LeafEntryName(cluster_id, token)
-    assert deployed.leaf_entry_name(naming.leaf_permission(cluster_id, account)) == expected
-    assert deployed.leaf_secret_name(naming.leaf_pubkey_secret(cluster_id, account)) == expected
-
-
-@pytest.mark.parametrize("name", ["nack-controller", "mtls-leaf", "leaf-cpc-", "nats-leaf-csc"])
-def test_other_names_are_not_leaf_entries(name: str) -> None:
-    assert deployed.leaf_entry_name(name) is None
-    assert deployed.leaf_secret_name(name) is None
-
-
 def test_an_env_reference_names_its_variable() -> None:
     assert deployed.env_reference("${NKEY_LEAF_CPC_a_PUBKEY}") == "NKEY_LEAF_CPC_a_PUBKEY"
     assert deployed.env_reference("$X") == "X"
