@@ -74,8 +74,8 @@ class ServiceKey:
     """
 
     name: str
-    """Its Pulumi resources are named after it, and so is the Secret holding its public key (but NACK's SOURCES key's,
-    which shares NACK's)."""
+    """Its Pulumi resources are named after it; so is the Secret holding its public key, but for NACK's SOURCES key
+    (kept in NACK's Secret)."""
     kind: KeyKind
     seed: SecretKey
     public_key: SecretKey
@@ -187,6 +187,10 @@ def leaf_public_key(cluster_id: str, account: str | None = None) -> SecretKey:
     return SecretKey(leaf_pubkey_secret(cluster_id, account), PUBKEY, leaf_pubkey_env(cluster_id, account))
 
 
+MTLS_SERVER_TLS = "nats-mtls-server-tls"
+"""The nats-mtls server certificate (ca.crt, tls.crt, tls.key): the operator's or cert-manager's, never generated."""
+
+
 @dataclass(frozen=True)
 class KeySecret:
     """An upstream Secret dsx-bus writes, and the keys it holds."""
@@ -290,7 +294,6 @@ def leaf_secret_name(name: str) -> LeafEntryName | None:
 
 # ---- env vars ----------------------------------------------------------------------------------------------------
 
-MTLS_SERVER_TLS = "nats-mtls-server-tls"
 MTLS_CA_PATH_ENV = "AUTH_CALLOUT_MTLS_CA_PATH"
 """Where the auth-callout finds the CA of the mTLS clients it maps to identities (with mTLS)."""
 JWKS_KEYS = ("url", "issuer", "audience")
@@ -310,8 +313,8 @@ ENV_CONFIG_MAP_KEYS = (CLUSTER_NAME_ENV, JS_DOMAIN_ENV, MTLS_SERVER_NAME_ENV, MT
 def generated_env_names(
     cluster_type: str, mtls: bool, cpc_ids: tuple[str, ...], extra_accounts: tuple[str, ...]
 ) -> tuple[str, ...]:
-    """The auth-callout env vars dsx-bus sets itself, in upstream order: its seeds, the public key of every generated
-    nkey entry, the mTLS CA path. `authCallout.extraEnvs` must not reuse them."""
+    """The auth-callout env vars dsx-bus sets itself, in the order its Deployment lists them: its seeds, the public
+    key of every generated nkey entry, the mTLS CA path. `authCallout.extraEnvs` must not reuse them."""
     users = generated_users(cluster_type, mtls, cpc_ids, extra_accounts)
     names = [key.env for key in (*CALLOUT_SEEDS, *(user.public_key for user in users)) if key.env]
     return (*names, *((MTLS_CA_PATH_ENV,) if mtls else ()))
