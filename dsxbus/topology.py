@@ -71,7 +71,8 @@ class CalloutBlock:
     """A server's `authorization.auth_callout` block: which keys sign and encrypt the auth-callout's answers.
 
     Not the operator's `authCallout` settings (config.AuthCallout: image, replicas, env) nor the service itself
-    (components.auth_callout)."""
+    (components.auth_callout).
+    """
 
     issuer: Key = Var(naming.AUTH_SIGNING.pubkey_env or "")
     auth_users: tuple[Key, ...] = (Var(naming.AUTHX_USER.pubkey_env or ""),)
