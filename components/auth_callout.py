@@ -48,22 +48,12 @@ def container_env(bus: EventBus) -> list[dict[str, Any]]:
         {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
         {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
     ]
-    seeds = {
-        "AUTH_CALLOUT_NATS_NKEY_SEED": "nkey-seed",
-        "AUTH_CALLOUT_NATS_ISSUER_SEED": "issuer-seed",
-        "AUTH_CALLOUT_NATS_XKEY_SEED": "xkey-seed",
-    }
-    env += [
-        {"name": n, "valueFrom": {"secretKeyRef": {"name": naming.AUTH_CALLOUT_KEYS, "key": k}}}
-        for n, k in seeds.items()
-    ]
-    # The rest are the generated names minus the seeds above and the CA path (not a secret).
+    # Every generated name is a key from an upstream Secret, but the CA path (a path, set below).
     for name in naming.generated_env_names(bus.cluster_type, bus.mtls.enabled, bus.cpc_ids, bus.enabled_extra_accounts):
-        if name in seeds or name == "AUTH_CALLOUT_MTLS_CA_PATH":
-            continue
-        env.append({"name": name, **sources[name]})
+        if name != naming.MTLS_CA_PATH_ENV:
+            env.append({"name": name, **sources[name]})
     if bus.mtls.enabled:
-        env.append({"name": "AUTH_CALLOUT_MTLS_CA_PATH", "value": MTLS_CA_PATH})
+        env.append({"name": naming.MTLS_CA_PATH_ENV, "value": MTLS_CA_PATH})
     env += [{"name": k, "value": v} for k, v in sorted(bus.auth_callout.extra_envs.items())]
     return env
 

@@ -10,6 +10,7 @@ import pulumi
 from components import cluster, stackrefs
 from dsxbus import permissions, render, validation
 from dsxbus.config import EventBus, FleetDefaults, inherit
+from dsxbus.errors import nothing_changed
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def resolve(bus: EventBus, endpoint: object, fleet_raw: object) -> Resolved:
         fleet = FleetDefaults.model_validate(fleet_raw) if fleet_raw else FleetDefaults()
     except ValueError as exc:
         pulumi.log.error(f"{bus.csc_stack}: fleetDefaults cannot be read ({exc}); redeploy the CSC stack")
-        raise pulumi.RunError("the CSC stack's fleetDefaults are unreadable; nothing was changed") from None
+        raise pulumi.RunError(nothing_changed("the CSC stack's fleetDefaults are unreadable")) from None
     if not fleet_raw:
         if bus.csc_stack:
             # Nothing to inherit yet. Checking the effective config now would fail every first CPC up
@@ -45,7 +46,7 @@ def resolve(bus: EventBus, endpoint: object, fleet_raw: object) -> Resolved:
     if problems:
         for problem in problems:
             pulumi.log.error(f"with the CSC's fleet defaults: {problem}")
-        raise pulumi.RunError(f"{len(problems)} problem(s) with the CSC's fleet defaults; nothing was changed")
+        raise pulumi.RunError(nothing_changed(len(problems), "with the CSC's fleet defaults"))
     chosen = bus.csc_endpoint or (endpoint if isinstance(endpoint, str) and endpoint else None)
     return Resolved(inherit(bus, fleet), chosen or render.PLACEHOLDER_CSC_ENDPOINT)
 

@@ -24,7 +24,7 @@ def nack_values(bus: EventBus) -> dict[str, Any]:
             # Authenticates through the auth-callout as `nack-controller` (nkey entry -> the domain account).
             "nats": {
                 "url": "nats://nats:4222",
-                "nkey": {"secret": {"name": naming.NACK_USER.name, "key": naming.NACK_SEED_FILE}},
+                "nkey": {"secret": {"name": naming.NACK_USER.seed.secret, "key": naming.NACK_USER.seed.key}},
             },
         },
         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}},

@@ -11,7 +11,7 @@ from components.cpc import CpcEventBus
 from components.csc import CscEventBus
 from dsxbus import stackfile
 from dsxbus.config import EventBus
-from dsxbus.errors import ConfigError
+from dsxbus.errors import ConfigError, nothing_changed
 
 
 def load_event_bus() -> EventBus:
@@ -27,7 +27,7 @@ def load_event_bus() -> EventBus:
         raise pulumi.RunError(lines[-1]) from None
     except pulumi.ConfigMissingError:
         pulumi.log.error(f"Pulumi.{stack}.yaml: dsx-bus:eventBus is not set: add `config: {{dsx-bus:eventBus: ...}}`")
-        raise pulumi.RunError("1 problem(s) in the stack config; nothing was changed") from None
+        raise pulumi.RunError(nothing_changed(1, "in the stack config")) from None
     for warning in warnings:
         pulumi.log.warn(str(warning))
     return bus

@@ -15,7 +15,6 @@ from dsxbus.config import EventBus
 
 ENV_CONFIG_MAP = naming.ENV_CONFIG_MAP
 LABELS = {"app.kubernetes.io/part-of": "dsx-bus", "app.kubernetes.io/managed-by": "pulumi"}
-_KINDS = {"user": nkeys.KeyKind.USER, "account": nkeys.KeyKind.ACCOUNT, "curve": nkeys.KeyKind.CURVE}
 
 
 def env_sources(bus: EventBus) -> dict[str, dict[str, Any]]:
@@ -71,55 +70,30 @@ class ClusterSecrets(pulumi.ComponentResource):
                 )
             )
 
-        csc_keys = (naming.NACK_SOURCES_USER,) if bus.cluster_type == "csc" else ()
-        for key in (*naming.BASE_KEYS, *csc_keys, *(naming.MTLS_KEYS if bus.mtls.enabled else ())):
-            nkey = NKey(f"{name}-{key.name}", _KINDS[key.kind], opts=child)
+        # The keys and their values; naming.key_secrets says which Secret holds each.
+        values: dict[naming.SecretKey, pulumi.Input[str]] = {}
+        for key in naming.service_keys(bus.cluster_type, bus.mtls.enabled):
+            nkey = NKey(f"{name}-{key.name}", key.kind, opts=child)
             self.keys[key.name] = NKeyPair(nkey.seed, nkey.public_key)
-
-        k = self.keys
-        for key in (naming.AUTH_SIGNING, naming.XKEY, naming.AUTHX_USER):
-            secret(key.name, {"pubkey": k[key.name].public_key})
-        secret(
-            naming.AUTH_CALLOUT_KEYS,
-            {
-                "nkey-seed": k[naming.AUTHX_USER.name].seed,
-                "issuer-seed": k[naming.AUTH_SIGNING.name].seed,
-                "xkey-seed": k[naming.XKEY.name].seed,
-            },
-        )
-        # NACK reads its seeds as files: the whole Secret is mounted, `nack-user.nk` is the file it signs in with;
-        # on the CSC `nack-sources.nk` is the one the per-CPC source streams (SOURCES account) name.
-        nack: dict[str, pulumi.Input[str]] = {
-            naming.NACK_SEED_FILE: k[naming.NACK_USER.name].seed,
-            "pubkey": k[naming.NACK_USER.name].public_key,
-        }
-        if bus.cluster_type == "csc":
-            nack[naming.NACK_SOURCES_SEED_FILE] = k[naming.NACK_SOURCES_USER.name].seed
-            nack[naming.NACK_SOURCES_PUBKEY] = k[naming.NACK_SOURCES_USER.name].public_key
-        secret(naming.NACK_USER.name, nack)
-        secret(
-            naming.SURVEYOR_USER.name,
-            {"seed": k[naming.SURVEYOR_USER.name].seed, "pubkey": k[naming.SURVEYOR_USER.name].public_key},
-        )
-        if bus.mtls.enabled:
-            for key in naming.MTLS_KEYS:
-                secret(key.name, {"seed": k[key.name].seed, "pubkey": k[key.name].public_key})
-
+            values[key.seed], values[key.public_key] = nkey.seed, nkey.public_key
         leaf: dict[str, pulumi.Output[str]] = {}
+        accounts = (None, *bus.enabled_extra_accounts)
         if bus.cluster_type == "cpc":
-            for account in (None, *bus.enabled_extra_accounts):
-                secret_name = naming.leaf_seed_secret(account)
-                nkey = NKey(f"{name}-{secret_name}", nkeys.KeyKind.USER, opts=child)
-                self.keys[secret_name] = NKeyPair(nkey.seed, nkey.public_key)
-                secret(secret_name, {"seed": nkey.seed})
+            for account in accounts:
+                seed = naming.leaf_seed(account)
+                nkey = NKey(f"{name}-{seed.secret}", nkeys.KeyKind.USER, opts=child)
+                self.keys[seed.secret] = NKeyPair(nkey.seed, nkey.public_key)
+                values[seed] = nkey.seed
                 leaf[account or naming.CSC] = nkey.public_key
         else:
             for cluster_id, exported in args.cpc_leaf_public_keys.items():
-                for account in (None, *bus.enabled_extra_accounts):
+                for account in accounts:
                     # A CPC that has not deployed yet gets an empty key: the Secret must exist because
                     # the auth-callout's secretKeyRefs are not optional (pod would not start), and an
                     # empty public key matches no nkey connection.
-                    pubkey = exported.apply(_key_of(account or naming.CSC))
-                    secret(naming.leaf_pubkey_secret(cluster_id, account), {"pubkey": pubkey})
+                    values[naming.leaf_public_key(cluster_id, account)] = exported.apply(_key_of(account or naming.CSC))
+        cpc_ids = tuple(args.cpc_leaf_public_keys)
+        for held in naming.key_secrets(bus.cluster_type, bus.mtls.enabled, cpc_ids, bus.enabled_extra_accounts):
+            secret(held.name, {key.key: values[key] for key in held.keys})
         self.leaf_public_keys = pulumi.Output.all(**leaf) if leaf else pulumi.Output.from_input({})
         self.register_outputs({"leafPublicKeys": self.leaf_public_keys})

@@ -21,7 +21,7 @@ def surveyor_values(bus: EventBus) -> dict[str, Any]:
         "config": {
             "servers": "nats://nats:4222",
             # Authenticates through the auth-callout as `surveyor` (nkey entry -> SYS).
-            "nkey": {"secret": {"name": naming.SURVEYOR_USER.name, "key": "seed"}},
+            "nkey": {"secret": {"name": naming.SURVEYOR_USER.seed.secret, "key": naming.SURVEYOR_USER.seed.key}},
             "accounts": True,
             "timeout": "3s",
             "expectedServers": expected,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dsxbus import certs, fleet, render, threatmodel
 from dsxbus.cliargs import project_dir_option
-from dsxbus.errors import DsxBusError
+from dsxbus.errors import DsxBusError, nothing_changed
 from dsxbus.local import cli as local_cli
 
 
@@ -20,7 +20,7 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"{'warning' if problem.warning else 'error'}: {problem}", file=sys.stderr)
     errors = [p for p in found if not p.warning]
     if errors:
-        print(f"{len(errors)} problem(s); nothing was changed", file=sys.stderr)
+        print(nothing_changed(len(errors)), file=sys.stderr)
         return 1
     print(f"ok: {', '.join(stacks)} ({len(found)} warning(s))")
     return 0

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from dsxbus import crosslayer, naming, versions
+from dsxbus import naming, versions
+from dsxbus.crosslayer import CrossLayer as CrossLayer
 from dsxbus.model import GrantRisk
 from dsxbus.model import Model as _Model
 from dsxbus.model import Permissions as Permissions
@@ -31,20 +32,6 @@ def _reject_numbers(value: object, example: str) -> object:
         return value
     shown = int(value) if isinstance(value, float) and value.is_integer() else value
     raise ValueError(f"is a number, not an ID; quote it: {example.format(shown)}")
-
-
-class CrossLayer(_Model):
-    """Which subjects cross between a CPC's local topic space and the CSC's unified one."""
-
-    csc_exports: tuple[str, ...] = ()
-    """CSC `X` reaches every CPC as `X` (broadcasts)."""
-    csc_prefixed_exports: tuple[str, ...] = ()
-    """CSC `cpc.<id>.X` reaches CPC `<id>` as `X` (commands addressed to one CPC)."""
-    cpc_exports: tuple[str, ...] = ()
-    """CPC `X` reaches the CSC as `cpc.<id>.X` (telemetry)."""
-
-    def lists(self) -> crosslayer.CrossLayerLists:
-        return crosslayer.CrossLayerLists(self.csc_exports, self.csc_prefixed_exports, self.cpc_exports)
 
 
 class CertificateIssuer(_Model):

@@ -1,4 +1,4 @@
-"""Cross-layer list rules: which cscExports / cscPrefixedExports / cpcExports combinations break NATS.
+"""The cross-layer lists (cscExports / cscPrefixedExports / cpcExports) and which combinations of them break NATS.
 
 Measured on nats-server 2.15.1 with the upstream CPC account layout (research/nats-lab/FINDINGS.md
 item 3). nats-server reads the `accounts {}` block in Go map order, so some overlaps fail only some
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from dsxbus import subjects
+from dsxbus.model import Model
 
 CSC_EXPORTS = "cscExports"
 CSC_PREFIXED_EXPORTS = "cscPrefixedExports"
@@ -20,8 +21,10 @@ CPC_EXPORTS = "cpcExports"
 LISTS = (CSC_EXPORTS, CSC_PREFIXED_EXPORTS, CPC_EXPORTS)
 
 RESERVED = {
-    "cpc.>": "the cpc.<id>.> subjects dsx-bus generates to carry each CPC's traffic on the CSC",
-    "csc2cpc.>": "csc2cpc.<id>.>, the deliver prefix of each CPC's MQTT stream sourcing",
+    f"{subjects.PREFIX_ROOT}.>": f"the {subjects.prefixed('<id>', '>')} subjects dsx-bus generates to carry each "
+    "CPC's traffic on the CSC",
+    f"{subjects.SOURCING_ROOT}.>": f"{subjects.sourcing_deliveries('<id>')}, the deliver prefix of each CPC's MQTT "
+    "stream sourcing",
 }
 
 
@@ -63,11 +66,19 @@ class Finding:
         return f"{head}{self.consequence} Fix: {self.fix}"
 
 
-@dataclass(frozen=True)
-class CrossLayerLists:
+class CrossLayer(Model):
+    """Which subjects cross between a CPC's local topic space and the CSC's unified one.
+
+    The operator's `crossLayer` block, and the same lists wherever they are found again: a CPC's exported lists, the
+    imports of a deployed CPC's accounts (dsxbus.deployed), the policy pack's reading of a stack.
+    """
+
     csc_exports: tuple[str, ...] = ()
+    """CSC `X` reaches every CPC as `X` (broadcasts)."""
     csc_prefixed_exports: tuple[str, ...] = ()
+    """CSC `cpc.<id>.X` reaches CPC `<id>` as `X` (commands addressed to one CPC)."""
     cpc_exports: tuple[str, ...] = ()
+    """CPC `X` reaches the CSC as `cpc.<id>.X` (telemetry)."""
 
     def entries(self, list_name: str) -> list[Entry]:
         values = {
@@ -76,6 +87,14 @@ class CrossLayerLists:
             CPC_EXPORTS: self.cpc_exports,
         }[list_name]
         return [Entry(list_name, i, p) for i, p in enumerate(values)]
+
+    def lists(self) -> CrossLayer:
+        """Temporary, for dsxbus/validation.py only (moving to dsxbus/checks/): the lists are the model itself now."""
+        return self
+
+
+CrossLayerLists = CrossLayer
+"""Temporary, for dsxbus/validation.py only (moving to dsxbus/checks/): the old name of `CrossLayer`."""
 
 
 _NEVER_STARTS = "nats-server rejects every config load ('import forms a cycle'): the CPC's NATS never starts."
@@ -86,7 +105,7 @@ _SOMETIMES = (
 _NARROW = "remove one of the two, or narrow them so that no subject matches both."
 
 
-def check(lists: CrossLayerLists) -> list[Finding]:
+def check(lists: CrossLayer) -> list[Finding]:
     """Every problem in one CPC's cross-layer lists, errors first then warnings, in list order.
 
     Rejects what FINDINGS item 3 measured as fatal (A ∨ B ∨ D) and as broken at run time
@@ -172,7 +191,7 @@ def _reserved(entry: Entry) -> Finding | None:
                 witness,
                 f"collides with {meaning} (both match {witness!r}). Measured: cscExports 'cpc.>' fails 870 of "
                 "1000 config loads and leaks one CPC's traffic to the others; '>' fails every load.",
-                f"use subjects outside {reserved!r}; dsx-bus adds the cpc.<id>. prefix itself.",
+                f"use subjects outside {reserved!r}; dsx-bus adds the {subjects.cpc_prefix('<id>')} prefix itself.",
             )
     return None
 
@@ -215,7 +234,7 @@ def _across(left: Sequence[Entry], right: Sequence[Entry], rule: str, consequenc
     return findings
 
 
-def load_failure(lists: CrossLayerLists, cluster_id: str) -> LoadFailure | None:
+def load_failure(lists: CrossLayer, cluster_id: str) -> LoadFailure | None:
     """The measured predictor of FINDINGS item 3 for one CPC: does nats-server refuse its config?
 
     A = the check run when the CSC account block is parsed first, B = when the CPC block is,
@@ -225,7 +244,7 @@ def load_failure(lists: CrossLayerLists, cluster_id: str) -> LoadFailure | None:
     """
     x, z, y = lists.csc_exports, lists.csc_prefixed_exports, lists.cpc_exports
     prefix = subjects.cpc_prefix(cluster_id)
-    sourcing = f"csc2cpc.{cluster_id}.>"
+    sourcing = subjects.sourcing_deliveries(cluster_id)
     collide = subjects.collide
     a = any(collide(t, prefix + e) for t in x + z for e in y) or any(collide(p, e) for p in z for e in y)
     targets = (*x, *z, sourcing)

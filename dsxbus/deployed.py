@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dsxbus import naming, nkeys, subjects
-from dsxbus.crosslayer import CrossLayerLists
-from dsxbus.topology import LEAF_DENY, SOURCED_KINDS, SOURCES_API, cpc_source_stream, sourcing_api, sourcing_prefix
+from dsxbus.crosslayer import CrossLayer
+from dsxbus.topology import LEAF_DENY, SOURCES_API, sourcing_api, sourcing_flow_control
 
 # ---- cross-layer lists from a CPC's accounts (the inverse of topology.cpc_accounts) ----------------------------
 
@@ -25,7 +25,7 @@ class DeployedCrossLayer:
 
     cluster_id: str | None
     """None when no generated subject names the CPC (a layout with empty lists and no JetStream routing)."""
-    lists: CrossLayerLists
+    lists: CrossLayer
 
 
 def _mapping(value: object) -> Mapping[str, object]:
@@ -48,27 +48,16 @@ def _stream_imports(account: Mapping[str, object], source: str) -> list[tuple[st
     return found
 
 
-def _cpc_token(subject: str) -> tuple[str, str] | None:
-    """`cpc.a.sensor.>` -> ("a", "sensor.>"): the CPC id and the rest of a prefixed subject."""
-    parts = subject.split(".", 2)
-    if len(parts) == 3 and parts[0] == "cpc" and parts[1] not in ("*", ">"):
-        return parts[1], parts[2]
-    return None
-
-
-_JS_CPC_API = re.compile(r"^\$JS\.CPC-([a-z0-9]+)\.API\.>$")
-
-
 def _cluster_id(csc: Mapping[str, object]) -> str | None:
     # The CSC account imports the CPC's JetStream API as $JS.CPC-<id>.API.> and exports cpc.<id>.>.
     for item in _items(csc.get("imports")):
-        match = _JS_CPC_API.match(str(_mapping(item).get("to", "")))
-        if match:
-            return match.group(1)
+        owner_of_api = subjects.cpc_jetstream_api_owner(str(_mapping(item).get("to", "")))
+        if owner_of_api is not None:
+            return owner_of_api
     for item in _items(csc.get("exports")):
         stream = _mapping(item).get("stream")
         if isinstance(stream, str) and stream.endswith(".>"):
-            owner = _cpc_token(stream)
+            owner = subjects.prefix_owner(stream)
             if owner is not None and owner[1] == ">":
                 return owner[0]
     return None
@@ -89,10 +78,10 @@ def cross_layer_of_accounts(accounts: Mapping[str, object]) -> DeployedCrossLaye
     downward = _stream_imports(cpc, naming.CSC)
     upward = _stream_imports(csc, naming.CPC)
     if cluster_id is None:
-        owners = [_cpc_token(subject) for subject, to in downward if to is not None]
-        owners += [_cpc_token(to) for _, to in upward if to is not None]
+        owners = [subjects.prefix_owner(subject) for subject, to in downward if to is not None]
+        owners += [subjects.prefix_owner(to) for _, to in upward if to is not None]
         cluster_id = next((owner[0] for owner in owners if owner is not None), None)
-    sourcing = f"{sourcing_prefix(cluster_id)}.>" if cluster_id is not None else None
+    sourcing = subjects.sourcing_deliveries(cluster_id) if cluster_id is not None else None
     generated = [i for i, (subject, to) in enumerate(downward) if subject == sourcing and to in (None, subject)]
     if generated:  # the sourcing import comes after the listed ones; an equal list entry stays a list entry
         del downward[generated[-1]]
@@ -108,7 +97,10 @@ def cross_layer_of_accounts(accounts: Mapping[str, object]) -> DeployedCrossLaye
         for subject, to in upward
         if cluster_id is not None and to is not None and to == subjects.prefixed(cluster_id, subject)
     ]
-    return DeployedCrossLayer(cluster_id, CrossLayerLists(tuple(csc_exports), tuple(prefixed), tuple(cpc_exports)))
+    lists = CrossLayer(
+        csc_exports=tuple(csc_exports), csc_prefixed_exports=tuple(prefixed), cpc_exports=tuple(cpc_exports)
+    )
+    return DeployedCrossLayer(cluster_id, lists)
 
 
 # ---- nats.conf as the upstream nats chart writes it ------------------------------------------------------------
@@ -160,37 +152,6 @@ def chart_nats_conf(text: str) -> dict[str, object] | None:
 
 # ---- permissions.json --------------------------------------------------------------------------------------------
 
-_LEAF_PERMISSION = re.compile(r"^leaf-(?:(?P<account>[a-z0-9-]+?)-)?cpc-(?P<cluster_id>[a-z0-9]+)$")
-
-
-@dataclass(frozen=True)
-class LeafEntryName:
-    """Whose leaf a permissions.json nkey entry admits (the inverse of `naming.leaf_permission`)."""
-
-    cluster_id: str
-    account_token: str | None
-    """None: the CPC's CSC-account leaf; else the extra account's Secret token (`launchlayer`)."""
-
-
-def leaf_entry_name(name: str) -> LeafEntryName | None:
-    """`leaf-cpc-a` -> (a, None); `leaf-launchlayer-cpc-a` -> (a, launchlayer); anything else -> None."""
-    match = _LEAF_PERMISSION.match(name)
-    if match is None:
-        return None
-    return LeafEntryName(match.group("cluster_id"), match.group("account"))
-
-
-_LEAF_SECRET = re.compile(r"^nats-leaf-(?:(?P<account>[a-z0-9-]+?)-)?cpc-(?P<cluster_id>[a-z0-9]+)$")
-
-
-def leaf_secret_name(name: str) -> LeafEntryName | None:
-    """`nats-leaf-cpc-a` -> (a, None): whose leaf public key a CSC Secret holds (inverse of `leaf_pubkey_secret`)."""
-    match = _LEAF_SECRET.match(name)
-    if match is None:
-        return None
-    return LeafEntryName(match.group("cluster_id"), match.group("account"))
-
-
 _ENV_REFERENCE = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
 
 
@@ -238,9 +199,9 @@ def _spaces_of(cluster_id: str) -> tuple[str, ...]:
     control on its own source streams) and its JetStream API (topology)."""
     return (
         subjects.prefixed(cluster_id, ">"),
-        f"{sourcing_prefix(cluster_id)}.>",
-        f"$JS.CPC-{cluster_id}.API.>",
-        *(f"$JS.FC.{cpc_source_stream(kind, cluster_id)}.>" for kind in SOURCED_KINDS),
+        subjects.sourcing_deliveries(cluster_id),
+        subjects.cpc_jetstream_api(cluster_id),
+        *sourcing_flow_control(cluster_id),
         *sourcing_api(cluster_id),
     )
 
@@ -254,7 +215,7 @@ _CSC_JETSTREAM = "the CSC's JetStream API (stream admin, other streams' messages
 _CSC_WIDE: tuple[tuple[str, str, str], ...] = (
     # (direction, space, what): beyond every CPC's own space, reached through the CSC account itself.
     ("pub", "$JS.API.>", _CSC_JETSTREAM),
-    ("pub", "$JS.CSC.API.>", _CSC_JETSTREAM),
+    ("pub", f"{subjects.jetstream_api(naming.CSC)}.>", _CSC_JETSTREAM),
     ("pub", f"{SOURCES_API}.>", "the per-CPC source streams (SOURCES account) beyond consumers on its own"),
     ("pub", "$KV.>", "the CSC's key-value buckets"),
     ("pub", "$OBJ.>", "the CSC's object stores"),
@@ -269,7 +230,7 @@ def _reach(pattern: str, cluster_id: str) -> str | None:
     # A wildcard reaches any CPC (name one that is not ours); a literal id reaches that CPC.
     candidates = [_someone_else(cluster_id)]
     if len(tokens) > 1 and tokens[1] not in ("*", ">"):
-        candidates.append(tokens[1].removeprefix("CPC-"))
+        candidates.append(tokens[1].removeprefix(subjects.cpc_domain("")))
     for token in tokens[-2:]:  # `..._cpc_<id>` names another CPC's source stream
         if "_cpc_" in token:
             candidates.append(token.rpartition("_cpc_")[2])

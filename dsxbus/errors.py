@@ -37,6 +37,14 @@ def key_path(*parts: str | int, root: str = CONFIG_KEY) -> str:
     return text
 
 
+def nothing_changed(problems: int | str, where: str = "") -> str:
+    """The last line of every refused run, from the CLI, the Pulumi program or a `ConfigError`:
+    `2 problem(s) in Pulumi.cpc-a.yaml; nothing was changed`. `problems` is a count, or what went wrong when that is
+    not a list of problems."""
+    head = f"{problems} problem(s)" if isinstance(problems, int) else problems
+    return f"{head}{f' {where}' if where else ''}; nothing was changed"
+
+
 class DsxBusError(Exception):
     """Base of every error dsx-bus reports to a user without a traceback."""
 
@@ -56,6 +64,5 @@ class ConfigError(DsxBusError):
         where = f"{self.source}: " if self.source else ""
         errors = [p for p in self.problems if not p.warning]
         lines = [f"{where}{p}" for p in errors]
-        where = f" in {self.source}" if self.source else ""
-        lines.append(f"{len(errors)} problem(s){where}; nothing was changed")
+        lines.append(nothing_changed(len(errors), f"in {self.source}" if self.source else ""))
         return lines

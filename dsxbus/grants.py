@@ -50,8 +50,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from dsxbus import deployed, naming, subjects, sveltos, topology
-from dsxbus.crosslayer import CrossLayerLists
+from dsxbus import naming, subjects, sveltos, topology
+from dsxbus.crosslayer import CrossLayer
 from dsxbus.model import GrantRisk, Permissions, SubjectRule
 
 Direction = Literal["pub", "sub"]
@@ -102,7 +102,7 @@ class Landing:
 def landing(
     cluster_type: ClusterType | None,
     account: str | None,
-    lists: Iterable[CrossLayerLists] | None,
+    lists: Iterable[CrossLayer] | None,
     cluster_id: str | None = None,
 ) -> Landing:
     """A landing with the union of the given lists (on the CSC: its fleet defaults and every CPC's own), or none."""
@@ -150,15 +150,16 @@ def _csc_dangers(where: Landing) -> list[Danger]:
     found.append(
         Danger(
             "crossClusterCommands",
-            f"{topology.sourcing_prefix('*')}.>",
-            f"a CPC's MQTT stream sourcing ({topology.sourcing_prefix('<id>')}.> is delivered to CPC <id>)",
+            subjects.sourcing_deliveries("*"),
+            f"a CPC's MQTT stream sourcing ({subjects.sourcing_deliveries('<id>')} is delivered to CPC <id>)",
         )
     )
     found.append(
         Danger(
             "crossClusterCommands",
-            "$JS.*.API.>",
-            "another JetStream domain's API (each CPC's JetStream is $JS.CPC-<id>.API.> through its leaf)",
+            f"{subjects.jetstream_api('*')}.>",
+            f"another JetStream domain's API (each CPC's JetStream is {subjects.cpc_jetstream_api('<id>')} through its "
+            "leaf)",
             excluding=_NOT_ANOTHER_DOMAIN,
         )
     )
@@ -168,7 +169,7 @@ def _csc_dangers(where: Landing) -> list[Danger]:
 
 
 _CSC_JETSTREAM = (
-    (f"$JS.{naming.CSC}.API.>", "the CSC's JetStream API (streams and consumers of the whole fleet)"),
+    (f"{subjects.jetstream_api(naming.CSC)}.>", "the CSC's JetStream API (streams and consumers of the whole fleet)"),
     ("$JS.FC.>", "JetStream flow control answered on the CSC"),
 )
 
@@ -181,8 +182,8 @@ def _cpc_dangers(where: Landing) -> list[Danger]:
 def _window_dangers(where: Landing) -> list[Danger]:
     """A CPC's `CSC` account is leaf-connected to the CSC's: what it publishes crosses unless the leaf refuses it."""
     found = [
-        Danger("crossClusterCommands", source, f"mapped to the CSC's JetStream ({dest.format(domain=naming.CSC)})")
-        for source, dest in topology.JS_API_MAPPINGS
+        Danger("crossClusterCommands", source, f"mapped to the CSC's JetStream ({dest})")
+        for source, dest in topology.js_api_mappings(naming.CSC)
     ]
     found += [Danger("crossClusterCommands", pattern, what) for pattern, what in _CSC_JETSTREAM]
     owner = where.cluster_id or "*"
@@ -340,7 +341,7 @@ def internal_identity(kind: str, name: str) -> bool:
     agent): not an operator's grant. CPC leafs are judged by the leaf-least-privilege policy instead."""
     if kind == "nkey":
         services = (naming.NACK_PERMISSION, naming.NACK_SOURCES_PERMISSION, naming.SURVEYOR_PERMISSION)
-        return name in (*services, *naming.MTLS_LEAF_PERMISSIONS) or deployed.leaf_entry_name(name) is not None
+        return name in (*services, *naming.MTLS_LEAF_PERMISSIONS) or naming.leaf_entry_name(name) is not None
     return kind == "mtls" and name == sveltos.PERMISSION_NAME
 
 

@@ -10,7 +10,7 @@ from typing import Union
 
 from dsxbus import naming
 from dsxbus.config import LeafTls, Permissions, SubjectRule
-from dsxbus.topology import Account, AuthCallout, Cluster, Export, Import, Key, LeafRemote, User, Var
+from dsxbus.topology import Account, CalloutBlock, Cluster, Export, Import, Key, LeafRemote, User, Var
 
 Value = Union[str, int, bool, Var, "Tree", list["Value"]]
 Tree = dict[str, Value]
@@ -42,7 +42,7 @@ class ServerSettings:
     http_port: int = 8222
     leaf_port: int = 7422
     mqtt_port: int = 1883
-    cluster_name: Key | None = Var("NATS_CLUSTER_NAME")
+    cluster_name: Key | None = Var(naming.CLUSTER_NAME_ENV)
     cluster_port: int = 6222
     cluster_routes: tuple[str, ...] = ()
     store_dir: str | None = None
@@ -125,7 +125,7 @@ def main_tree(cluster: Cluster, settings: ServerSettings) -> Tree:
 def mtls_tree(
     domain_accounts: Sequence[Account],
     remotes: Sequence[LeafRemote],
-    auth: AuthCallout | None,
+    auth: CalloutBlock | None,
     settings: ServerSettings,
     *,
     mqtt_tls: Mapping[str, str] | None = None,
@@ -166,7 +166,7 @@ def mtls_tree(
     return tree
 
 
-def auth_callout_tree(auth: AuthCallout) -> Tree:
+def auth_callout_tree(auth: CalloutBlock) -> Tree:
     return {
         "account": naming.AUTH,
         "auth_users": list(auth.auth_users),

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from dsxbus import naming, subjects, sveltos, topology, versions
-from dsxbus.config import CrossLayer, EventBus, MtlsIdentity, Permissions, SubjectRule
+from dsxbus.config import EventBus, MtlsIdentity, Permissions, SubjectRule
+from dsxbus.crosslayer import CrossLayer
 
 NACK_GRANT = Permissions(pub=SubjectRule(allow=("$JS.API.>",)), sub=SubjectRule(allow=("_INBOX.>",)))
 """NACK manages its cluster's streams and consumers through the JetStream API (nats.go, replies to `_INBOX.`):
@@ -64,7 +65,7 @@ def mtls_relay_grant(bus: EventBus) -> Permissions:
     account's connections.
     """
     grants = [e.permissions for e in mtls_entries(bus).values() if e.account == bus.domain_account]
-    api = f"$JS.{bus.domain_account}.API.>"
+    api = f"{subjects.jetstream_api(bus.domain_account)}.>"
     prefixed = bus.effective_cross_layer.csc_prefixed_exports if bus.cluster_type == "cpc" else ()
     before_transform = versions.hub_checks_delivery_before_transform(versions.of_image(bus.images.nats))
 
@@ -108,48 +109,37 @@ def generated_nkey_entries(
     public_keys: Mapping[str, str] | None = None,
     cpc_versions: Mapping[str, str | None] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """The nkey entries for internal users; public keys are `${ENV}` references unless given by entry name.
+    """The nkey entries for internal users (naming.generated_users), each with its grant; public keys are `${ENV}`
+    references unless given by entry name.
 
     On the CSC each CPC's leaf entry carries least-privilege permissions derived from its routing
-    (topology.leaf_permissions); upstream gives leafs the whole CSC account.
+    (topology.leaf_permissions); upstream gives leafs the whole CSC account. `mtls-authx-leaf` keeps upstream's
+    (no permissions: the whole AUTHX account).
     """
-    keys = public_keys or {}
-    domain = bus.domain_account
-
-    def entry(name: str, env: str | None, account: str, permissions: Permissions | None = None) -> dict[str, Any]:
-        return {"public_key": keys.get(name, _env(env)), "account": account, **_permissions_json(permissions)}
-
-    entries = {
-        naming.NACK_PERMISSION: entry(naming.NACK_PERMISSION, naming.NACK_USER.pubkey_env, domain, NACK_GRANT),
-        naming.SURVEYOR_PERMISSION: entry(
-            naming.SURVEYOR_PERMISSION, naming.SURVEYOR_USER.pubkey_env, naming.SYS, SURVEYOR_GRANT
-        ),
+    grants: dict[str, Permissions] = {
+        naming.NACK_PERMISSION: NACK_GRANT,
+        naming.NACK_SOURCES_PERMISSION: NACK_GRANT,
+        naming.SURVEYOR_PERMISSION: SURVEYOR_GRANT,
+        naming.MTLS_SYS_LEAF_PERMISSION: MTLS_SYS_LEAF_GRANT,
     }
     if bus.mtls.enabled:
-        for name, secret, account in zip(
-            naming.MTLS_LEAF_PERMISSIONS,
-            (naming.MTLS_LEAF, naming.MTLS_AUTHX_LEAF, naming.MTLS_SYS_LEAF),
-            (domain, naming.AUTHX, naming.SYS),
-            strict=True,
-        ):
-            grant = {
-                naming.MTLS_LEAF_PERMISSIONS[0]: mtls_relay_grant(bus),
-                naming.MTLS_LEAF_PERMISSIONS[2]: MTLS_SYS_LEAF_GRANT,
-            }.get(name)
-            entries[name] = entry(name, secret.pubkey_env, account, grant)
+        grants[naming.MTLS_LEAF_PERMISSION] = mtls_relay_grant(bus)
     if bus.cluster_type == "csc":
-        entries[naming.NACK_SOURCES_PERMISSION] = entry(
-            naming.NACK_SOURCES_PERMISSION, naming.NACK_SOURCES_USER.pubkey_env, naming.SOURCES, NACK_GRANT
-        )
-        leaf_permissions = topology.cpc_leaf_permissions(bus, cpc_lists, cpc_versions)
-        for cluster_id in bus.cpc_ids:
-            name = naming.leaf_permission(cluster_id)
-            entries[name] = entry(name, naming.leaf_pubkey_env(cluster_id), naming.CSC, leaf_permissions[cluster_id])
+        for cluster_id, leaf in topology.cpc_leaf_permissions(bus, cpc_lists, cpc_versions).items():
+            grants[naming.leaf_permission(cluster_id)] = leaf
             for account in bus.enabled_extra_accounts:
-                name = naming.leaf_permission(cluster_id, account)
-                grant = topology.extra_leaf_permissions(bus.extra_accounts[account].jetstream)
-                entries[name] = entry(name, naming.leaf_pubkey_env(cluster_id, account), account, grant)
-    return entries
+                extra = topology.extra_leaf_permissions(bus.extra_accounts[account].jetstream)
+                grants[naming.leaf_permission(cluster_id, account)] = extra
+    keys = public_keys or {}
+    users = naming.generated_users(bus.cluster_type, bus.mtls.enabled, bus.cpc_ids, bus.enabled_extra_accounts)
+    return {
+        user.permission: {
+            "public_key": keys.get(user.permission, _env(user.public_key.env)),
+            "account": user.account,
+            **_permissions_json(grants.get(user.permission)),
+        }
+        for user in users
+    }
 
 
 def mtls_entries(bus: EventBus) -> dict[str, MtlsIdentity]:

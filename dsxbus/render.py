@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dsxbus import naming, natsconf, nkeys, permissions, topology
-from dsxbus.config import CrossLayer, EventBus
+from dsxbus.config import EventBus
+from dsxbus.crosslayer import CrossLayer
 
 PLACEHOLDER_CSC_ENDPOINT = "nats://csc-leaf.invalid:7422"
 """Stands in for the CSC's leaf endpoint when a CPC renders without its CSC stack."""
@@ -65,9 +66,9 @@ def cluster_files(
         mtls = natsconf.mtls_tree(
             topology.mtls_accounts(bus),
             topology.mtls_leaf_remotes(bus, MAIN_LEAF_URL),
-            topology.AuthCallout(),
+            topology.CalloutBlock(),
             natsconf.ServerSettings(
-                server_name=topology.Var("NATS_MTLS_SERVER_NAME"),
+                server_name=topology.Var(naming.MTLS_SERVER_NAME_ENV),
                 cluster_name="nats-mtls",
                 cluster_routes=natsconf.kubernetes_routes("nats-mtls", 1),
                 mtls_cert_dir=f"{cert_root}/nats-mtls" if cert_root else MTLS_CERT_DIR,
@@ -80,19 +81,16 @@ def cluster_files(
 
 def pod_environment(bus: EventBus) -> dict[str, str]:
     """The non-secret env the upstream `nats-env-config` ConfigMap gives the pods."""
-    env = {"NATS_CLUSTER_NAME": bus.cluster_name, "NATS_JS_DOMAIN": bus.domain_account}
+    env = {naming.CLUSTER_NAME_ENV: bus.cluster_name, naming.JS_DOMAIN_ENV: bus.domain_account}
     if bus.mtls.enabled:
-        env["NATS_MTLS_SERVER_NAME"] = f"{bus.cluster_name}-mtls"
-        env["MTLS_LEAF_ACCOUNT"] = bus.domain_account
+        env[naming.MTLS_SERVER_NAME_ENV] = f"{bus.cluster_name}-mtls"
+        env[naming.MTLS_LEAF_ACCOUNT_ENV] = bus.domain_account
     return env
 
 
 def dummy_variables(names: set[str], environment: Mapping[str, str]) -> dict[str, str]:
     """Valid stand-ins for what only a deployment knows: freshly generated keys of the right kind."""
-    kinds = {
-        naming.AUTH_SIGNING.pubkey_env: nkeys.KeyKind.ACCOUNT,
-        naming.XKEY.pubkey_env: nkeys.KeyKind.CURVE,
-    }
+    kinds = {key.pubkey_env: key.kind for key in (*naming.BASE_KEYS, *naming.MTLS_KEYS)}
     values: dict[str, str] = {}
     for name in sorted(names):
         if name in environment:

@@ -12,17 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from dsxbus import naming
-from dsxbus.config import CrossLayer, EventBus, MqttStreams
+from dsxbus.config import EventBus, MqttStreams
+from dsxbus.crosslayer import CrossLayer
 from dsxbus.durations import duration_ns
-from dsxbus.subjects import cpc_prefix
-from dsxbus.topology import (
-    MQTT_API,
-    SOURCED_KINDS,
-    SOURCES_API,
-    SOURCES_DELIVER_PREFIX,
-    cpc_source_stream,
-    sourcing_prefix,
-)
+from dsxbus.subjects import cpc_prefix, sourcing_prefix
+from dsxbus.topology import MQTT_API, SOURCED_KINDS, SOURCES_API, SOURCES_DELIVER_PREFIX, cpc_source_stream, mqtt_stream
 
 
 @dataclass(frozen=True)
@@ -102,7 +96,7 @@ def _per_cpc_stream(kind: str, cluster_id: str, lists: CrossLayer) -> MqttStream
         (),  # sourced only: it captures no live publish
         True,
         per_subject,
-        (Source(f"$MQTT_{kind}", External(MQTT_API, SOURCES_DELIVER_PREFIX), filters),),
+        (Source(mqtt_stream(kind), External(MQTT_API, SOURCES_DELIVER_PREFIX), filters),),
         per_cpc=True,
     )
 
@@ -118,7 +112,7 @@ def mqtt_streams(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = Non
         sources: tuple[Source, ...] = ()
         if bus.cluster_type == "cpc" and kind in SOURCED_KINDS:
             sources = (_cpc_source(kind, bus.cluster_id or "", bus.effective_cross_layer),)
-        streams.append(MqttStream(resource, f"$MQTT_{kind}", (subject,), has_max_age, per_subject, sources))
+        streams.append(MqttStream(resource, mqtt_stream(kind), (subject,), has_max_age, per_subject, sources))
     if bus.cluster_type == "csc":
         lists = cpc_lists or {}
         for cluster_id in bus.cpc_ids:
@@ -164,7 +158,7 @@ def nack_spec(stream: MqttStream, settings: MqttStreams) -> dict[str, Any]:
         spec["sources"] = [_nack_source(s) for s in stream.sources]
     if stream.account == naming.SOURCES:
         # NACK signs in to this stream's account as `nack-sources` (its seed file in NACK's mounted Secret).
-        spec["nkey"] = f"{naming.NACK_NKEY_DIR}/{naming.NACK_SOURCES_SEED_FILE}"
+        spec["nkey"] = f"{naming.NACK_NKEY_DIR}/{naming.NACK_SOURCES_USER.seed.key}"
     return spec
 
 

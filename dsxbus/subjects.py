@@ -1,9 +1,11 @@
-"""Wildcard-aware algebra of NATS subjects: validate, match, prefix, intersect."""
+"""Wildcard-aware algebra of NATS subjects (validate, match, intersect), and the subjects dsx-bus generates per CPC."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+
+from dsxbus import naming
 
 # nats-server rejects whitespace inside a token; an empty token means a leading,
 # trailing or doubled dot. Everything else is a legal token character.
@@ -104,9 +106,17 @@ def is_subset(a: str, b: str) -> bool:
     return len(left) == len(right)
 
 
+# --- the subjects dsx-bus generates for each CPC ------------------------------------------------------------------
+
+PREFIX_ROOT = "cpc"
+"""The first token of every subject the CSC carries for a CPC (`cpc.<id>.X`)."""
+SOURCING_ROOT = "csc2cpc"
+"""The first token of every CPC's MQTT stream sourcing deliveries on the CSC (`csc2cpc.<id>.>`)."""
+
+
 def cpc_prefix(cluster_id: str) -> str:
     """The prefix under which the CSC's unified topic space carries one CPC's subjects."""
-    return f"cpc.{cluster_id}."
+    return f"{PREFIX_ROOT}.{cluster_id}."
 
 
 def prefixed(cluster_id: str, pattern: str) -> str:
@@ -119,6 +129,49 @@ def strip_prefix(cluster_id: str, subject: str) -> str | None:
     if subject.startswith(prefix) and len(subject) > len(prefix):
         return subject[len(prefix) :]
     return None
+
+
+def prefix_owner(subject: str) -> tuple[str, str] | None:
+    """`cpc.a.sensor.>` -> ("a", "sensor.>"): the CPC id and the rest of a prefixed subject (a wildcard id: None)."""
+    parts = subject.split(".", 2)
+    if len(parts) == 3 and parts[0] == PREFIX_ROOT and parts[1] not in ("*", ">"):
+        return parts[1], parts[2]
+    return None
+
+
+def sourcing_prefix(cluster_id: str) -> str:
+    """The deliver prefix of a CPC's MQTT stream sources from the CSC."""
+    return f"{SOURCING_ROOT}.{cluster_id}"
+
+
+def sourcing_deliveries(cluster_id: str) -> str:
+    """`csc2cpc.<id>.>`: every delivery of a CPC's MQTT stream sources, on the CSC and on the CPC."""
+    return f"{sourcing_prefix(cluster_id)}.>"
+
+
+def jetstream_api(domain: str) -> str:
+    """`$JS.<domain>.API`: where a client reaches the JetStream API of domain `<domain>` (or of an import so named)."""
+    return f"$JS.{domain}.API"
+
+
+def cpc_domain(cluster_id: str) -> str:
+    """`CPC-<id>`: the name under which the CSC account imports one CPC's JetStream API."""
+    return f"{naming.CPC}-{cluster_id}"
+
+
+def cpc_jetstream_api(cluster_id: str) -> str:
+    """`$JS.CPC-<id>.API.>`: one CPC's JetStream API as the CSC account (and that CPC's leaf) reaches it."""
+    return f"{jetstream_api(cpc_domain(cluster_id))}.>"
+
+
+def cpc_jetstream_api_owner(subject: str) -> str | None:
+    """`$JS.CPC-a.API.>` -> `a`: the CPC whose JetStream API this is; None for any other subject."""
+    tokens = subject.split(".")
+    if len(tokens) != 4:
+        return None
+    cluster_id = tokens[1].removeprefix(cpc_domain(""))
+    valid = re.fullmatch(naming.CLUSTER_ID_PATTERN, cluster_id) is not None
+    return cluster_id if valid and subject == cpc_jetstream_api(cluster_id) else None
 
 
 def mqtt_topic(subject: str) -> str:

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from dsxbus import naming, subjects, versions
-from dsxbus.config import CrossLayer, EventBus, LeafTls, Permissions, SubjectRule
+from dsxbus.config import EventBus, LeafTls, Permissions, SubjectRule
+from dsxbus.crosslayer import CrossLayer
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,12 @@ class LeafRemote:
 
 
 @dataclass(frozen=True)
-class AuthCallout:
-    """`authorization.auth_callout`: which keys sign and encrypt the auth-callout's answers."""
+class CalloutBlock:
+    """A server's `authorization.auth_callout` block: which keys sign and encrypt the auth-callout's answers.
+
+    Not the operator's `authCallout` settings (config.AuthCallout: image, replicas, env) nor the service itself
+    (components.auth_callout).
+    """
 
     issuer: Key = Var(naming.AUTH_SIGNING.pubkey_env or "")
     auth_users: tuple[Key, ...] = (Var(naming.AUTHX_USER.pubkey_env or ""),)
@@ -85,40 +90,38 @@ class Cluster:
     accounts: tuple[Account, ...]
     leaf_remotes: tuple[LeafRemote, ...] = ()
     leaf_server_tls: LeafTls | None = None
-    auth: AuthCallout | None = field(default_factory=AuthCallout)
+    auth: CalloutBlock | None = field(default_factory=CalloutBlock)
     """None: no auth-callout, static users only (the local federation)."""
 
 
-JS_API_MAPPINGS = (
-    ("$JS.API.>", "$JS.{domain}.API.>"),
-    ("$KV.>", "$JS.{domain}.API.$KV.>"),
-    ("$OBJ.>", "$JS.{domain}.API.$OBJ.>"),
-)
+def js_api_mappings(domain: str) -> tuple[tuple[str, str], ...]:
+    """How a JetStream-less account's clients reach domain `domain`'s JetStream: its API, key-value, object stores."""
+    api = subjects.jetstream_api(domain)
+    return (("$JS.API.>", f"{api}.>"), ("$KV.>", f"{api}.$KV.>"), ("$OBJ.>", f"{api}.$OBJ.>"))
 
 
 def _js_mappings(domain: str, *, mqtt_sessions: bool = False) -> tuple[tuple[str, str], ...]:
-    # Clients in a JetStream-less account use the domain's JetStream through these mappings; MQTT
-    # sessions must land in the domain's $MQTT_sess stream too.
-    mappings = tuple((src, dest.format(domain=domain)) for src, dest in JS_API_MAPPINGS)
+    # MQTT sessions must land in the domain's $MQTT_sess stream too.
+    mappings = js_api_mappings(domain)
     if mqtt_sessions:
         mappings += (("$MQTT.sess.*.>", f"$MQTT.sess.{domain}.>"),)
     return mappings
 
 
-def sourcing_prefix(cluster_id: str) -> str:
-    """The deliver prefix of a CPC's MQTT stream sources from the CSC."""
-    return f"csc2cpc.{cluster_id}"
-
-
 SOURCED_KINDS = ("msgs", "rmsgs")
 """The MQTT streams a CPC sources from the CSC: QoS 1 messages and retained messages."""
 
-SOURCES_API = "$JS.CSC-SOURCES.API"
+SOURCES_API = subjects.jetstream_api(f"{naming.CSC}-{naming.SOURCES}")
 """Where the CSC account (and through it each CPC's leaf) reaches consumer creation in the SOURCES account."""
-MQTT_API = "$JS.CSC-MQTT.API"
+MQTT_API = subjects.jetstream_api(f"{naming.CSC}-MQTT")
 """Where the SOURCES account reaches consumer creation on the CSC account's MQTT streams."""
 SOURCES_DELIVER_PREFIX = "csc2sources"
 """The deliver prefix of the per-CPC source streams' own sources: the CSC account's `$MQTT_msgs` and `$MQTT_rmsgs`."""
+
+
+def mqtt_stream(kind: str) -> str:
+    """`$MQTT_<kind>`: the JetStream stream nats-server keeps MQTT's `kind` in (`msgs`, `rmsgs`, `sess`...)."""
+    return f"$MQTT_{kind}"
 
 
 def cpc_source_stream(kind: str, cluster_id: str) -> str:
@@ -128,6 +131,11 @@ def cpc_source_stream(kind: str, cluster_id: str) -> str:
     other CPC's messages, whatever filter the consumer asks for.
     """
     return f"MQTT_{kind}_cpc_{cluster_id}"
+
+
+def flow_control(stream: str) -> str:
+    """`$JS.FC.<stream>.>`: where the consumers a stream's sources create ask that stream for flow control."""
+    return f"$JS.FC.{stream}.>"
 
 
 def sourcing_api(cluster_id: str) -> tuple[str, ...]:
@@ -143,14 +151,14 @@ def sourcing_api(cluster_id: str) -> tuple[str, ...]:
 
 def sourcing_flow_control(cluster_id: str) -> tuple[str, ...]:
     """Where a CPC's stream sources answer the CSC consumers' flow control (`$JS.FC.<stream>.<consumer>.*`)."""
-    return tuple(f"$JS.FC.{cpc_source_stream(kind, cluster_id)}.>" for kind in SOURCED_KINDS)
+    return tuple(flow_control(cpc_source_stream(kind, cluster_id)) for kind in SOURCED_KINDS)
 
 
 def _mqtt_consumer_create() -> tuple[tuple[str, str], ...]:
     """(in the CSC account, in SOURCES) for consumer creation on the CSC account's sourced MQTT streams."""
     pairs: tuple[tuple[str, str], ...] = ()
     for kind in SOURCED_KINDS:
-        create = f"CONSUMER.CREATE.$MQTT_{kind}"
+        create = f"CONSUMER.CREATE.{mqtt_stream(kind)}"
         pairs += ((f"$JS.API.{create}", f"{MQTT_API}.{create}"), (f"$JS.API.{create}.>", f"{MQTT_API}.{create}.>"))
     return pairs
 
@@ -168,8 +176,9 @@ def sources_accounts(cpc_ids: tuple[str, ...]) -> tuple[tuple[Export, ...], tupl
     `$JS.FC.>` back the other way is refused at start ("import forms a cycle"), and a stream name is one token.
     """
     mqtt_api = _mqtt_consumer_create()
-    fc = tuple(f"$JS.FC.$MQTT_{kind}.>" for kind in SOURCED_KINDS)
+    fc = tuple(flow_control(mqtt_stream(kind)) for kind in SOURCED_KINDS)
     cpc_fc = tuple(subject for cluster_id in cpc_ids for subject in sourcing_flow_control(cluster_id))
+    every_sourcing = f"{subjects.SOURCING_ROOT}.>"
     to_sources = (naming.SOURCES,)
     to_csc = (naming.CSC,)
     csc_exports = (
@@ -180,7 +189,7 @@ def sources_accounts(cpc_ids: tuple[str, ...]) -> tuple[tuple[Export, ...], tupl
     csc_imports = (
         Import("service", naming.SOURCES, "$JS.API.CONSUMER.CREATE.>", to=f"{SOURCES_API}.CONSUMER.CREATE.>"),
         *(Import("service", naming.SOURCES, subject) for subject in cpc_fc),
-        Import("stream", naming.SOURCES, "csc2cpc.>"),
+        Import("stream", naming.SOURCES, every_sourcing),
     )
     sources = Account(
         naming.SOURCES,
@@ -188,7 +197,7 @@ def sources_accounts(cpc_ids: tuple[str, ...]) -> tuple[tuple[Export, ...], tupl
         exports=(
             Export("service", "$JS.API.CONSUMER.CREATE.>", accounts=to_csc),
             *(Export("service", subject, accounts=to_csc) for subject in cpc_fc),
-            Export("stream", "csc2cpc.>", accounts=to_csc),
+            Export("stream", every_sourcing, accounts=to_csc),
         ),
         imports=(
             *(Import("service", naming.CSC, subject, to=local) for subject, local in mqtt_api),
@@ -237,7 +246,7 @@ def cpc_accounts(cluster_id: str, lists: CrossLayer) -> tuple[Account, Account]:
     measured on exactly this shape.
     """
     prefix = subjects.cpc_prefix(cluster_id)
-    sourcing = sourcing_prefix(cluster_id)
+    sourcing = subjects.sourcing_deliveries(cluster_id)
     csc = Account(
         naming.CSC,
         jetstream=False,
@@ -249,11 +258,11 @@ def cpc_accounts(cluster_id: str, lists: CrossLayer) -> tuple[Account, Account]:
             Export("stream", prefix + ">"),
             Export("service", f"{SOURCES_API}.CONSUMER.CREATE.>"),
             Export("service", "$JS.FC.>"),
-            Export("stream", f"{sourcing}.>"),
+            Export("stream", sourcing),
         ),
         imports=(
             *(Import("stream", naming.CPC, s, to=prefix + s) for s in lists.cpc_exports),
-            Import("service", naming.CPC, "$JS.API.>", to=f"$JS.CPC-{cluster_id}.API.>"),
+            Import("service", naming.CPC, "$JS.API.>", to=subjects.cpc_jetstream_api(cluster_id)),
         ),
         mappings=_js_mappings(naming.CSC, mqtt_sessions=True),
     )
@@ -272,7 +281,7 @@ def cpc_accounts(cluster_id: str, lists: CrossLayer) -> tuple[Account, Account]:
             # any client of this account (anonymous MQTT lands here).
             *(Import("service", naming.CSC, s) for s in sourcing_api(cluster_id)),
             *(Import("service", naming.CSC, s) for s in sourcing_flow_control(cluster_id)),
-            Import("stream", naming.CSC, f"{sourcing}.>"),
+            Import("stream", naming.CSC, sourcing),
         ),
     )
     return csc, cpc
@@ -292,7 +301,7 @@ def cluster(
     bus: EventBus,
     *,
     csc_endpoint: str | None = None,
-    auth: AuthCallout | None = AuthCallout(),
+    auth: CalloutBlock | None = CalloutBlock(),
     users: Mapping[str, tuple[User, ...]] | None = None,
 ) -> Cluster:
     """One cluster's main server model.
@@ -354,9 +363,9 @@ def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | Non
             allow=(
                 *lists.csc_exports,
                 own,
-                f"{sourcing_prefix(cluster_id)}.>",
+                subjects.sourcing_deliveries(cluster_id),
                 "_R_.>",
-                f"$JS.CPC-{cluster_id}.API.>",
+                subjects.cpc_jetstream_api(cluster_id),
             ),
             deny=LEAF_DENY,
         ),

@@ -15,7 +15,7 @@ from pulumi_policy import (
 )
 
 from dsxbus import crosslayer, deployed
-from dsxbus.crosslayer import CrossLayerLists, Finding
+from dsxbus.crosslayer import CrossLayer, Finding
 from policy.reading import (
     CPC_COMPONENT,
     CSC_COMPONENT,
@@ -35,11 +35,11 @@ class _ListsFound:
 
     resource: K8sObject
     where: str
-    lists: CrossLayerLists
+    lists: CrossLayer
     findings: list[Finding]
 
 
-def _lists_text(lists: CrossLayerLists) -> str:
+def _lists_text(lists: CrossLayer) -> str:
     return ", ".join(f"{name} {[e.pattern for e in lists.entries(name)]}" for name in crosslayer.LISTS)
 
 
@@ -65,11 +65,11 @@ def _lists_deployed_by(resource: K8sObject) -> list[_ListsFound]:
     return found
 
 
-def _lists_of(value: object) -> CrossLayerLists | None:
+def _lists_of(value: object) -> CrossLayer | None:
     if not isinstance(value, dict):
         return None
     csc, prefixed, cpc = (tuple(strings_in(value.get(name))) for name in crosslayer.LISTS)
-    return CrossLayerLists(csc, prefixed, cpc)
+    return CrossLayer(csc_exports=csc, csc_prefixed_exports=prefixed, cpc_exports=cpc)
 
 
 def _lists_exported_by(resource: K8sObject) -> list[_ListsFound]:
@@ -129,8 +129,9 @@ CROSS_LAYER_LISTS_DISJOINT = ResourceValidationPolicy(
     description=(
         "The cross-layer imports a CPC's NATS accounts deploy (chart values, Helm Release values, or a rendered "
         "nats.conf) follow the measured rule: no wildcard overlap between cscPrefixedExports or cscExports and "
-        "cpcExports, no overlap within a list, no '*' in cscPrefixedExports, nothing in cpc.>, csc2cpc.> or $ "
-        "subjects. Otherwise nats-server refuses some or all config loads, or messages are duplicated or lost."
+        "cpcExports, no overlap within a list, no '*' in cscPrefixedExports, nothing in "
+        f"{', '.join(crosslayer.RESERVED)} or $ subjects. Otherwise nats-server refuses some or all config loads, or "
+        "messages are duplicated or lost."
     ),
     validate=_validate_deployed_lists,
     enforcement_level=EnforcementLevel.MANDATORY,

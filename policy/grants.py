@@ -21,8 +21,7 @@ from pulumi_policy import (
 )
 
 from dsxbus import deployed, grants, naming
-from dsxbus.config import CrossLayer
-from dsxbus.crosslayer import CrossLayerLists
+from dsxbus.crosslayer import CrossLayer
 from dsxbus.model import GrantRisk
 from policy.reading import (
     ALL_STACKS,
@@ -51,12 +50,12 @@ class _Cluster:
 
     cluster_type: grants.ClusterType | None
     cluster_id: str | None
-    lists: list[CrossLayerLists] | None
+    lists: list[CrossLayer] | None
 
 
-def _lists(value: object) -> CrossLayerLists | None:
+def _lists(value: object) -> CrossLayer | None:
     try:
-        return CrossLayer.model_validate(value).lists() if isinstance(value, Mapping) else None
+        return CrossLayer.model_validate(value) if isinstance(value, Mapping) else None
     except ValueError:
         return None
 
@@ -69,7 +68,7 @@ def _from_components(resources: list[K8sObject]) -> _Cluster | None:
             return _Cluster("cpc", str(cluster_id) if cluster_id else None, [lists] if lists else None)
         if component.type == CSC_COMPONENT:
             # Fleet defaults, and each deployed CPC's own lists as its stack reference reads them.
-            found = [_lists(prop(component.props, "fleetDefaults", "crossLayer")) or CrossLayerLists()]
+            found = [_lists(prop(component.props, "fleetDefaults", "crossLayer")) or CrossLayer()]
             for reference in (r for r in resources if r.type == STACK_REFERENCE):
                 if prop(reference.props, "outputs", "clusterType") == "cpc":
                     own = _lists(prop(reference.props, "outputs", "crossLayer"))
@@ -93,7 +92,7 @@ def _from_accounts(resources: list[K8sObject], config_map: K8sObject) -> _Cluste
 
 
 def _from_document(document: Mapping[str, Any]) -> _Cluster:
-    if any(deployed.leaf_entry_name(name) is not None for name in nkey_entries(document)):
+    if any(naming.leaf_entry_name(name) is not None for name in nkey_entries(document)):
         return _Cluster("csc", None, None)
     entries = [e for kind in ENTRY_KINDS if isinstance(document.get(kind), dict) for e in document[kind].values()]
     entries.append(document.get("noauth"))

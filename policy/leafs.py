@@ -15,8 +15,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from dsxbus import deployed, naming, topology
-from dsxbus.config import CrossLayer
+from dsxbus import deployed, naming, subjects, topology
+from dsxbus.crosslayer import CrossLayer
 from policy.reading import (
     CSC_COMPONENT,
     Environment,
@@ -56,13 +56,13 @@ def _leaf_issues(resources: list[K8sObject], later: Later) -> list[_LeafIssue]:
             entries = {
                 owner: (name, entry)
                 for name, entry in nkey_entries(callout.document).items()
-                if (owner := deployed.leaf_entry_name(name)) is not None
+                if (owner := naming.leaf_entry_name(name)) is not None
             }
-            keys: dict[deployed.LeafEntryName, tuple[K8sObject, str]] = {}
+            keys: dict[naming.LeafEntryName, tuple[K8sObject, str]] = {}
             for secret in (r for r in resources if r.is_k8s("Secret") and same_namespace(r, cm)):
-                owner = deployed.leaf_secret_name(secret.object_name)
+                owner = naming.leaf_secret_name(secret.object_name)
                 if owner is not None:
-                    keys[owner] = (secret, secret_value(secret, "pubkey") or "")
+                    keys[owner] = (secret, secret_value(secret, naming.PUBKEY) or "")
             env = Environment(callout.deployments, resources)
             cluster_ids = sorted({o.cluster_id for o in entries} | {o.cluster_id for o in keys} | set(listed))
             if not entries and not keys and not (listed and callout.deployments):
@@ -75,8 +75,8 @@ def _leaf_issues(resources: list[K8sObject], later: Later) -> list[_LeafIssue]:
 def _leaf_issues_of(
     cluster_id: str,
     cm: K8sObject,
-    entries: Mapping[deployed.LeafEntryName, tuple[str, dict[str, Any]]],
-    keys: Mapping[deployed.LeafEntryName, tuple[K8sObject, str]],
+    entries: Mapping[naming.LeafEntryName, tuple[str, dict[str, Any]]],
+    keys: Mapping[naming.LeafEntryName, tuple[K8sObject, str]],
     env: Environment,
     listed: Mapping[str, str],
     pending: set[str],
@@ -182,7 +182,7 @@ LEAF_KEYS_ADMITTED = StackValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     remediation_steps=(
         "Deploy the CPC stack, then `pulumi up` the CSC again so its leaf public key fills Secret "
-        "nats-leaf-cpc-<id> and permissions.json gets leaf-cpc-<id>."
+        f"{naming.leaf_pubkey_secret('<id>')} and permissions.json gets {naming.leaf_permission('<id>')}."
     ),
 )
 
@@ -196,22 +196,27 @@ CPCS_PENDING = StackValidationPolicy(
 )
 
 
+def _least_privilege(cluster_id: str) -> dict[str, str]:
+    """What `leaf-cpc-<cluster_id>` should allow and deny each way, for a message (dsx-bus's own grant)."""
+    least = topology.leaf_permissions(cluster_id, CrossLayer())
+    deny = ", ".join(topology.LEAF_DENY)
+    return {
+        "pub": ", ".join(least.pub.allow if least.pub else ()) + f" and deny {deny}",
+        "sub": ", ".join(("its cscExports", *(least.sub.allow if least.sub else ()))) + f" and deny {deny}",
+    }
+
+
 def _validate_leaf_scope(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     cm = object_of(args)
     document = permissions_document(cm)
     if document is None:
         return
     for name, entry in nkey_entries(document).items():
-        owner = deployed.leaf_entry_name(name)
+        owner = naming.leaf_entry_name(name)
         if owner is None or owner.account_token is not None:
             continue  # extra-account leafs share one fleet-wide space by design
         cluster_id = owner.cluster_id
-        least = topology.leaf_permissions(cluster_id, CrossLayer())
-        deny = ", ".join(topology.LEAF_DENY)
-        expected = {
-            "pub": ", ".join(least.pub.allow if least.pub else ()) + f" and deny {deny}",
-            "sub": ", ".join(("its cscExports", *(least.sub.allow if least.sub else ()))) + f" and deny {deny}",
-        }
+        expected = _least_privilege(cluster_id)
         for reach in deployed.leaf_reach(cluster_id, entry.get("permissions")):
             verb = "publish to" if reach.direction == "pub" else "subscribe to"
             if reach.missing_deny is not None:
@@ -235,17 +240,16 @@ LEAF_LEAST_PRIVILEGE = ResourceValidationPolicy(
     name="leaf-least-privilege",
     display_name="Each CPC's leaf is confined to its own CPC",
     description=(
-        "The CSC's leaf-cpc-<id> permission entries allow publish and subscribe only within CPC <id>'s space: never "
-        "another CPC's cpc.<other>.>, csc2cpc.<other>.>, source streams or $JS.CPC-<other>.API.>, nor the CSC's "
-        "JetStream API beyond consumers on its own source streams, nor _INBOX.> (the allow lists decide; deny "
-        "lists are not credited)."
+        f"The CSC's {naming.leaf_permission('<id>')} permission entries allow publish and subscribe only within CPC "
+        f"<id>'s space: never another CPC's {subjects.prefixed('<other>', '>')}, "
+        f"{subjects.sourcing_deliveries('<other>')}, source streams or {subjects.cpc_jetstream_api('<other>')}, nor "
+        "the CSC's JetStream API beyond consumers on its own source streams, nor _INBOX.> (the allow lists decide; "
+        "deny lists are not credited)."
     ),
     validate=_validate_leaf_scope,
     enforcement_level=EnforcementLevel.MANDATORY,
     remediation_steps=(
-        "Give leaf-cpc-<id> pub allow cpc.<id>.>, consumer create on $JS.CSC.API.CONSUMER.CREATE.MQTT_msgs_cpc_<id> "
-        "and MQTT_rmsgs_cpc_<id> (and .>), $JS.FC.MQTT_msgs_cpc_<id>.>, $JS.FC.MQTT_rmsgs_cpc_<id>.> and sub allow "
-        "its cscExports, cpc.<id>.>, csc2cpc.<id>.>, _R_.>, $JS.CPC-<id>.API.>, and deny $MQTT.> both ways (as "
-        "dsx-bus does)."
+        f"Give {naming.leaf_permission('<id>')} pub allow {_least_privilege('<id>')['pub']}; sub allow "
+        f"{_least_privilege('<id>')['sub']} (as dsx-bus does)."
     ),
 )

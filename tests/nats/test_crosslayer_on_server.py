@@ -52,10 +52,8 @@ def write_cpc_conf(directory: Path, cross_layer: dict[str, list[str]]) -> Path:
     return path
 
 
-def as_lists(cross_layer: dict[str, list[str]]) -> crosslayer.CrossLayerLists:
-    return crosslayer.CrossLayerLists(
-        tuple(cross_layer["cscExports"]), tuple(cross_layer["cscPrefixedExports"]), tuple(cross_layer["cpcExports"])
-    )
+def as_lists(cross_layer: dict[str, list[str]]) -> crosslayer.CrossLayer:
+    return crosslayer.CrossLayer.model_validate(cross_layer)
 
 
 CYCLE = "import forms a cycle"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dsxbus import naming, nkeys
+from dsxbus import naming, nkeys, stackfile
 from tests.program.harness import Run, entropy_for, strings, unwrap
 
 SEED_PREFIXES = ("SU", "SA", "SX")
@@ -76,10 +76,22 @@ def test_the_cpc_exports_its_leaf_public_keys_by_account(cpc_a: Run) -> None:
 
 def test_the_csc_nack_secret_holds_the_sources_seed_that_pairs_with_its_public_key(csc: Run) -> None:
     nack = unwrap(csc.k8s_objects()[("Secret", "nats-nack-user")].inputs)["stringData"]
-    assert nkeys.public_key_from_seed(nack[naming.NACK_SOURCES_SEED_FILE]) == nack[naming.NACK_SOURCES_PUBKEY]
-    assert nack[naming.NACK_SOURCES_SEED_FILE] != nack[naming.NACK_SEED_FILE]
+    assert nkeys.public_key_from_seed(nack["nack-sources.nk"]) == nack["sources-pubkey"]
+    assert nack["nack-sources.nk"] != nack["nack-user.nk"]
 
 
 def test_a_cpc_has_no_sources_identity(cpc_a: Run) -> None:
     nack = unwrap(cpc_a.k8s_objects()[("Secret", "nats-nack-user")].inputs)["stringData"]
-    assert set(nack) == {naming.NACK_SEED_FILE, "pubkey"}
+    assert set(nack) == {"nack-user.nk", "pubkey"}
+
+
+def test_the_program_writes_exactly_the_secrets_and_keys_of_the_naming_table(csc: Run, cpc_a: Run, cpc_b: Run) -> None:
+    for run in (csc, cpc_a, cpc_b):
+        bus = stackfile.parse(run.config["dsx-bus:eventBus"])[0]
+        table = naming.key_secrets(bus.cluster_type, bus.mtls.enabled, bus.cpc_ids, bus.enabled_extra_accounts)
+        written = {
+            name: set(unwrap(obj.inputs)["stringData"])
+            for (kind, name), obj in run.k8s_objects().items()
+            if kind == "Secret" and name in {secret.name for secret in table}
+        }
+        assert written == {secret.name: {key.key for key in secret.keys} for secret in table}, run.stack

@@ -6,16 +6,16 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from dsxbus.crosslayer import CrossLayerLists, Finding, LoadFailure, check, load_failure
+from dsxbus.crosslayer import CrossLayer, Finding, LoadFailure, check, load_failure
 
 BASE_CSC = ("broadcast.>",)
 BASE_PREFIXED = ("command.>",)
 BASE_CPC = ("sensor.>",)
 
 
-def lists(csc: tuple[str, ...] = (), pref: tuple[str, ...] = (), cpc: tuple[str, ...] = ()) -> CrossLayerLists:
+def lists(csc: tuple[str, ...] = (), pref: tuple[str, ...] = (), cpc: tuple[str, ...] = ()) -> CrossLayer:
     """The base example lists plus the entries a case adds, as in FINDINGS item 3."""
-    return CrossLayerLists(BASE_CSC + csc, BASE_PREFIXED + pref, BASE_CPC + cpc)
+    return CrossLayer(csc_exports=BASE_CSC + csc, csc_prefixed_exports=BASE_PREFIXED + pref, cpc_exports=BASE_CPC + cpc)
 
 
 def only(findings: list[Finding], rule: str) -> Finding:
@@ -105,7 +105,7 @@ def test_a_star_in_a_prefixed_export_breaks_the_mqtt_stream_sources() -> None:
         (lists(pref=("cpc.1.x",)), "cscPrefixedExports[1] 'cpc.1.x'"),
     ],
 )
-def test_a_subject_under_the_generated_prefixes_is_reserved(added: CrossLayerLists, name: str) -> None:
+def test_a_subject_under_the_generated_prefixes_is_reserved(added: CrossLayer, name: str) -> None:
     finding = only(check(added), "reserved-subject")
     assert finding.fatal
     assert str(finding.entry) == name
@@ -170,9 +170,7 @@ def test_errors_come_before_warnings() -> None:
         ("z", lists(), None),
     ],
 )
-def test_load_failure_reproduces_the_measured_table(
-    case: str, added: CrossLayerLists, measured: LoadFailure | None
-) -> None:
+def test_load_failure_reproduces_the_measured_table(case: str, added: CrossLayer, measured: LoadFailure | None) -> None:
     assert load_failure(added, "1") == measured, case
 
 
@@ -187,19 +185,19 @@ _patterns = st.builds(
     st.booleans(),
 )
 _lists = st.builds(
-    lambda x, z, y: CrossLayerLists(tuple(x), tuple(z), tuple(y)),
+    lambda x, z, y: CrossLayer(csc_exports=tuple(x), csc_prefixed_exports=tuple(z), cpc_exports=tuple(y)),
     *(st.lists(_patterns, max_size=3) for _ in range(3)),
 )
 
 
 @settings(max_examples=600)
 @given(_lists, st.sampled_from(["1", "2", "a", "10"]))
-@example(CrossLayerLists(("x.>",), (), ("x.>",)), "1")
-@example(CrossLayerLists(("cpc.>",), (), ("a",)), "1")
-@example(CrossLayerLists((), (), ("csc2cpc.>",)), "2")
-@example(CrossLayerLists(("cpc.1.a",), ("a",), ()), "1")
-@example(CrossLayerLists(("csc2cpc.1.>",), (), ()), "1")
-@example(CrossLayerLists((), (), ("*.1.>",)), "1")
-def test_check_is_at_least_as_strict_as_the_measured_predictor(lists: CrossLayerLists, cluster_id: str) -> None:
+@example(CrossLayer(csc_exports=("x.>",), cpc_exports=("x.>",)), "1")
+@example(CrossLayer(csc_exports=("cpc.>",), cpc_exports=("a",)), "1")
+@example(CrossLayer(cpc_exports=("csc2cpc.>",)), "2")
+@example(CrossLayer(csc_exports=("cpc.1.a",), csc_prefixed_exports=("a",)), "1")
+@example(CrossLayer(csc_exports=("csc2cpc.1.>",)), "1")
+@example(CrossLayer(cpc_exports=("*.1.>",)), "1")
+def test_check_is_at_least_as_strict_as_the_measured_predictor(lists: CrossLayer, cluster_id: str) -> None:
     predicted = load_failure(lists, cluster_id)
     assert predicted is None or any(f.fatal for f in check(lists)), predicted

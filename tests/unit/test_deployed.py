@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from dsxbus import deployed, naming, natsconf, nkeys, permissions, render, topology
 from dsxbus.config import CrossLayer, EventBus
-from dsxbus.crosslayer import CrossLayerLists
 
 _patterns = st.builds(
     lambda tokens, tail: ".".join(tokens + ([">"] if tail else [])),
@@ -40,7 +39,7 @@ def test_the_lists_come_back_from_the_accounts_topology_renders(
 ) -> None:
     lists = CrossLayer(csc_exports=tuple(csc), csc_prefixed_exports=tuple(prefixed), cpc_exports=tuple(cpc))
     found = deployed.cross_layer_of_accounts(_accounts(cluster_id, lists))
-    assert found == deployed.DeployedCrossLayer(cluster_id, lists.lists())
+    assert found == deployed.DeployedCrossLayer(cluster_id, lists)
 
 
 def test_a_cscexport_equal_to_the_generated_sourcing_import_is_still_read_as_a_list_entry() -> None:
@@ -66,7 +65,7 @@ def test_hand_written_accounts_without_generated_subjects_still_give_the_cpc_id_
         },
     }
     assert deployed.cross_layer_of_accounts(accounts) == deployed.DeployedCrossLayer(
-        "7", CrossLayerLists(("b.>",), ("c.>",), ("t.>",))
+        "7", CrossLayer(csc_exports=("b.>",), csc_prefixed_exports=("c.>",), cpc_exports=("t.>",))
     )
 
 
@@ -93,20 +92,6 @@ def test_include_lines_are_dropped_from_a_chart_rendered_nats_conf() -> None:
 
 def test_text_that_is_not_the_chart_format_is_not_read() -> None:
     assert deployed.chart_nats_conf("port: 4222\naccounts { CSC {} }\n") is None
-
-
-@pytest.mark.parametrize(("cluster_id", "account"), [("a", None), ("10", None), ("a", "LaunchLayer"), ("b", "X1")])
-def test_leaf_entry_and_secret_names_read_back_what_naming_writes(cluster_id: str, account: str | None) -> None:
-    token = naming.account_secret_token(account) if account else None
-    expected = deployed.LeafEntryName(cluster_id, token)
-    assert deployed.leaf_entry_name(naming.leaf_permission(cluster_id, account)) == expected
-    assert deployed.leaf_secret_name(naming.leaf_pubkey_secret(cluster_id, account)) == expected
-
-
-@pytest.mark.parametrize("name", ["nack-controller", "mtls-leaf", "leaf-cpc-", "nats-leaf-csc"])
-def test_other_names_are_not_leaf_entries(name: str) -> None:
-    assert deployed.leaf_entry_name(name) is None
-    assert deployed.leaf_secret_name(name) is None
 
 
 def test_an_env_reference_names_its_variable() -> None:

@@ -11,11 +11,11 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dsxbus import grants
-from dsxbus.crosslayer import CrossLayerLists
+from dsxbus.crosslayer import CrossLayer
 from dsxbus.grants import Danger, Landing
 from dsxbus.model import GrantRisk, Permissions, SubjectRule
 
-FLEET = CrossLayerLists(("broadcast.>",), ("command.>",), ("sensor.>",))
+FLEET = CrossLayer(csc_exports=("broadcast.>",), csc_prefixed_exports=("command.>",), cpc_exports=("sensor.>",))
 CSC = grants.landing("csc", "CSC", [FLEET])
 CPC = grants.landing("cpc", "CPC", [FLEET], "a")
 WINDOW = grants.landing("cpc", "CSC", [FLEET], "a")
@@ -139,7 +139,7 @@ def test_unknown_lists_make_every_subject_addressed_to_a_cpc_a_possible_command(
 
 
 def test_the_lists_of_several_cpcs_are_judged_together() -> None:
-    own = CrossLayerLists((), ("config.>",), ())
+    own = CrossLayer(csc_prefixed_exports=("config.>",))
     where = grants.landing("csc", "CSC", [FLEET, own])
     assert where.csc_prefixed_exports == ("command.>", "config.>")
     assert _risks(_pub("cpc.*.config.>"), where) == {"crossClusterCommands": "cpc.x.config.x"}

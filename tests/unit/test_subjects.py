@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from dsxbus.subjects import (
     concrete_subject,
+    cpc_jetstream_api,
+    cpc_jetstream_api_owner,
     cpc_prefix,
     intersects,
     is_literal,
@@ -19,8 +21,10 @@ from dsxbus.subjects import (
     matches,
     meet,
     mqtt_topic,
+    prefix_owner,
     prefixed,
     problem,
+    sourcing_deliveries,
     strip_prefix,
     uncovered,
 )
@@ -246,6 +250,45 @@ def test_strip_prefix_only_takes_this_cpcs_own_prefix(cluster_id: str, subject: 
 @given(patterns, st.sampled_from(["1", "a", "x9"]))
 def test_strip_prefix_undoes_prefixed(pattern: str, cluster_id: str) -> None:
     assert strip_prefix(cluster_id, prefixed(cluster_id, pattern)) == pattern
+
+
+@pytest.mark.parametrize(
+    ("subject", "owner"),
+    [
+        ("cpc.a.sensor.>", ("a", "sensor.>")),
+        ("cpc.7.>", ("7", ">")),
+        ("cpc.*.command.>", None),  # no one CPC: a wildcard id
+        ("cpc.a", None),  # nothing after the id
+        ("csc2cpc.a.x", None),
+    ],
+)
+def test_prefix_owner_names_the_cpc_a_prefixed_subject_belongs_to(subject: str, owner: tuple[str, str] | None) -> None:
+    assert prefix_owner(subject) == owner
+
+
+@given(patterns, st.sampled_from(["1", "a", "x9"]))
+def test_prefix_owner_undoes_prefixed(pattern: str, cluster_id: str) -> None:
+    assert prefix_owner(prefixed(cluster_id, pattern)) == (cluster_id, pattern)
+
+
+def test_each_cpc_has_its_own_sourcing_deliveries_and_jetstream_api_on_the_csc() -> None:
+    assert sourcing_deliveries("a") == "csc2cpc.a.>"
+    assert cpc_jetstream_api("a") == "$JS.CPC-a.API.>"
+
+
+@pytest.mark.parametrize(
+    ("subject", "owner"),
+    [
+        ("$JS.CPC-a.API.>", "a"),
+        ("$JS.CPC-12.API.>", "12"),
+        ("$JS.CPC-A.API.>", None),  # not a cluster id
+        ("$JS.CPC-a.API.STREAM.>", None),
+        ("$JS.CSC.API.>", None),
+        ("$JS.a.API.>", None),
+    ],
+)
+def test_the_jetstream_api_names_its_cpc_only_in_the_exact_shape(subject: str, owner: str | None) -> None:
+    assert cpc_jetstream_api_owner(subject) == owner
 
 
 @pytest.mark.parametrize(
