@@ -9,8 +9,8 @@ from typing import Any
 import pulumi
 
 from components import cluster
-from dsxbus import permissions, render
-from dsxbus.config import CrossLayer, EventBus, fleet_defaults
+from dsxbus import fleet, permissions, render
+from dsxbus.config import CrossLayer, EventBus
 
 
 def _pending(ids: list[str], exported: list[Any]) -> list[str]:
@@ -101,11 +101,11 @@ class CscEventBus(pulumi.ComponentResource):
             ),
             self,
         )
-        fleet = fleet_defaults(bus).model_dump(mode="json", by_alias=True, exclude_none=True)
+        exports = fleet.CscExports.of(bus)  # what each CPC reads back (cpc.py) and inherits from
         self.outputs = {
             "clusterType": "csc",
-            "leafEndpoint": bus.leaf_endpoint,
-            "fleetDefaults": fleet,
+            "leafEndpoint": exports.leaf_endpoint,
+            "fleetDefaults": exports.fleet_defaults.model_dump(mode="json", by_alias=True, exclude_none=True),
             "pendingCpcs": pending,
             "cpcs": dict(bus.cpcs),
         }
