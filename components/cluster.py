@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -22,22 +21,18 @@ from components.sveltos import SveltosArgs, SveltosOnBus
 from dsxbus import render
 from dsxbus.config import CrossLayer, EventBus
 
-T = TypeVar("T")
-
-
-def known(value: T) -> pulumi.Output[T]:
-    """A plain value as an Output, for components that also take values only known through an apply."""
-    return pulumi.Output.from_input(0).apply(lambda _: value)
-
 
 @dataclass(frozen=True)
 class ClusterInputs:
     """A cluster's config and what its stack references contribute (as Outputs: values, never the resource set)."""
 
     bus: EventBus
-    effective: pulumi.Output[EventBus]
-    files: pulumi.Output[render.ClusterFiles]
-    permissions_json: pulumi.Output[str]
+    """The stack's own config: decides which resources exist."""
+    effective: EventBus
+    """With inherited fleet defaults filled in (a CPC reads them before declaring anything): decides values."""
+    files: render.ClusterFiles
+    permissions_json: pulumi.Input[str]
+    """An Output on the CSC: whom it admits follows what its CPC stacks export."""
     restart_key: pulumi.Input[str] = ""
     cpc_leaf_public_keys: Mapping[str, pulumi.Output[dict[str, str] | None]] | None = None
     cpc_lists: pulumi.Output[Mapping[str, CrossLayer]] | None = None
@@ -64,7 +59,13 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
     nats = NatsServers(f"{name}-nats", NatsServersArgs(namespace, bus, inputs.files), opts=keyed)
     AuthCallout(
         f"{name}-auth-callout",
-        AuthCalloutArgs(namespace, bus, inputs.effective, inputs.permissions_json, inputs.restart_key),
+        AuthCalloutArgs(
+            namespace,
+            bus,
+            pulumi.Output.from_input(inputs.effective),
+            pulumi.Output.from_input(inputs.permissions_json),
+            inputs.restart_key,
+        ),
         opts=keyed,
     )
     nack = Nack(f"{name}-nack", NackArgs(namespace, bus), opts=keyed)

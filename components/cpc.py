@@ -61,9 +61,9 @@ class CpcEventBus(pulumi.ComponentResource):
             name,
             cluster.ClusterInputs(
                 bus=bus,
-                effective=cluster.known(effective),
-                files=cluster.known(render.cluster_files(effective, csc_endpoint=inherited.leaf_url)),
-                permissions_json=cluster.known(permissions.render(permissions.permissions_document(effective))),
+                effective=effective,
+                files=render.cluster_files(effective, csc_endpoint=inherited.leaf_url),
+                permissions_json=permissions.render(permissions.permissions_document(effective)),
             ),
             self,
         )

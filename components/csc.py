@@ -87,13 +87,12 @@ class CscEventBus(pulumi.ComponentResource):
         )
         # The auth-callout reads leaf public keys from env at start: restart it when any of them changes.
         restart_key = pulumi.Output.all(**leaf_keys).apply(lambda keys: json.dumps(keys, sort_keys=True)) if ids else ""
-        files = cluster.known(render.cluster_files(bus))
         cluster.build(
             name,
             cluster.ClusterInputs(
                 bus=bus,
-                effective=cluster.known(bus),
-                files=files,
+                effective=bus,
+                files=render.cluster_files(bus),
                 permissions_json=permissions_json,
                 restart_key=restart_key,
                 cpc_leaf_public_keys=leaf_keys,

@@ -140,8 +140,7 @@ def mtls_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
 class NatsServersArgs:
     namespace: pulumi.Input[str]
     bus: EventBus
-    files: pulumi.Output[render.ClusterFiles]
-    """The rendered files; an Output because a CPC's depend on what the CSC stack exports."""
+    files: render.ClusterFiles
 
 
 class NatsServers(pulumi.ComponentResource):
@@ -168,7 +167,7 @@ class NatsServers(pulumi.ComponentResource):
             version=bus.charts.nats,
             charts=bus.charts,
             namespace=args.namespace,
-            values=args.files.apply(lambda f: main_values(bus, f.nats_conf)),
+            values=main_values(bus, args.files.nats_conf),
             opts=after,
         )
         self.mtls = None
@@ -180,7 +179,7 @@ class NatsServers(pulumi.ComponentResource):
                 version=bus.charts.nats,
                 charts=bus.charts,
                 namespace=args.namespace,
-                values=args.files.apply(lambda f: mtls_values(bus, f.nats_mtls_conf or {})),
+                values=mtls_values(bus, args.files.nats_mtls_conf or {}),
                 opts=after,
             )
         self.register_outputs({"main": self.main.urn, "mtls": self.mtls.urn if self.mtls else None})

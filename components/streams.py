@@ -16,11 +16,9 @@ from dsxbus.config import CrossLayer, EventBus
 STREAM_LABELS = {**LABELS, "app.kubernetes.io/component": "mqtt-streams", "app.kubernetes.io/part-of": "nats-event-bus"}
 
 
-def _spec_of(index: int) -> Callable[[list[Any]], dict[str, Any]]:
+def _spec_of(bus: EventBus, index: int) -> Callable[[Mapping[str, CrossLayer]], dict[str, Any]]:
     # By position: which streams exist follows from the config; their specs from the effective lists.
-    def spec(inputs: list[Any]) -> dict[str, Any]:
-        bus: EventBus = inputs[0]
-        cpc_lists: Mapping[str, CrossLayer] = inputs[1]
+    def spec(cpc_lists: Mapping[str, CrossLayer]) -> dict[str, Any]:
         return streams.nack_spec(streams.mqtt_streams(bus, cpc_lists)[index], bus.mqtt_streams)
 
     return spec
@@ -31,7 +29,7 @@ class MqttStreamsArgs:
     namespace: pulumi.Input[str]
     bus: EventBus
     """Decides which streams exist (always the five of upstream)."""
-    effective: pulumi.Output[EventBus]
+    effective: EventBus
     """Decides their specs: a CPC's sources follow its effective (possibly inherited) cross-layer lists."""
     cpc_lists: pulumi.Output[Mapping[str, CrossLayer]] = field(default_factory=lambda: pulumi.Output.from_input({}))
     """CSC: each CPC's lists as it exports them, which its own source streams on the CSC follow."""
@@ -41,7 +39,7 @@ class MqttStreams(pulumi.ComponentResource):
     def __init__(self, name: str, args: MqttStreamsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dsx-bus:streams:MqttStreams", name, None, opts)
         for index, stream in enumerate(streams.mqtt_streams(args.bus)):
-            spec = pulumi.Output.all(args.effective, args.cpc_lists).apply(_spec_of(index))
+            spec = args.cpc_lists.apply(_spec_of(args.effective, index))
             k8s.apiextensions.CustomResource(
                 f"{name}-{stream.resource_name}",
                 api_version="jetstream.nats.io/v1beta2",
