@@ -18,7 +18,7 @@ from components.secrets import LABELS, ClusterSecrets, ClusterSecretsArgs
 from components.streams import MqttStreams, MqttStreamsArgs
 from components.surveyor import Surveyor, SurveyorArgs
 from components.sveltos import SveltosArgs, SveltosOnBus
-from dsxbus import render
+from dsxbus import hostnames, render
 from dsxbus.config import CrossLayer, EventBus
 
 
@@ -51,8 +51,14 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
         f"{name}-secrets", ClusterSecretsArgs(namespace, bus, inputs.cpc_leaf_public_keys or {}), opts=child
     )
     certificate = None
-    if bus.mtls.enabled and bus.mtls.certificate_issuer is not None:
-        certificate = MtlsCertificate(f"{name}-mtls-certificate", MtlsCertificateArgs(namespace, bus), opts=child)
+    issuer = bus.mtls.certificate_issuer
+    if bus.mtls.enabled and issuer is not None:  # else the operator provides the Secret
+        names = hostnames.mtls_server_names(bus)
+        certificate = MtlsCertificate(
+            f"{name}-mtls-certificate",
+            MtlsCertificateArgs(namespace, names.common_name, names.dns_names, issuer),
+            opts=child,
+        )
     # Pods read their keys at start and fail on a missing secretKeyRef: create the Secrets first.
     prerequisites: list[pulumi.Resource] = [*secrets.secrets, *([certificate] if certificate else [])]
     keyed = pulumi.ResourceOptions(parent=parent, depends_on=prerequisites)
