@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 
 from components.auth_callout import AuthCallout, AuthCalloutArgs
 from components.certificates import MtlsCertificate, MtlsCertificateArgs
-from components.gateway import GatewayRoutes, GatewayRoutesArgs
+from components.gateway import GatewayRouteResources, GatewayRouteResourcesArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.nack import Nack, NackArgs
 from components.nats import NatsServers, NatsServersArgs
@@ -18,7 +18,7 @@ from components.secrets import LABELS, ClusterSecrets, ClusterSecretsArgs
 from components.streams import MqttStreams, MqttStreamsArgs
 from components.surveyor import Surveyor, SurveyorArgs
 from components.sveltos import SveltosArgs, SveltosOnBus
-from dsxbus import hostnames, render
+from dsxbus import gateway, hostnames, render
 from dsxbus.config import CrossLayer, EventBus
 
 
@@ -89,6 +89,8 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
             SveltosArgs(bus.namespace, bus),
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[*prerequisites, nack.chart, nats.main]),
         )
-    GatewayRoutes(f"{name}-gateway", GatewayRoutesArgs(namespace, bus), opts=child)
+    GatewayRouteResources(
+        f"{name}-gateway", GatewayRouteResourcesArgs(namespace, gateway.route_objects(bus)), opts=child
+    )
     Monitoring(f"{name}-monitoring", MonitoringArgs(namespace, bus), opts=child)
     return secrets
