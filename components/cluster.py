@@ -11,14 +11,14 @@ import pulumi_kubernetes as k8s
 from components.auth_callout import AuthCallout, AuthCalloutArgs
 from components.certificates import MtlsCertificate, MtlsCertificateArgs
 from components.gateway import GatewayRouteResources, GatewayRouteResourcesArgs
-from components.monitoring import Monitoring, MonitoringArgs
+from components.monitoring import MonitoringResources, MonitoringResourcesArgs
 from components.nack import Nack, NackArgs
 from components.nats import NatsServers, NatsServersArgs
 from components.secrets import LABELS, ClusterSecrets, ClusterSecretsArgs
 from components.streams import MqttStreams, MqttStreamsArgs
 from components.surveyor import Surveyor, SurveyorArgs
 from components.sveltos import SveltosArgs, SveltosOnBus
-from dsxbus import gateway, hostnames, render
+from dsxbus import gateway, hostnames, monitoring, render
 from dsxbus.config import CrossLayer, EventBus
 
 
@@ -92,5 +92,15 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
     GatewayRouteResources(
         f"{name}-gateway", GatewayRouteResourcesArgs(namespace, gateway.route_objects(bus)), opts=child
     )
-    Monitoring(f"{name}-monitoring", MonitoringArgs(namespace, bus), opts=child)
+    MonitoringResources(
+        f"{name}-monitoring",
+        MonitoringResourcesArgs(
+            namespace,
+            bus.release_name,
+            bus.monitoring,
+            monitoring.alert_rules(bus.namespace, bus.monitoring.alerts.team),
+            monitoring.dashboard(bus.namespace),
+        ),
+        opts=child,
+    )
     return secrets
