@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -15,11 +16,11 @@ from components.monitoring import MonitoringResources, MonitoringResourcesArgs
 from components.nack import Nack, NackArgs
 from components.nats import NatsServers, NatsServersArgs
 from components.secrets import LABELS, ClusterSecrets, ClusterSecretsArgs
-from components.streams import MqttStreams, MqttStreamsArgs
+from components.streams import MqttStreamResources, MqttStreamResourcesArgs
 from components.surveyor import Surveyor, SurveyorArgs
 from components.sveltos import SveltosArgs, SveltosOnBus
 from dsxbus import gateway, hostnames, monitoring, render
-from dsxbus.config import CrossLayer, EventBus
+from dsxbus.config import EventBus
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,10 @@ class ClusterInputs:
     files: render.ClusterFiles
     permissions_json: pulumi.Input[str]
     """An Output on the CSC: whom it admits follows what its CPC stacks export."""
+    stream_specs: Mapping[str, pulumi.Input[dict[str, Any]]]
+    """The MQTT streams' NACK specs by object name; Outputs on the CSC, as its CPCs' source streams follow them."""
     restart_key: pulumi.Input[str] = ""
     cpc_leaf_public_keys: Mapping[str, pulumi.Output[dict[str, str] | None]] | None = None
-    cpc_lists: pulumi.Output[Mapping[str, CrossLayer]] | None = None
-    """CSC: each deployed CPC's cross-layer lists (its leaf's permissions and its source streams follow them)."""
 
 
 def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterSecrets:
@@ -77,9 +78,9 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
     nack = Nack(f"{name}-nack", NackArgs(namespace, bus), opts=keyed)
     Surveyor(f"{name}-surveyor", SurveyorArgs(namespace, bus), opts=keyed)
     # The Stream CRDs come with the nack chart; the streams must exist before MQTT clients (see dsxbus.streams).
-    MqttStreams(
+    MqttStreamResources(
         f"{name}-streams",
-        MqttStreamsArgs(namespace, bus, inputs.effective, inputs.cpc_lists or pulumi.Output.from_input({})),
+        MqttStreamResourcesArgs(namespace, inputs.stream_specs),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[nack.chart, nats.main]),
     )
     if bus.sveltos.enabled:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi
 
-from components import cluster, stackrefs
+from components import cluster, stackrefs, streams
 from dsxbus import fleet, permissions, render, validation
 from dsxbus.config import EventBus, FleetDefaults
 
@@ -64,6 +64,7 @@ class CpcEventBus(pulumi.ComponentResource):
                 effective=effective,
                 files=render.cluster_files(effective, csc_endpoint=inherited.leaf_url),
                 permissions_json=permissions.render(permissions.permissions_document(effective)),
+                stream_specs=streams.nack_specs(effective),
             ),
             self,
         )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
 
-from components import cluster
+from components import cluster, streams
 from dsxbus import fleet, permissions, render
 from dsxbus.config import CrossLayer, EventBus
 
@@ -41,6 +41,18 @@ def _cpc_lists(raw: Mapping[str, Any]) -> dict[str, CrossLayer]:
 def _cpc_versions(raw: Mapping[str, Any]) -> dict[str, str | None]:
     # Absent (a CPC deployed before it exported one): unknown, which gets the shape every version routes.
     return {cid: value if isinstance(value, str) else None for cid, value in raw.items()}
+
+
+def _spec_named(name: str) -> Callable[[Mapping[str, dict[str, Any]]], dict[str, Any]]:
+    return lambda specs: specs[name]
+
+
+def _stream_specs(
+    bus: EventBus, cpc_lists: pulumi.Output[dict[str, CrossLayer]]
+) -> dict[str, pulumi.Output[dict[str, Any]]]:
+    # Which streams exist follows from the config; a CPC's source streams' specs from the lists it exports.
+    specs = cpc_lists.apply(lambda lists: streams.nack_specs(bus, lists))
+    return {name: specs.apply(_spec_named(name)) for name in streams.nack_specs(bus)}
 
 
 def _permissions_json(
@@ -95,8 +107,8 @@ class CscEventBus(pulumi.ComponentResource):
                 files=render.cluster_files(bus),
                 permissions_json=permissions_json,
                 restart_key=restart_key,
+                stream_specs=_stream_specs(bus, cpc_lists),
                 cpc_leaf_public_keys=leaf_keys,
-                cpc_lists=cpc_lists,
             ),
             self,
         )
