@@ -13,11 +13,11 @@ from components.auth_callout import AuthCallout, AuthCalloutArgs
 from components.certificates import MtlsCertificate, MtlsCertificateArgs
 from components.gateway import GatewayRouteResources, GatewayRouteResourcesArgs
 from components.monitoring import MonitoringResources, MonitoringResourcesArgs
-from components.nack import Nack, NackArgs
-from components.nats import NatsServers, NatsServersArgs
+from components.nack import Nack, NackArgs, nack_values
+from components.nats import NatsServers, NatsServersArgs, main_values, mtls_values
 from components.secrets import LABELS, ClusterSecrets, ClusterSecretsArgs
 from components.streams import MqttStreamResources, MqttStreamResourcesArgs
-from components.surveyor import Surveyor, SurveyorArgs
+from components.surveyor import Surveyor, SurveyorArgs, surveyor_release, surveyor_values
 from components.sveltos import SveltosArgs, SveltosOnBus
 from dsxbus import gateway, hostnames, monitoring, render
 from dsxbus.config import EventBus
@@ -63,7 +63,18 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
     # Pods read their keys at start and fail on a missing secretKeyRef: create the Secrets first.
     prerequisites: list[pulumi.Resource] = [*secrets.secrets, *([certificate] if certificate else [])]
     keyed = pulumi.ResourceOptions(parent=parent, depends_on=prerequisites)
-    nats = NatsServers(f"{name}-nats", NatsServersArgs(namespace, bus, inputs.files), opts=keyed)
+    files = inputs.files
+    nats = NatsServers(
+        f"{name}-nats",
+        NatsServersArgs(
+            namespace,
+            bus.charts,
+            files.environment,
+            main_values(bus, files.nats_conf),
+            mtls_values(bus, files.nats_mtls_conf) if files.nats_mtls_conf is not None else None,
+        ),
+        opts=keyed,
+    )
     AuthCallout(
         f"{name}-auth-callout",
         AuthCalloutArgs(
@@ -75,8 +86,12 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
         ),
         opts=keyed,
     )
-    nack = Nack(f"{name}-nack", NackArgs(namespace, bus), opts=keyed)
-    Surveyor(f"{name}-surveyor", SurveyorArgs(namespace, bus), opts=keyed)
+    nack = Nack(f"{name}-nack", NackArgs(namespace, bus.charts, nack_values(bus.images.nack)), opts=keyed)
+    Surveyor(
+        f"{name}-surveyor",
+        SurveyorArgs(namespace, bus.charts, surveyor_release(bus), surveyor_values(bus)),
+        opts=keyed,
+    )
     # The Stream CRDs come with the nack chart; the streams must exist before MQTT clients (see dsxbus.streams).
     MqttStreamResources(
         f"{name}-streams",
