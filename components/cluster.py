@@ -102,7 +102,9 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
         # The client certificate comes from the same issuer; its streams need NACK and the servers.
         SveltosOnBus(
             f"{name}-sveltos",
-            SveltosArgs(bus.namespace, bus),
+            SveltosArgs(
+                bus.namespace, bus.sveltos, bus.sveltos.identity_for(bus.cluster_name), bus.mtls.certificate_issuer
+            ),
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[*prerequisites, nack.chart, nats.main]),
         )
     GatewayRouteResources(
