@@ -8,14 +8,17 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.secrets import LABELS
-from dsxbus import naming, sveltos
-from dsxbus.config import EventBus
+from dsxbus import naming
+from dsxbus.config import CertificateIssuer
 
 
 @dataclass(frozen=True)
 class MtlsCertificateArgs:
     namespace: pulumi.Input[str]
-    bus: EventBus
+    common_name: str
+    dns_names: tuple[str, ...]
+    """dsxbus.hostnames.mtls_server_names: what clients and the Sveltos agent dial."""
+    issuer: CertificateIssuer
 
 
 class MtlsCertificate(pulumi.ComponentResource):
@@ -23,13 +26,7 @@ class MtlsCertificate(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MtlsCertificateArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dsx-bus:certificates:MtlsCertificate", name, None, opts)
-        bus = args.bus
-        issuer = bus.mtls.certificate_issuer
-        if issuer is None:  # the caller decides; an operator-provided Secret needs nothing here
-            raise ValueError("MtlsCertificate needs mtls.certificateIssuer")
-        hostnames = list(bus.mtls.hostnames)
-        if bus.sveltos.enabled:  # the agent dials the in-cluster service over TLS
-            hostnames += sveltos.in_cluster_hostnames(bus.namespace)
+        issuer = args.issuer
         k8s.apiextensions.CustomResource(
             f"{name}-{naming.MTLS_SERVER_TLS}",
             api_version="cert-manager.io/v1",
@@ -37,11 +34,11 @@ class MtlsCertificate(pulumi.ComponentResource):
             metadata={"name": naming.MTLS_SERVER_TLS, "namespace": args.namespace, "labels": LABELS},
             spec={
                 "secretName": naming.MTLS_SERVER_TLS,
-                "commonName": hostnames[0] if hostnames else f"nats-mtls.{bus.cluster_name}",
-                "dnsNames": hostnames,
+                "commonName": args.common_name,
+                "dnsNames": list(args.dns_names),
                 "usages": ["server auth", "digital signature", "key encipherment"],
                 "issuerRef": {"name": issuer.name, "kind": issuer.kind, "group": issuer.group},
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({"secretName": naming.MTLS_SERVER_TLS, "dnsNames": hostnames})
+        self.register_outputs({"secretName": naming.MTLS_SERVER_TLS, "dnsNames": list(args.dns_names)})

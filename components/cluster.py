@@ -4,30 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.auth_callout import AuthCallout, AuthCalloutArgs
 from components.certificates import MtlsCertificate, MtlsCertificateArgs
-from components.gateway import GatewayRoutes, GatewayRoutesArgs
-from components.monitoring import Monitoring, MonitoringArgs
-from components.nack import Nack, NackArgs
-from components.nats import NatsServers, NatsServersArgs
+from components.gateway import GatewayRouteResources, GatewayRouteResourcesArgs
+from components.monitoring import MonitoringResources, MonitoringResourcesArgs
+from components.nack import Nack, NackArgs, nack_values
+from components.nats import NatsServers, NatsServersArgs, main_values, mtls_values
 from components.secrets import LABELS, ClusterSecrets, ClusterSecretsArgs
-from components.streams import MqttStreams, MqttStreamsArgs
-from components.surveyor import Surveyor, SurveyorArgs
+from components.streams import MqttStreamResources, MqttStreamResourcesArgs
+from components.surveyor import Surveyor, SurveyorArgs, surveyor_release, surveyor_values
 from components.sveltos import SveltosArgs, SveltosOnBus
-from dsxbus import render
-from dsxbus.config import CrossLayer, EventBus
-
-T = TypeVar("T")
-
-
-def known(value: T) -> pulumi.Output[T]:
-    """A plain value as an Output, for components that also take values only known through an apply."""
-    return pulumi.Output.from_input(0).apply(lambda _: value)
+from dsxbus import gateway, hostnames, monitoring, render
+from dsxbus.config import EventBus
 
 
 @dataclass(frozen=True)
@@ -35,13 +28,16 @@ class ClusterInputs:
     """A cluster's config and what its stack references contribute (as Outputs: values, never the resource set)."""
 
     bus: EventBus
-    effective: pulumi.Output[EventBus]
-    files: pulumi.Output[render.ClusterFiles]
-    permissions_json: pulumi.Output[str]
+    """The stack's own config: decides which resources exist."""
+    effective: EventBus
+    """With inherited fleet defaults filled in (a CPC reads them before declaring anything): decides values."""
+    files: render.ClusterFiles
+    permissions_json: pulumi.Input[str]
+    """An Output on the CSC: whom it admits follows what its CPC stacks export."""
+    stream_specs: Mapping[str, pulumi.Input[dict[str, Any]]]
+    """The MQTT streams' NACK specs by object name; Outputs on the CSC, as its CPCs' source streams follow them."""
     restart_key: pulumi.Input[str] = ""
     cpc_leaf_public_keys: Mapping[str, pulumi.Output[dict[str, str] | None]] | None = None
-    cpc_lists: pulumi.Output[Mapping[str, CrossLayer]] | None = None
-    """CSC: each deployed CPC's cross-layer lists (its leaf's permissions and its source streams follow them)."""
 
 
 def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterSecrets:
@@ -56,32 +52,73 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
         f"{name}-secrets", ClusterSecretsArgs(namespace, bus, inputs.cpc_leaf_public_keys or {}), opts=child
     )
     certificate = None
-    if bus.mtls.enabled and bus.mtls.certificate_issuer is not None:
-        certificate = MtlsCertificate(f"{name}-mtls-certificate", MtlsCertificateArgs(namespace, bus), opts=child)
+    issuer = bus.mtls.certificate_issuer
+    if bus.mtls.enabled and issuer is not None:  # else the operator provides the Secret
+        names = hostnames.mtls_server_names(bus)
+        certificate = MtlsCertificate(
+            f"{name}-mtls-certificate",
+            MtlsCertificateArgs(namespace, names.common_name, names.dns_names, issuer),
+            opts=child,
+        )
     # Pods read their keys at start and fail on a missing secretKeyRef: create the Secrets first.
     prerequisites: list[pulumi.Resource] = [*secrets.secrets, *([certificate] if certificate else [])]
     keyed = pulumi.ResourceOptions(parent=parent, depends_on=prerequisites)
-    nats = NatsServers(f"{name}-nats", NatsServersArgs(namespace, bus, inputs.files), opts=keyed)
-    AuthCallout(
-        f"{name}-auth-callout",
-        AuthCalloutArgs(namespace, bus, inputs.effective, inputs.permissions_json, inputs.restart_key),
+    files = inputs.files
+    nats = NatsServers(
+        f"{name}-nats",
+        NatsServersArgs(
+            namespace,
+            bus.charts,
+            files.environment,
+            main_values(bus, files.nats_conf),
+            mtls_values(bus, files.nats_mtls_conf) if files.nats_mtls_conf is not None else None,
+        ),
         opts=keyed,
     )
-    nack = Nack(f"{name}-nack", NackArgs(namespace, bus), opts=keyed)
-    Surveyor(f"{name}-surveyor", SurveyorArgs(namespace, bus), opts=keyed)
+    AuthCallout(
+        f"{name}-auth-callout",
+        AuthCalloutArgs(
+            namespace,
+            bus,
+            pulumi.Output.from_input(inputs.effective),
+            pulumi.Output.from_input(inputs.permissions_json),
+            inputs.restart_key,
+        ),
+        opts=keyed,
+    )
+    nack = Nack(f"{name}-nack", NackArgs(namespace, bus.charts, nack_values(bus.images.nack)), opts=keyed)
+    Surveyor(
+        f"{name}-surveyor",
+        SurveyorArgs(namespace, bus.charts, surveyor_release(bus), surveyor_values(bus)),
+        opts=keyed,
+    )
     # The Stream CRDs come with the nack chart; the streams must exist before MQTT clients (see dsxbus.streams).
-    MqttStreams(
+    MqttStreamResources(
         f"{name}-streams",
-        MqttStreamsArgs(namespace, bus, inputs.effective, inputs.cpc_lists or pulumi.Output.from_input({})),
+        MqttStreamResourcesArgs(namespace, inputs.stream_specs),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[nack.chart, nats.main]),
     )
     if bus.sveltos.enabled:
         # The client certificate comes from the same issuer; its streams need NACK and the servers.
         SveltosOnBus(
             f"{name}-sveltos",
-            SveltosArgs(bus.namespace, bus),
+            SveltosArgs(
+                bus.namespace, bus.sveltos, bus.sveltos.identity_for(bus.cluster_name), bus.mtls.certificate_issuer
+            ),
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[*prerequisites, nack.chart, nats.main]),
         )
-    GatewayRoutes(f"{name}-gateway", GatewayRoutesArgs(namespace, bus), opts=child)
-    Monitoring(f"{name}-monitoring", MonitoringArgs(namespace, bus), opts=child)
+    GatewayRouteResources(
+        f"{name}-gateway", GatewayRouteResourcesArgs(namespace, gateway.route_objects(bus)), opts=child
+    )
+    MonitoringResources(
+        f"{name}-monitoring",
+        MonitoringResourcesArgs(
+            namespace,
+            bus.release_name,
+            bus.monitoring,
+            monitoring.alert_rules(bus.namespace, bus.monitoring.alerts.team),
+            monitoring.dashboard(bus.namespace),
+        ),
+        opts=child,
+    )
     return secrets

@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
-from components import cluster, stackrefs
-from dsxbus import permissions, render, validation
-from dsxbus.config import EventBus, FleetDefaults, inherit
+from components import cluster, stackrefs, streams
+from dsxbus import fleet, permissions, render, validation
+from dsxbus.config import EventBus, FleetDefaults
 from dsxbus.errors import nothing_changed
 
 
-@dataclass(frozen=True)
-class Resolved:
-    """The CPC's config with what the CSC stack says filled in, and the leaf URL it dials."""
-
-    bus: EventBus
-    csc_endpoint: str
-
-
-def resolve(bus: EventBus, endpoint: object, fleet_raw: object) -> Resolved:
-    """Apply the CSC's exports. A CSC not deployed yet is the bootstrap state: warn and use a placeholder."""
+def _csc_exports(bus: EventBus, endpoint: object, fleet_raw: object) -> fleet.CscExports | None:
+    """The CSC stack's outputs, checked with this CPC. A CSC not deployed yet is the bootstrap state: warn, None."""
     if bus.csc_stack and not endpoint and not bus.csc_endpoint:
         pulumi.log.warn(
             f"the CSC stack {bus.csc_stack} exports no leafEndpoint (not deployed yet?): this CPC runs on its own, "
             f"its leafs dial the placeholder {render.PLACEHOLDER_CSC_ENDPOINT}. Run `pulumi up` on the CSC, then here."
         )
     try:
-        fleet = FleetDefaults.model_validate(fleet_raw) if fleet_raw else FleetDefaults()
+        defaults = FleetDefaults.model_validate(fleet_raw) if fleet_raw else FleetDefaults()
     except ValueError as exc:
         pulumi.log.error(f"{bus.csc_stack}: fleetDefaults cannot be read ({exc}); redeploy the CSC stack")
         raise pulumi.RunError(nothing_changed("the CSC stack's fleetDefaults are unreadable")) from None
@@ -41,14 +32,13 @@ def resolve(bus: EventBus, endpoint: object, fleet_raw: object) -> Resolved:
                 f"the CSC stack {bus.csc_stack} exports no fleetDefaults yet: crossLayer and jwks are not "
                 "inherited on this run (no cross-layer routes, no OAuth2). Run `pulumi up` here again after the CSC."
             )
-        return Resolved(bus, bus.csc_endpoint or render.PLACEHOLDER_CSC_ENDPOINT)
-    problems = [p for p in validation.effective_problems(bus, fleet) if not p.warning]
+        return None
+    problems = [p for p in validation.effective_problems(bus, defaults) if not p.warning]
     if problems:
         for problem in problems:
             pulumi.log.error(f"with the CSC's fleet defaults: {problem}")
         raise pulumi.RunError(nothing_changed(len(problems), "with the CSC's fleet defaults"))
-    chosen = bus.csc_endpoint or (endpoint if isinstance(endpoint, str) and endpoint else None)
-    return Resolved(inherit(bus, fleet), chosen or render.PLACEHOLDER_CSC_ENDPOINT)
+    return fleet.CscExports(endpoint if isinstance(endpoint, str) and endpoint else None, defaults)
 
 
 class CpcEventBus(pulumi.ComponentResource):
@@ -65,15 +55,17 @@ class CpcEventBus(pulumi.ComponentResource):
             )
             exported = stackrefs.read_outputs(ref, ("leafEndpoint", "fleetDefaults"))
         # Raises a clean RunError (after one error line per problem) before anything is declared.
-        resolved = resolve(bus, exported.get("leafEndpoint"), exported.get("fleetDefaults"))
-        effective = resolved.bus
+        csc = _csc_exports(bus, exported.get("leafEndpoint"), exported.get("fleetDefaults"))
+        inherited = fleet.inherit_from_csc(bus, csc)
+        effective = inherited.bus
         secrets = cluster.build(
             name,
             cluster.ClusterInputs(
                 bus=bus,
-                effective=cluster.known(effective),
-                files=cluster.known(render.cluster_files(effective, csc_endpoint=resolved.csc_endpoint)),
-                permissions_json=cluster.known(permissions.render(permissions.permissions_document(effective))),
+                effective=effective,
+                files=render.cluster_files(effective, csc_endpoint=inherited.leaf_url),
+                permissions_json=permissions.render(permissions.permissions_document(effective)),
+                stream_specs=streams.nack_specs(effective),
             ),
             self,
         )
@@ -85,7 +77,7 @@ class CpcEventBus(pulumi.ComponentResource):
             "crossLayer": (
                 effective.cross_layer.model_dump(mode="json", by_alias=True) if effective.cross_layer else None
             ),
-            "cscEndpoint": resolved.csc_endpoint,
+            "cscEndpoint": inherited.leaf_url,
             # The CSC shapes this CPC's leaf permissions for the nats-server it runs (topology.leaf_permissions).
             "natsServerVersion": bus.nats_server_version,
         }

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
 
-from components import cluster
-from dsxbus import permissions, render
-from dsxbus.config import CrossLayer, EventBus, fleet_defaults
+from components import cluster, streams
+from dsxbus import fleet, permissions, render
+from dsxbus.config import CrossLayer, EventBus
 
 
 def _pending(ids: list[str], exported: list[Any]) -> list[str]:
@@ -41,6 +41,18 @@ def _cpc_lists(raw: Mapping[str, Any]) -> dict[str, CrossLayer]:
 def _cpc_versions(raw: Mapping[str, Any]) -> dict[str, str | None]:
     # Absent (a CPC deployed before it exported one): unknown, which gets the shape every version routes.
     return {cid: value if isinstance(value, str) else None for cid, value in raw.items()}
+
+
+def _spec_named(name: str) -> Callable[[Mapping[str, dict[str, Any]]], dict[str, Any]]:
+    return lambda specs: specs[name]
+
+
+def _stream_specs(
+    bus: EventBus, cpc_lists: pulumi.Output[dict[str, CrossLayer]]
+) -> dict[str, pulumi.Output[dict[str, Any]]]:
+    # Which streams exist follows from the config; a CPC's source streams' specs from the lists it exports.
+    specs = cpc_lists.apply(lambda lists: streams.nack_specs(bus, lists))
+    return {name: specs.apply(_spec_named(name)) for name in streams.nack_specs(bus)}
 
 
 def _permissions_json(
@@ -87,25 +99,24 @@ class CscEventBus(pulumi.ComponentResource):
         )
         # The auth-callout reads leaf public keys from env at start: restart it when any of them changes.
         restart_key = pulumi.Output.all(**leaf_keys).apply(lambda keys: json.dumps(keys, sort_keys=True)) if ids else ""
-        files = cluster.known(render.cluster_files(bus))
         cluster.build(
             name,
             cluster.ClusterInputs(
                 bus=bus,
-                effective=cluster.known(bus),
-                files=files,
+                effective=bus,
+                files=render.cluster_files(bus),
                 permissions_json=permissions_json,
                 restart_key=restart_key,
+                stream_specs=_stream_specs(bus, cpc_lists),
                 cpc_leaf_public_keys=leaf_keys,
-                cpc_lists=cpc_lists,
             ),
             self,
         )
-        fleet = fleet_defaults(bus).model_dump(mode="json", by_alias=True, exclude_none=True)
+        exports = fleet.CscExports.of(bus)  # what each CPC reads back (cpc.py) and inherits from
         self.outputs = {
             "clusterType": "csc",
-            "leafEndpoint": bus.leaf_endpoint,
-            "fleetDefaults": fleet,
+            "leafEndpoint": exports.leaf_endpoint,
+            "fleetDefaults": exports.fleet_defaults.model_dump(mode="json", by_alias=True, exclude_none=True),
             "pendingCpcs": pending,
             "cpcs": dict(bus.cpcs),
         }

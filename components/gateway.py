@@ -9,29 +9,27 @@ import pulumi_kubernetes as k8s
 
 from components.secrets import LABELS
 from dsxbus import gateway
-from dsxbus.config import EventBus
 
 
 @dataclass(frozen=True)
-class GatewayRoutesArgs:
+class GatewayRouteResourcesArgs:
     namespace: pulumi.Input[str]
-    bus: EventBus
+    routes: tuple[gateway.RouteObject, ...]
+    """dsxbus.gateway.route_objects: which routes exist, their apiVersion (to match the installed CRDs) and spec."""
 
 
-class GatewayRoutes(pulumi.ComponentResource):
-    """One route per enabled entry of `gateway.routes`; apiVersions from config to match the installed CRDs."""
+class GatewayRouteResources(pulumi.ComponentResource):
+    """One route per enabled entry of `gateway.routes`."""
 
-    def __init__(self, name: str, args: GatewayRoutesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: GatewayRouteResourcesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dsx-bus:gateway:GatewayRoutes", name, None, opts)
-        bus = args.bus
-        routes = gateway.enabled_routes(bus)
-        for route in routes:
+        for route in args.routes:
             k8s.apiextensions.CustomResource(
                 f"{name}-{route.name}",
-                api_version=gateway.api_version(bus, route),
+                api_version=route.api_version,
                 kind=route.kind,
                 metadata={"name": route.name, "namespace": args.namespace, "labels": LABELS},
-                spec=gateway.route_spec(bus, route),
+                spec=route.spec,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        self.register_outputs({"routes": [route.name for route in routes]})
+        self.register_outputs({"routes": [route.name for route in args.routes]})

@@ -1,8 +1,7 @@
-"""Prometheus alerts (INVENTORY §7), the Grafana dashboard ConfigMap and NACK's PodMonitor."""
+"""Prometheus alerts (INVENTORY §7), the Grafana dashboard ConfigMap and NACK's PodMonitor, as configured."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,122 +9,47 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.secrets import LABELS
-from dsxbus.config import EventBus
-
-# (alert, expression with {ns} for the namespace filter, for, severity) — upstream's rules, verbatim.
-_ALERTS = (
-    ("NATSSurveyorMetricsAbsent", 'absent(nats_survey_expected_count{{namespace="{ns}"}})', "10m", "critical"),
-    (
-        "NATSSurveyIncomplete",
-        'nats_survey_surveyed_count{{namespace="{ns}"}} < nats_survey_expected_count{{namespace="{ns}"}}',
-        "5m",
-        "critical",
-    ),
-    ("NATSRepeatedReconnects", 'increase(nats_survey_nats_reconnects{{namespace="{ns}"}}[10m]) > 2', "5m", "warning"),
-    (
-        "NATSSlowConsumers",
-        'sum by (server_cluster) (nats_core_slow_consumer_count{{namespace="{ns}"}}) > 0',
-        "5m",
-        "warning",
-    ),
-    (
-        "NATSHighMemoryUsage",
-        '(nats_core_mem_bytes{{namespace="{ns}"}} / nats_core_go_memlimit_bytes{{namespace="{ns}"}} > 0.8) '
-        'and nats_core_go_memlimit_bytes{{namespace="{ns}"}} > 0',
-        "15m",
-        "warning",
-    ),
-    (
-        "NATSRoutePendingData",
-        "sum by (server_cluster, server_name, server_id, server_route_name, server_route_name_id) "
-        '(nats_core_route_pending_bytes{{namespace="{ns}"}}) > 1048576',
-        "10m",
-        "warning",
-    ),
-)
-
-
-def alert_rules(namespace: str, team: str) -> dict[str, Any]:
-    return {
-        "groups": [
-            {
-                "name": "nats-event-bus.rules",
-                "interval": "30s",
-                "rules": [
-                    {
-                        "alert": name,
-                        "expr": expr.format(ns=namespace),
-                        "for": duration,
-                        "labels": {"severity": severity, "team": team},
-                    }
-                    for name, expr, duration, severity in _ALERTS
-                ],
-            }
-        ]
-    }
-
-
-def dashboard(namespace: str) -> str:
-    """A small Surveyor dashboard over the alerted metrics (upstream's JSON body is not vendored here)."""
-    panels = [
-        ("Servers surveyed / expected", f'nats_survey_surveyed_count{{namespace="{namespace}"}}'),
-        ("Connections", f'sum by (server_name) (nats_core_connection_count{{namespace="{namespace}"}})'),
-        ("Slow consumers", f'sum by (server_cluster) (nats_core_slow_consumer_count{{namespace="{namespace}"}})'),
-        (
-            "Memory / GOMEMLIMIT",
-            f'nats_core_mem_bytes{{namespace="{namespace}"}} / nats_core_go_memlimit_bytes{{namespace="{namespace}"}}',
-        ),
-    ]
-    body = {
-        "title": "DSX Event Bus (NATS Surveyor)",
-        "uid": f"dsx-bus-{namespace}",
-        "schemaVersion": 39,
-        "panels": [
-            {
-                "id": i + 1,
-                "type": "timeseries",
-                "title": title,
-                "targets": [{"expr": expr, "refId": "A"}],
-                "gridPos": {"x": (i % 2) * 12, "y": (i // 2) * 8, "w": 12, "h": 8},
-            }
-            for i, (title, expr) in enumerate(panels)
-        ],
-    }
-    return json.dumps(body, indent=2, sort_keys=True)
+from dsxbus.config import Monitoring
 
 
 @dataclass(frozen=True)
-class MonitoringArgs:
+class MonitoringResourcesArgs:
     namespace: pulumi.Input[str]
-    bus: EventBus
+    release_name: str
+    settings: Monitoring
+    """Which objects exist (alerts, grafanaDashboard, serviceMonitors) and the dashboard ConfigMap's labels."""
+    alert_rules: dict[str, Any]
+    """The PrometheusRule's spec (dsxbus.monitoring.alert_rules), created with alerts.enabled."""
+    dashboard: str
+    """The dashboard's JSON (dsxbus.monitoring.dashboard), created with grafanaDashboard.enabled."""
 
 
-class Monitoring(pulumi.ComponentResource):
-    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+class MonitoringResources(pulumi.ComponentResource):
+    """PrometheusRule, Grafana dashboard ConfigMap and NACK's PodMonitor, each as configured."""
+
+    def __init__(self, name: str, args: MonitoringResourcesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dsx-bus:monitoring:Monitoring", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        bus, ns = args.bus, args.namespace
-        plain_ns = bus.namespace  # the same name; the Input carries the dependency on the Namespace
-        monitoring = bus.monitoring
+        ns, monitoring = args.namespace, args.settings
         if monitoring.alerts.enabled:
             k8s.apiextensions.CustomResource(
                 f"{name}-alerts",
                 api_version="monitoring.coreos.com/v1",
                 kind="PrometheusRule",
-                metadata={"name": f"{bus.release_name}-alerts", "namespace": ns, "labels": LABELS},
-                spec=alert_rules(plain_ns, monitoring.alerts.team),
+                metadata={"name": f"{args.release_name}-alerts", "namespace": ns, "labels": LABELS},
+                spec=args.alert_rules,
                 opts=child,
             )
         if monitoring.grafana_dashboard.enabled:
             k8s.core.v1.ConfigMap(
                 f"{name}-dashboard",
                 metadata={
-                    "name": f"{bus.release_name}-surveyor-dashboard",
+                    "name": f"{args.release_name}-surveyor-dashboard",
                     "namespace": ns,
                     "labels": {**LABELS, **monitoring.grafana_dashboard.labels},
                     "annotations": dict(monitoring.grafana_dashboard.annotations),
                 },
-                data={"nats-surveyor.json": dashboard(plain_ns)},
+                data={"nats-surveyor.json": args.dashboard},
                 opts=child,
             )
         if monitoring.service_monitors:

@@ -10,16 +10,16 @@ import pulumi_kubernetes as k8s
 
 from components.charts import chart, image
 from dsxbus import naming
-from dsxbus.config import EventBus
+from dsxbus.config import Charts
 
 
-def nack_values(bus: EventBus) -> dict[str, Any]:
+def nack_values(image_reference: str) -> dict[str, Any]:
     return {
         # Only this namespace's Streams (one NACK per bus): the chart passes --namespace=<release namespace>.
         "namespaced": True,
         "useLegacyNames": True,  # upstream's names and the `app: nack` label the PodMonitor selects
         "jetstream": {
-            "image": image(bus.images.nack),
+            "image": image(image_reference),
             "controlLoop": True,
             # Authenticates through the auth-callout as `nack-controller` (nkey entry -> the domain account).
             "nats": {
@@ -34,7 +34,9 @@ def nack_values(bus: EventBus) -> dict[str, Any]:
 @dataclass(frozen=True)
 class NackArgs:
     namespace: pulumi.Input[str]
-    bus: EventBus
+    charts: Charts
+    values: dict[str, Any]
+    """`nack_values`."""
 
 
 class Nack(pulumi.ComponentResource):
@@ -42,15 +44,14 @@ class Nack(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dsx-bus:nack:Nack", name, None, opts)
-        bus = args.bus
         self.chart = chart(
             f"{name}-nack",
             chart_name="nack",
             release="nack",
-            version=bus.charts.nack,
-            charts=bus.charts,
+            version=args.charts.nack,
+            charts=args.charts,
             namespace=args.namespace,
-            values=nack_values(bus),
+            values=args.values,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"chart": self.chart.urn})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ import pulumi_kubernetes as k8s
 from components.charts import chart, image
 from components.secrets import ENV_CONFIG_MAP, LABELS, env_sources
 from dsxbus import naming, natsconf, render
-from dsxbus.config import EventBus, LeafTls
+from dsxbus.config import Charts, EventBus, LeafTls
 
 # The chart sets these itself (POD_NAME fieldRef, SERVER_NAME=$(POD_NAME)).
 _CHART_ENV = frozenset({"SERVER_NAME", "POD_NAME"})
@@ -139,9 +140,13 @@ def mtls_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
 @dataclass(frozen=True)
 class NatsServersArgs:
     namespace: pulumi.Input[str]
-    bus: EventBus
-    files: pulumi.Output[render.ClusterFiles]
-    """The rendered files; an Output because a CPC's depend on what the CSC stack exports."""
+    charts: Charts
+    environment: Mapping[str, str]
+    """The `nats-env-config` ConfigMap's data (render.ClusterFiles.environment)."""
+    main_values: dict[str, Any]
+    """`main_values`: the `nats` release."""
+    mtls_values: dict[str, Any] | None
+    """`mtls_values`: the `nats-mtls` release, None without mtls."""
 
 
 class NatsServers(pulumi.ComponentResource):
@@ -152,11 +157,10 @@ class NatsServers(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NatsServersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dsx-bus:nats:NatsServers", name, None, opts)
-        bus = args.bus
         env_config = k8s.core.v1.ConfigMap(
             f"{name}-{ENV_CONFIG_MAP}",
             metadata={"name": ENV_CONFIG_MAP, "namespace": args.namespace, "labels": LABELS},
-            data=render.pod_environment(bus),
+            data=dict(args.environment),
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Pods read env only at start: wait for the ConfigMap the env refers to.
@@ -165,22 +169,22 @@ class NatsServers(pulumi.ComponentResource):
             f"{name}-nats",
             chart_name="nats",
             release="nats",
-            version=bus.charts.nats,
-            charts=bus.charts,
+            version=args.charts.nats,
+            charts=args.charts,
             namespace=args.namespace,
-            values=args.files.apply(lambda f: main_values(bus, f.nats_conf)),
+            values=args.main_values,
             opts=after,
         )
         self.mtls = None
-        if bus.mtls.enabled:
+        if args.mtls_values is not None:
             self.mtls = chart(
                 f"{name}-nats-mtls",
                 chart_name="nats",
                 release="nats-mtls",
-                version=bus.charts.nats,
-                charts=bus.charts,
+                version=args.charts.nats,
+                charts=args.charts,
                 namespace=args.namespace,
-                values=args.files.apply(lambda f: mtls_values(bus, f.nats_mtls_conf or {})),
+                values=args.mtls_values,
                 opts=after,
             )
         self.register_outputs({"main": self.main.urn, "mtls": self.mtls.urn if self.mtls else None})

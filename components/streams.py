@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -16,38 +16,33 @@ from dsxbus.config import CrossLayer, EventBus
 STREAM_LABELS = {**LABELS, "app.kubernetes.io/component": "mqtt-streams", "app.kubernetes.io/part-of": "nats-event-bus"}
 
 
-def _spec_of(index: int) -> Callable[[list[Any]], dict[str, Any]]:
-    # By position: which streams exist follows from the config; their specs from the effective lists.
-    def spec(inputs: list[Any]) -> dict[str, Any]:
-        bus: EventBus = inputs[0]
-        cpc_lists: Mapping[str, CrossLayer] = inputs[1]
-        return streams.nack_spec(streams.mqtt_streams(bus, cpc_lists)[index], bus.mqtt_streams)
-
-    return spec
+def nack_specs(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None) -> dict[str, dict[str, Any]]:
+    """Each stream's NACK spec by object name (dsxbus.streams); which streams exist follows from `bus` alone."""
+    return {s.resource_name: streams.nack_spec(s, bus.mqtt_streams) for s in streams.mqtt_streams(bus, cpc_lists)}
 
 
 @dataclass(frozen=True)
-class MqttStreamsArgs:
+class MqttStreamResourcesArgs:
     namespace: pulumi.Input[str]
-    bus: EventBus
-    """Decides which streams exist (always the five of upstream)."""
-    effective: pulumi.Output[EventBus]
-    """Decides their specs: a CPC's sources follow its effective (possibly inherited) cross-layer lists."""
-    cpc_lists: pulumi.Output[Mapping[str, CrossLayer]] = field(default_factory=lambda: pulumi.Output.from_input({}))
-    """CSC: each CPC's lists as it exports them, which its own source streams on the CSC follow."""
+    specs: Mapping[str, pulumi.Input[dict[str, Any]]]
+    """NACK Stream object name -> spec (`nack_specs`). On the CSC the specs are Outputs: each CPC's source streams
+    follow the cross-layer lists that CPC's stack exports."""
 
 
-class MqttStreams(pulumi.ComponentResource):
-    def __init__(self, name: str, args: MqttStreamsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+class MqttStreamResources(pulumi.ComponentResource):
+    """One NACK Stream per MQTT stream: the five of upstream, and on the CSC two per CPC."""
+
+    def __init__(self, name: str, args: MqttStreamResourcesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dsx-bus:streams:MqttStreams", name, None, opts)
-        for index, stream in enumerate(streams.mqtt_streams(args.bus)):
-            spec = pulumi.Output.all(args.effective, args.cpc_lists).apply(_spec_of(index))
+        for resource_name, spec in args.specs.items():
             k8s.apiextensions.CustomResource(
-                f"{name}-{stream.resource_name}",
+                f"{name}-{resource_name}",
                 api_version="jetstream.nats.io/v1beta2",
                 kind="Stream",
-                metadata={"name": stream.resource_name, "namespace": args.namespace, "labels": STREAM_LABELS},
+                metadata={"name": resource_name, "namespace": args.namespace, "labels": STREAM_LABELS},
                 spec=spec,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        self.register_outputs({"streams": [stream.name for stream in streams.mqtt_streams(args.bus)]})
+        # The JetStream names MQTT looks for ($MQTT_msgs, ...).
+        names = [pulumi.Output.from_input(spec).apply(lambda s: str(s["name"])) for spec in args.specs.values()]
+        self.register_outputs({"streams": names})

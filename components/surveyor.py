@@ -10,13 +10,17 @@ import pulumi_kubernetes as k8s
 
 from components.charts import chart, image
 from dsxbus import naming
-from dsxbus.config import EventBus
+from dsxbus.config import Charts, EventBus
+
+
+def surveyor_release(bus: EventBus) -> str:
+    return f"{bus.release_name}-surveyor"
 
 
 def surveyor_values(bus: EventBus) -> dict[str, Any]:
     expected = bus.nats.replicas + (1 if bus.mtls.enabled else 0)  # nats-mtls is seen through its SYS leaf
     return {
-        "fullnameOverride": f"{bus.release_name}-surveyor",
+        "fullnameOverride": surveyor_release(bus),
         "image": image(bus.images.surveyor),
         "config": {
             "servers": "nats://nats:4222",
@@ -34,7 +38,10 @@ def surveyor_values(bus: EventBus) -> dict[str, Any]:
 @dataclass(frozen=True)
 class SurveyorArgs:
     namespace: pulumi.Input[str]
-    bus: EventBus
+    charts: Charts
+    release: str
+    values: dict[str, Any]
+    """`surveyor_values`."""
 
 
 class Surveyor(pulumi.ComponentResource):
@@ -42,15 +49,14 @@ class Surveyor(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SurveyorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dsx-bus:surveyor:Surveyor", name, None, opts)
-        bus = args.bus
         self.chart = chart(
             f"{name}-surveyor",
             chart_name="surveyor",
-            release=f"{bus.release_name}-surveyor",
-            version=bus.charts.surveyor,
-            charts=bus.charts,
+            release=args.release,
+            version=args.charts.surveyor,
+            charts=args.charts,
             namespace=args.namespace,
-            values=surveyor_values(bus),
+            values=args.values,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"chart": self.chart.urn})

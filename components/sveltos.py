@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.secrets import LABELS
 from dsxbus import sveltos
-from dsxbus.config import EventBus
+from dsxbus.config import CertificateIssuer
 from dsxbus.errors import DsxBusError
 
 WAIT_FOR_READY = {"pulumi.com/waitFor": "condition=Ready"}
@@ -40,7 +40,11 @@ def messaging_json(block: sveltos.Sveltos, namespace: str, secret: str, data: Ma
 @dataclass(frozen=True)
 class SveltosArgs:
     namespace: str
-    bus: EventBus
+    block: sveltos.Sveltos
+    identity: str
+    """The agent's certificate identity (`Sveltos.identity_for` the cluster)."""
+    issuer: CertificateIssuer | None
+    """mtls.certificateIssuer: requests the agent's certificate unless the block names its own Secret."""
 
 
 class SveltosOnBus(pulumi.ComponentResource):
@@ -48,12 +52,9 @@ class SveltosOnBus(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SveltosArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dsx-bus:sveltos:SveltosOnBus", name, None, opts)
-        bus, namespace = args.bus, args.namespace
-        block = bus.sveltos
+        namespace, block, identity, issuer = args.namespace, args.block, args.identity, args.issuer
         child = pulumi.ResourceOptions(parent=self)
-        identity = block.identity_for(bus.cluster_name)
         secret_name = block.client_certificate_secret or sveltos.CLIENT_TLS_SECRET
-        issuer = bus.mtls.certificate_issuer
         secret_id: pulumi.Output[str]
         if block.client_certificate_secret is None and issuer is not None:
             certificate = k8s.apiextensions.CustomResource(

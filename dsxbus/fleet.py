@@ -1,4 +1,5 @@
-"""Stacks that find each other without Pulumi: resolve among stack files what stack references would give."""
+"""What one stack takes from another: `inherit_from_csc` for the program (from stack references) and for the CLI
+and local runner, which `resolve` among stack files what stack references would give."""
 
 from __future__ import annotations
 
@@ -6,9 +7,47 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dsxbus import stackfile, validation
-from dsxbus.config import CrossLayer, EventBus, fleet_defaults, inherit
+from dsxbus import render, stackfile, validation
+from dsxbus.config import CrossLayer, EventBus, FleetDefaults, fleet_defaults, inherit
 from dsxbus.errors import ConfigError, Problem
+
+
+@dataclass(frozen=True)
+class CscExports:
+    """What a CSC stack exports for its CPCs: its `leafEndpoint` and `fleetDefaults` outputs."""
+
+    leaf_endpoint: str | None
+    fleet_defaults: FleetDefaults
+
+    @classmethod
+    def of(cls, csc: EventBus) -> CscExports:
+        return cls(csc.leaf_endpoint, fleet_defaults(csc))
+
+
+@dataclass(frozen=True)
+class Inherited:
+    """A CPC as it runs under its CSC."""
+
+    bus: EventBus
+    """The CPC's config with the CSC's fleet defaults filled in where it sets none."""
+    csc_endpoint: str | None
+    """The leaf URL it dials: its own cscEndpoint, else the CSC's leafEndpoint; None while neither is known."""
+
+    @property
+    def leaf_url(self) -> str:
+        """What its leaf remotes name: the placeholder while no CSC endpoint is known (as render.cluster_files)."""
+        return self.csc_endpoint or render.PLACEHOLDER_CSC_ENDPOINT
+
+
+def inherit_from_csc(cpc: EventBus, csc: CscExports | None) -> Inherited:
+    """What a CPC takes from its CSC; `None` is a CSC not deployed yet (or not known), which gives nothing.
+
+    The Pulumi program (from the CSC stack's outputs) and the CLI and local runner (from its stack file, `resolve`)
+    both come here, so a CPC runs the same under either.
+    """
+    if csc is None:
+        return Inherited(cpc, cpc.csc_endpoint)
+    return Inherited(inherit(cpc, csc.fleet_defaults), cpc.csc_endpoint or csc.leaf_endpoint)
 
 
 @dataclass(frozen=True)
@@ -64,11 +103,13 @@ def resolve(stacks: Mapping[str, stackfile.Stack], name: str) -> Resolved:
             for s in stacks.values()
             if s.bus.cluster_type == "cpc" and s.bus.cluster_id is not None
         }
-        fleet = fleet_defaults(stack.bus)
-        lists = {cid: inherit(by_id[cid], fleet).effective_cross_layer for cid in stack.bus.cpc_ids if cid in by_id}
+        exports = CscExports.of(stack.bus)
+        lists = {
+            cid: inherit_from_csc(by_id[cid], exports).bus.effective_cross_layer
+            for cid in stack.bus.cpc_ids
+            if cid in by_id
+        }
         versions = {cid: by_id[cid].nats_server_version for cid in stack.bus.cpc_ids if cid in by_id}
         return Resolved(name, stack.bus, None, lists, versions)
-    if csc is None:
-        return Resolved(name, stack.bus, stack.bus.csc_endpoint, {})
-    bus = inherit(stack.bus, fleet_defaults(csc.bus))
-    return Resolved(name, bus, stack.bus.csc_endpoint or csc.bus.leaf_endpoint, {})
+    inherited = inherit_from_csc(stack.bus, CscExports.of(csc.bus) if csc is not None else None)
+    return Resolved(name, inherited.bus, inherited.csc_endpoint, {})

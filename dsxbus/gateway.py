@@ -7,6 +7,7 @@ their port, which a CEL rule requires.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from dsxbus.config import EventBus, Route, TlsRouteApiVersion
@@ -47,3 +48,21 @@ def route_spec(bus: EventBus, route: Route) -> dict[str, Any]:
     if route.kind == "TLSRoute" and bus.mtls.hostnames:
         spec["hostnames"] = list(bus.mtls.hostnames)
     return spec
+
+
+@dataclass(frozen=True)
+class RouteObject:
+    """One route as the cluster gets it."""
+
+    name: str
+    kind: str
+    api_version: str
+    spec: dict[str, Any]
+
+
+def route_objects(bus: EventBus) -> tuple[RouteObject, ...]:
+    """Every route to create, in `enabled_routes` order."""
+    return tuple(
+        RouteObject(route.name, route.kind, api_version(bus, route), route_spec(bus, route))
+        for route in enabled_routes(bus)
+    )

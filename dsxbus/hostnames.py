@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from dsxbus import sveltos
+from dsxbus.config import EventBus
 
 
 def _strip_brackets(host: str) -> str:
@@ -80,3 +84,23 @@ def sends_sni(host: str) -> bool:
     # Brackets and an IPv6 zone still mean an address, as Go's crypto/tls reads them;
     # OpenSSL-based clients would put such text in SNI verbatim, which no certificate matches.
     return not is_ip_literal(host)
+
+
+@dataclass(frozen=True)
+class ServerNames:
+    """The names a server certificate carries."""
+
+    common_name: str
+    dns_names: tuple[str, ...]
+
+
+def mtls_server_names(bus: EventBus) -> ServerNames:
+    """The nats-mtls server certificate dsx-bus requests from cert-manager.
+
+    It carries the names clients dial through the TLSRoute (`mtls.hostnames`, the route's SNI names too) and, with
+    Sveltos, the in-cluster names its agent dials (`sveltos.url`).
+    """
+    names = bus.mtls.hostnames
+    if bus.sveltos.enabled:
+        names += sveltos.in_cluster_hostnames(bus.namespace)
+    return ServerNames(names[0] if names else f"nats-mtls.{bus.cluster_name}", names)

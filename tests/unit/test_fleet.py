@@ -1,4 +1,5 @@
-"""Consistency among stack files (`fleet.problems`) and what each stack sees of the others (`fleet.resolve`).
+"""Consistency among stack files (`fleet.problems`), what a CPC takes from its CSC (`fleet.inherit_from_csc`, for the
+program and the CLI alike) and what each stack sees of the others (`fleet.resolve`).
 
 Each test copies the example stack files into tmp_path and edits one thing with PyYAML.
 """
@@ -13,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from dsxbus import fleet
-from dsxbus.config import CrossLayer
+from dsxbus import fleet, render
+from dsxbus.config import CrossLayer, EventBus, FleetDefaults, Jwks
 from dsxbus.errors import ConfigError, Problem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,6 +114,69 @@ def test_oauth2_on_a_cpc_is_an_error_when_the_csc_has_no_jwks_to_inherit(tmp_pat
     errors = _errors(_fleet(tmp_path, csc=drop_jwks))
     assert [p.key for p in errors] == [f"cpc-a: {KEY}.auth.permissions.oauth2", f"cpc-b: {KEY}.auth.permissions.oauth2"]
     assert all("the CSC exports none to inherit" in p.fix for p in errors)
+
+
+def _example(stack: str) -> EventBus:
+    return fleet.load(ROOT)[stack].bus
+
+
+def test_a_cpc_without_lists_or_jwks_of_its_own_takes_the_csc_fleet_defaults_and_leaf_endpoint() -> None:
+    csc, cpc = _example("csc"), _example("cpc-a")
+    inherited = fleet.inherit_from_csc(cpc, fleet.CscExports.of(csc))
+    assert cpc.cross_layer is None and cpc.auth.jwks is None
+    assert inherited.bus.cross_layer == csc.cross_layer
+    assert inherited.bus.jwks == csc.jwks
+    assert inherited.csc_endpoint == inherited.leaf_url == "nats://leaf.csc.dsx.example.com:7422"
+
+
+def test_a_cpc_keeps_its_own_lists_and_jwks() -> None:
+    own_jwks = Jwks(url="https://idp.cpc.example.com/jwks.json", issuer="https://idp.cpc.example.com", audience="cpc")
+    cpc = _example("cpc-b")
+    cpc = cpc.model_copy(update={"auth": cpc.auth.model_copy(update={"jwks": own_jwks})})
+    inherited = fleet.inherit_from_csc(cpc, fleet.CscExports.of(_example("csc")))
+    assert inherited.bus.effective_cross_layer.cpc_exports == ("sensor.>", "status.>")
+    assert inherited.bus.jwks == own_jwks
+
+
+def test_a_cpc_endpoint_of_its_own_wins_over_the_one_the_csc_exports() -> None:
+    cpc = _example("cpc-a").model_copy(update={"csc_endpoint": "tls://other.example.com:7422"})
+    inherited = fleet.inherit_from_csc(cpc, fleet.CscExports.of(_example("csc")))
+    assert inherited.csc_endpoint == "tls://other.example.com:7422"
+
+
+def test_a_csc_not_deployed_yet_gives_nothing_and_the_leafs_dial_the_placeholder() -> None:
+    cpc = _example("cpc-a")
+    inherited = fleet.inherit_from_csc(cpc, None)
+    assert inherited.bus == cpc
+    assert inherited.csc_endpoint is None
+    assert inherited.leaf_url == render.PLACEHOLDER_CSC_ENDPOINT
+
+
+def test_a_csc_exporting_no_leaf_endpoint_leaves_the_cpc_on_the_placeholder_with_the_fleet_defaults() -> None:
+    csc = _example("csc")
+    inherited = fleet.inherit_from_csc(_example("cpc-a"), fleet.CscExports(None, FleetDefaults(jwks=csc.jwks)))
+    assert inherited.leaf_url == render.PLACEHOLDER_CSC_ENDPOINT
+    assert inherited.bus.jwks == csc.jwks and inherited.bus.cross_layer is None
+
+
+def test_the_fleet_defaults_a_csc_exports_read_back_as_the_same_defaults() -> None:
+    """The CSC stack exports them as plain data (its `fleetDefaults` output); its CPCs read them back from that."""
+    exported = fleet.CscExports.of(_example("csc")).fleet_defaults
+    assert FleetDefaults.model_validate(exported.model_dump(mode="json", by_alias=True, exclude_none=True)) == exported
+
+
+@pytest.mark.parametrize("stack", ["cpc-a", "cpc-b"])
+def test_resolve_gives_a_cpc_what_inherit_from_csc_gives_it(stack: str) -> None:
+    """The CLI and local runner resolve a CPC as the program does from the CSC stack's outputs."""
+    inherited = fleet.inherit_from_csc(_example(stack), fleet.CscExports.of(_example("csc")))
+    resolved = fleet.resolve(fleet.load(ROOT), stack)
+    assert (resolved.bus, resolved.csc_endpoint) == (inherited.bus, inherited.csc_endpoint)
+
+
+def test_resolve_without_the_csc_stack_file_gives_a_cpc_nothing_inherited() -> None:
+    resolved = fleet.resolve(fleet.load(ROOT, ["cpc-a"]), "cpc-a")
+    assert resolved.bus == _example("cpc-a")
+    assert resolved.csc_endpoint is None
 
 
 def test_resolve_gives_cpc_a_the_csc_leaf_endpoint_and_cross_layer_lists() -> None:

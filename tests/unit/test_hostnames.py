@@ -1,12 +1,28 @@
-"""Hostname rules for SAN matching and SNI, the last measured against Python's real ssl module."""
+"""Hostname rules for SAN matching and SNI, the last measured against Python's real ssl module, and the names of the
+nats-mtls server certificate."""
 
 from __future__ import annotations
 
 import ssl
+from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from dsxbus.hostnames import host_of_url, is_ip_literal, san_matches, sends_sni, uncovered
+from dsxbus import sveltos
+from dsxbus.config import EventBus
+from dsxbus.hostnames import (
+    ServerNames,
+    host_of_url,
+    is_ip_literal,
+    mtls_server_names,
+    san_matches,
+    sends_sni,
+    uncovered,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SNI_EXTENSION = 0x0000
 
@@ -197,3 +213,40 @@ def test_the_ssl_module_sends_the_dns_name_itself_as_sni() -> None:
 
 def test_the_ssl_module_sends_no_sni_for_an_ip_address() -> None:
     assert _sni_host("10.0.0.1") is None
+
+
+# --- The nats-mtls server certificate dsx-bus requests -------------------------------------------------------------
+
+
+def _cpc_a(**changes: Any) -> EventBus:
+    raw = yaml.safe_load((ROOT / "Pulumi.cpc-a.yaml").read_text())["config"]["dsx-bus:eventBus"]
+    return EventBus.model_validate({**raw, **changes})
+
+
+def test_the_mtls_certificate_is_named_after_the_first_hostname_clients_dial() -> None:
+    names = mtls_server_names(_cpc_a(sveltos={"enabled": False}))
+    assert names.common_name == "mqtt-mtls.cpc-a.dsx.example.com"
+    assert names.dns_names == ("mqtt-mtls.cpc-a.dsx.example.com",)
+
+
+def test_the_mtls_certificate_covers_every_client_url() -> None:
+    bus = _cpc_a()
+    assert uncovered([host_of_url(url) for url in bus.mtls.client_urls], mtls_server_names(bus).dns_names) == ()
+
+
+def test_with_sveltos_the_mtls_certificate_also_covers_the_in_cluster_url_its_agent_dials() -> None:
+    bus = _cpc_a(namespace="events")
+    names = mtls_server_names(bus)
+    assert names.dns_names == (
+        "mqtt-mtls.cpc-a.dsx.example.com",
+        "nats-mtls.events.svc.cluster.local",
+        "nats-mtls.events.svc",
+        "nats-mtls",
+    )
+    assert uncovered([host_of_url(sveltos.url("events"))], names.dns_names) == ()
+
+
+def test_an_mtls_certificate_without_hostnames_is_named_after_its_cluster() -> None:
+    """The config refuses a certificateIssuer without hostnames; the name stays defined all the same."""
+    names = mtls_server_names(_cpc_a(mtls={"enabled": True}, sveltos={"enabled": False}))
+    assert names == ServerNames("nats-mtls.cpc-a", ())
