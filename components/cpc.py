@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 
 from components import cluster, stackrefs
-from dsxbus import permissions, render, validation
+from dsxbus import checks, permissions, render
 from dsxbus.config import EventBus, FleetDefaults, inherit
 
 
@@ -41,7 +41,7 @@ def resolve(bus: EventBus, endpoint: object, fleet_raw: object) -> Resolved:
                 "inherited on this run (no cross-layer routes, no OAuth2). Run `pulumi up` here again after the CSC."
             )
         return Resolved(bus, bus.csc_endpoint or render.PLACEHOLDER_CSC_ENDPOINT)
-    problems = [p for p in validation.effective_problems(bus, fleet) if not p.warning]
+    problems = [p for p in checks.effective_problems(bus, fleet) if not p.warning]
     if problems:
         for problem in problems:
             pulumi.log.error(f"with the CSC's fleet defaults: {problem}")

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dsxbus import stackfile, validation
+from dsxbus import checks, stackfile
 from dsxbus.config import CrossLayer, EventBus, fleet_defaults, inherit
 from dsxbus.errors import ConfigError, Problem
 
@@ -48,7 +48,7 @@ def problems(stacks: Mapping[str, stackfile.Stack]) -> list[Problem]:
     found = [
         Problem(f"{name}: {p.key}", p.value, p.fix, p.warning) for name, stack in stacks.items() for p in stack.warnings
     ]
-    return found + validation.fleet_problems({name: s.bus for name, s in stacks.items()})
+    return found + checks.fleet_problems({name: s.bus for name, s in stacks.items()})
 
 
 def csc_stack(stacks: Mapping[str, stackfile.Stack]) -> stackfile.Stack | None:

@@ -8,14 +8,11 @@ then runs the EventTriggers that reference the matching EventSource.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from dsxbus import gotemplate, re2, subjects
 from dsxbus.durations import duration_ns
-from dsxbus.errors import Problem, key_path
 from dsxbus.model import Model, Permissions, SubjectRule
 from dsxbus.sveltos_agent import (
     ClientCert,
@@ -45,10 +42,6 @@ NATS_WATCHER_NOTE = (
     "v1.7.0). With the projectsveltos Helm chart set the top-level value enableNatsWatcher: true (the documented "
     'global.enableNatsWatcher does nothing), or classifierManager.manager.extraArgs.enable-nats-watcher: "true"'
 )
-
-_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-_STREAM_NAME_BAD = re.compile(r"[\s.*>/\\]")
-ROOT = ("sveltos",)
 
 
 # --- The stack-config block. ---
@@ -280,188 +273,6 @@ def event_trigger(rule: EventRule) -> dict[str, Any]:
     if trigger.cloud_event_action is not None:
         spec["cloudEventAction"] = trigger.cloud_event_action
     return {"apiVersion": API_VERSION, "kind": "EventTrigger", "metadata": {"name": rule.name}, "spec": spec}
-
-
-# --- Checks on the block alone (validation.py adds the ones that need the rest of the bus). ---
-
-
-def problems(block: Sveltos) -> list[Problem]:
-    if not block.enabled:
-        return []
-    found: list[Problem] = []
-    if block.nats is None and block.jetstream is None:
-        found.append(
-            Problem(
-                key_path(*ROOT),
-                "enabled",
-                "set sveltos.nats.subjects (core NATS) and/or sveltos.jetstream.streams: the agent needs "
-                "something to subscribe to",
-            )
-        )
-    if block.nats is not None:
-        found += _subject_list_problems((*ROOT, "nats", "subjects"), block.nats.subjects)
-    for index, stream in enumerate(block.jetstream.streams if block.jetstream else ()):
-        stream_path: tuple[str | int, ...] = (*ROOT, "jetstream", "streams", index)
-        if not stream.name or _STREAM_NAME_BAD.search(stream.name):
-            found.append(
-                Problem(
-                    key_path(*stream_path, "name"), stream.name, "a stream name has no spaces, '.', '*', '>' or slashes"
-                )
-            )
-        found += _subject_list_problems((*stream_path, "subjects"), stream.subjects)
-    found += _stream_object_problems(block.jetstream.streams if block.jetstream else ())
-    names: set[str] = set()
-    for index, rule in enumerate(block.event_rules):
-        path: tuple[str | int, ...] = (*ROOT, "eventRules", index)
-        if rule.name in names:
-            found.append(Problem(key_path(*path, "name"), rule.name, "two event rules with one name; rename one"))
-        names.add(rule.name)
-        found += _rule_problems(path, rule, block.subscription_strings())
-    return found
-
-
-def _stream_object_problems(streams: Sequence[StreamSpec]) -> list[Problem]:
-    found: list[Problem] = []
-    seen: dict[str, str] = {}
-    for index, stream in enumerate(streams):
-        if not stream.name or _STREAM_NAME_BAD.search(stream.name):
-            continue  # reported as a stream name already
-        key = key_path(*ROOT, "jetstream", "streams", index, "name")
-        token = stream_object_token(stream.name)
-        if not token:
-            found.append(
-                Problem(
-                    key, stream.name, "needs a letter or digit: it also names the NACK Stream object sveltos-<name>"
-                )
-            )
-        elif token in seen:
-            found.append(
-                Problem(
-                    key,
-                    stream.name,
-                    f"gives the NACK Stream object sveltos-{token}, as stream {seen[token]!r} does (the object name "
-                    "is the stream name lower-cased, other characters as '-'): rename one",
-                )
-            )
-        seen.setdefault(token, stream.name)
-    return found
-
-
-def _subject_list_problems(path: tuple[str | int, ...], listed: Sequence[str]) -> list[Problem]:
-    found = []
-    if not listed:
-        found.append(Problem(key_path(*path), [], "list at least one subject"))
-    for index, subject in enumerate(listed):
-        why = subjects.problem(subject)
-        if why:
-            found.append(Problem(key_path(*path, index), subject, f"not a NATS subject: {why}"))
-    return found
-
-
-def _rule_problems(path: tuple[str | int, ...], rule: EventRule, subscriptions: Sequence[str]) -> list[Problem]:
-    found: list[Problem] = []
-    if not _K8S_NAME.match(rule.name):
-        found.append(
-            Problem(key_path(*path, "name"), rule.name, "not a Kubernetes name (lower-case letters, digits, '-', '.')")
-        )
-    if not rule.match:
-        found.append(
-            Problem(
-                key_path(*path, "match"),
-                [],
-                "list at least one match criterion: the agent registers an EventSource for messaging only "
-                "when it has messagingMatchCriteria",
-            )
-        )
-    for index, criteria in enumerate(rule.match):
-        found += _criteria_problems((*path, "match", index), criteria, subscriptions)
-    trigger = rule.trigger
-    selector = trigger.source_cluster_selector
-    if selector is None or selector.empty:
-        found.append(
-            Problem(
-                key_path(*path, "trigger", "sourceClusterSelector"),
-                None if selector is None else {},
-                "required, and an empty selector matches no cluster: give the labels of the clusters whose "
-                "events this rule handles, e.g. {matchLabels: {env: production}}",
-            )
-        )
-    action = trigger.cloud_event_action
-    if action is not None and not trigger.one_for_event:
-        found.append(
-            Problem(
-                key_path(*path, "trigger", "oneForEvent"),
-                False,
-                "cloudEventAction is only evaluated with oneForEvent: true (one ClusterProfile per event); with "
-                "false it is ignored and Delete never happens. Set oneForEvent: true or drop cloudEventAction",
-            )
-        )
-    if action is not None:
-        why = gotemplate.action_problem(action)
-        if why:
-            found.append(
-                Problem(
-                    key_path(*path, "trigger", "cloudEventAction"),
-                    action,
-                    f"{why}. event-manager accepts exactly Create or Delete; anything else crashes it "
-                    "(nil-pointer panic) and the event is retried after every restart",
-                )
-            )
-    for name, template in rule.templates.items():
-        if not _K8S_NAME.match(name) or not _K8S_NAME.match(template.namespace):
-            found.append(
-                Problem(
-                    key_path(*path, "templates", name), name, "ConfigMap name and namespace must be Kubernetes names"
-                )
-            )
-    return found
-
-
-def _criteria_problems(
-    path: tuple[str | int, ...], criteria: MatchCriteria, subscriptions: Sequence[str]
-) -> list[Problem]:
-    found: list[Problem] = []
-    patterns = criteria.patterns()
-    for field, pattern in patterns.items():
-        why = re2.problem(pattern)
-        if why:
-            found.append(
-                Problem(
-                    key_path(*path, field),
-                    pattern,
-                    f"not a Go regular expression ({why}): the agent logs it and this criterion never matches",
-                )
-            )
-        elif re2.unanchored(pattern):
-            found.append(
-                Problem(
-                    key_path(*path, field),
-                    pattern,
-                    f"matches anywhere in the value (Go MatchString is a substring match): write ^...$, "
-                    f"e.g. {'^' + pattern.strip('^$') + '$'!r}, and escape dots",
-                    warning=True,
-                )
-            )
-    subject = patterns.get("subject")
-    if subject and not re2.problem(subject) and subscriptions and not any(re.search(subject, s) for s in subscriptions):
-        found.append(
-            Problem(
-                key_path(*path, "subject"),
-                subject,
-                f"matches none of the agent's subscriptions {list(subscriptions)}: the agent matches this "
-                "against the subscription string (e.g. 'command.user.>'), not the concrete message subject",
-            )
-        )
-    return found
-
-
-def allows_subscribe(permissions: Permissions | None, subject: str) -> bool:
-    """Whether an identity with these permissions receives everything on `subject`."""
-    rule = permissions.sub if permissions is not None else None
-    if rule is None:
-        return True
-    allowed = not rule.allow or any(subjects.is_subset(subject, allow) for allow in rule.allow)
-    return allowed and not any(subjects.collide(subject, deny) for deny in rule.deny)
 
 
 def stream_object_token(stream: str) -> str:

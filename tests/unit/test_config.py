@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dsxbus import stackfile, validation
+from dsxbus import checks, stackfile
 from dsxbus.config import EventBus, FleetDefaults, Jwks
 from dsxbus.errors import ConfigError, Problem
 
@@ -334,7 +334,7 @@ def test_oauth2_clients_on_a_cpc_with_a_csc_stack_wait_for_the_fleet_jwks() -> N
 
 def test_oauth2_clients_on_a_cpc_are_refused_when_the_csc_has_no_jwks_either() -> None:
     bus, _ = stackfile.parse(_cpc())
-    (problem,) = validation.effective_problems(bus, FleetDefaults())
+    (problem,) = checks.effective_problems(bus, FleetDefaults())
     assert problem.key == f"{KEY}.auth.permissions.oauth2"
     assert problem.value == ["launchlayer-client", "mqtt-client"]
     assert "the CSC exports none to inherit" in problem.fix
@@ -343,7 +343,7 @@ def test_oauth2_clients_on_a_cpc_are_refused_when_the_csc_has_no_jwks_either() -
 def test_oauth2_clients_on_a_cpc_are_fine_when_the_csc_has_jwks() -> None:
     bus, _ = stackfile.parse(_cpc())
     jwks = Jwks(url="https://idp.example.com/jwks.json", issuer="https://idp.example.com", audience="dsx")
-    assert validation.effective_problems(bus, FleetDefaults(jwks=jwks)) == []
+    assert checks.effective_problems(bus, FleetDefaults(jwks=jwks)) == []
 
 
 def test_oauth2_clients_on_a_cpc_without_a_csc_stack_need_their_own_jwks() -> None:

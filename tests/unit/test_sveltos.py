@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from dsxbus import permissions, sveltos, sveltos_agent, validation
+from dsxbus import checks, permissions, sveltos, sveltos_agent
 from dsxbus.config import EventBus, FleetDefaults
 from dsxbus.stackfile import load_stack
 
@@ -59,11 +59,11 @@ def _rule(**trigger: Any) -> dict[str, Any]:
 
 
 def _problems(bus: EventBus) -> list[str]:
-    return [str(p) for p in validation.problems(bus) if not p.warning]
+    return [str(p) for p in checks.problems(bus) if not p.warning]
 
 
 def _warnings(bus: EventBus) -> list[str]:
-    return [str(p) for p in validation.problems(bus) if p.warning]
+    return [str(p) for p in checks.problems(bus) if p.warning]
 
 
 # --- The agent's JSON ---
@@ -303,7 +303,7 @@ def test_an_inherited_cross_layer_list_is_what_route_delivery_is_checked_against
     cpc = EventBus.model_validate(raw)
     fleet = FleetDefaults.model_validate({"crossLayer": {"cscExports": ["broadcast.>"]}})
 
-    found = [str(p) for p in validation.effective_problems(cpc, fleet) if "sveltos" in p.key]
+    found = [str(p) for p in checks.effective_problems(cpc, fleet) if "sveltos" in p.key]
 
     assert len(found) == 1 and "sveltos.nats.subjects[0] = 'command.user.>': no cross-layer route" in found[0]
 
