@@ -9,32 +9,40 @@ from dsxbus.errors import Problem, key_path
 
 
 def problems(bus: EventBus) -> list[Problem]:
-    found: list[Problem] = []
-    perms = bus.auth.permissions
+    found = _entry_problems(bus)
+    found += _nkey_problems(bus)
+    found += _extra_env_problems(bus)
+    found += _rogue_leaf_problems(bus)
+    found += _unreachable_mtls_problems(bus)
+    return found
+
+
+def _entry_problems(bus: EventBus) -> list[Problem]:
+    """Each entry lands in an account this cluster has and names valid subjects."""
     known = accounts.known(bus)
-    identities: list[tuple[tuple[str | int, ...], str, Permissions | None]] = []
-    for kind, entries in (("oauth2", perms.oauth2), ("mtls", perms.mtls), ("nkey", perms.nkey)):
-        for name, entry in entries.items():
-            identities.append((("auth", "permissions", kind, name), entry.account, entry.permissions))
-    if perms.noauth is not None:
-        identities.append((("auth", "permissions", "noauth"), perms.noauth.account, perms.noauth.permissions))
-    for path, account, permissions in identities:
-        if os_env_reference(account):
+    found: list[Problem] = []
+    for _, _, path, entry in identities(bus):
+        if os_env_reference(entry.account):
             continue
-        if account not in known:
+        if entry.account not in known:
             found.append(
                 Problem(
                     key_path(*path, "account"),
-                    account,
+                    entry.account,
                     f"no such account on this {bus.cluster_type.upper()}; use one of "
                     f"{', '.join(known)} (extra accounts must be listed in extraAccounts)",
                 )
             )
-        found += _subject_problems(path, permissions)
+        found += _subject_problems(path, entry.permissions)
+    return found
+
+
+def _nkey_problems(bus: EventBus) -> list[Problem]:
     generated = naming.generated_permission_names(
         bus.cluster_type, bus.mtls.enabled, bus.cpc_ids, bus.enabled_extra_accounts
     )
-    for name, entry in perms.nkey.items():
+    found: list[Problem] = []
+    for name, entry in bus.auth.permissions.nkey.items():
         if name in generated:
             found.append(
                 Problem(
@@ -51,51 +59,61 @@ def problems(bus: EventBus) -> list[Problem]:
                     "not a valid NKey user public key (56 characters starting with U)",
                 )
             )
-    env_names = naming.generated_env_names(bus.cluster_type, bus.mtls.enabled, bus.cpc_ids, bus.enabled_extra_accounts)
-    for env in bus.auth_callout.extra_envs:
-        if env in env_names:
-            found.append(
-                Problem(
-                    key_path("authCallout", "extraEnvs", env),
-                    env,
-                    "dsx-bus sets this env var itself (it carries a generated key); remove it",
-                )
-            )
-    if (
-        bus.cluster_type == "csc"
-        and perms.noauth is not None
-        and perms.noauth.account in (naming.CSC, *bus.enabled_extra_accounts)
-    ):
-        # What noauth may publish is held to the grant rules; what it may read, a rogue leaf reads too.
-        found.append(
-            Problem(
-                key_path("auth", "permissions", "noauth", "account"),
-                perms.noauth.account,
-                "the auth-callout cannot tell a leaf connection from a client, so a leaf with no key "
-                "lands in this account with the noauth permissions (FINDINGS item 4) and receives whatever "
-                "noauth may subscribe to. Remove noauth on the CSC for production",
-                warning=True,
-            )
-        )
-    if perms.mtls and not bus.mtls.enabled:
-        found.append(
-            Problem(
-                key_path("auth", "permissions", "mtls"),
-                sorted(perms.mtls),
-                "mtls.enabled is false, so these identities can never connect",
-                warning=True,
-            )
-        )
     return found
 
 
+def _extra_env_problems(bus: EventBus) -> list[Problem]:
+    generated = naming.generated_env_names(bus.cluster_type, bus.mtls.enabled, bus.cpc_ids, bus.enabled_extra_accounts)
+    return [
+        Problem(
+            key_path("authCallout", "extraEnvs", env),
+            env,
+            "dsx-bus sets this env var itself (it carries a generated key); remove it",
+        )
+        for env in bus.auth_callout.extra_envs
+        if env in generated
+    ]
+
+
+def _rogue_leaf_problems(bus: EventBus) -> list[Problem]:
+    noauth = bus.auth.permissions.noauth
+    if bus.cluster_type != "csc" or noauth is None or noauth.account not in (naming.CSC, *bus.enabled_extra_accounts):
+        return []
+    # What noauth may publish is held to the grant rules; what it may read, a rogue leaf reads too.
+    return [
+        Problem(
+            key_path("auth", "permissions", "noauth", "account"),
+            noauth.account,
+            "the auth-callout cannot tell a leaf connection from a client, so a leaf with no key "
+            "lands in this account with the noauth permissions (FINDINGS item 4) and receives whatever "
+            "noauth may subscribe to. Remove noauth on the CSC for production",
+            warning=True,
+        )
+    ]
+
+
+def _unreachable_mtls_problems(bus: EventBus) -> list[Problem]:
+    mtls = bus.auth.permissions.mtls
+    if not mtls or bus.mtls.enabled:
+        return []
+    return [
+        Problem(
+            key_path("auth", "permissions", "mtls"),
+            sorted(mtls),
+            "mtls.enabled is false, so these identities can never connect",
+            warning=True,
+        )
+    ]
+
+
 Entry = OAuth2Client | MtlsIdentity | NkeyIdentity | NoAuth
+Identity = tuple[str, str | None, tuple[str | int, ...], Entry]
+"""(kind, name, key path, entry) of a permissions.json entry the operator writes; noauth has no name."""
 
 
-def identities(bus: EventBus) -> list[tuple[str, str | None, tuple[str | int, ...], Entry]]:
-    """(kind, name, key path, entry) of every permissions.json entry the operator writes."""
+def identities(bus: EventBus) -> list[Identity]:
     perms = bus.auth.permissions
-    found: list[tuple[str, str | None, tuple[str | int, ...], Entry]] = []
+    found: list[Identity] = []
     for kind, entries in (("oauth2", perms.oauth2), ("mtls", perms.mtls), ("nkey", perms.nkey)):
         for name, entry in entries.items():
             found.append((kind, name, ("auth", "permissions", kind, name), entry))

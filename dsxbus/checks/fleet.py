@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from dsxbus import topology, versions
 from dsxbus.checks import auth, crosslayer, grants, sveltos
-from dsxbus.config import EventBus, FleetDefaults, inherit
+from dsxbus.config import EventBus, FleetDefaults, fleet_defaults, inherit
 from dsxbus.errors import Problem, key_path
 
 
@@ -24,89 +24,106 @@ def effective_problems(cpc: EventBus, fleet: FleetDefaults) -> list[Problem]:
 
 def fleet_problems(stacks: Mapping[str, EventBus], project: str = "dsx-bus") -> list[Problem]:
     """Consistency among stack files: one CSC; every CPC it lists exists, is that CPC, and points back."""
-    found: list[Problem] = []
     cscs = [name for name, bus in stacks.items() if bus.cluster_type == "csc"]
+    found = _one_csc_problems(cscs)
+    found += _unique_id_problems(stacks)
+    for csc_name in cscs:
+        csc = stacks[csc_name]
+        for cluster_id, reference in csc.cpcs.items():
+            found += _listed_cpc_problems(csc_name, csc, cluster_id, reference, stacks)
+        found += _unprefixed_leak_problems(csc, stacks)
+        found += _fleet_grant_problems(csc_name, csc, stacks)
+        found += _unlisted_cpc_problems(csc_name, csc, stacks, project)
+    return found
+
+
+def _one_csc_problems(cscs: list[str]) -> list[Problem]:
     if len(cscs) > 1:
-        found.append(
-            Problem(
-                "stacks",
-                cscs,
-                "more than one stack says clusterType: csc; a fleet has exactly one CSC",
-            )
-        )
+        return [Problem("stacks", cscs, "more than one stack says clusterType: csc; a fleet has exactly one CSC")]
+    return []
+
+
+def _unique_id_problems(stacks: Mapping[str, EventBus]) -> list[Problem]:
     ids: dict[str, list[str]] = defaultdict(list)
     for name, bus in stacks.items():
         if bus.cluster_type == "cpc" and bus.cluster_id:
             ids[bus.cluster_id].append(name)
-    for cluster_id, names in ids.items():
-        if len(names) > 1:
-            found.append(
-                Problem(
-                    f"{', '.join(names)}: {key_path('clusterId')}",
-                    cluster_id,
-                    "CPC ids must be unique in the fleet: they name each CPC's subjects and keys",
-                )
-            )
-    for csc_name in cscs:
-        csc = stacks[csc_name]
-        for cluster_id, reference in csc.cpcs.items():
-            stack = stack_name(reference)
-            key = f"{csc_name}: {key_path('cpcs', cluster_id)}"
-            cpc = stacks.get(stack)
-            if cpc is None:
-                found.append(Problem(key, reference, f"no stack file Pulumi.{stack}.yaml among the stacks checked"))
-                continue
-            if cpc.cluster_type != "cpc" or cpc.cluster_id != cluster_id:
-                found.append(
-                    Problem(
-                        key,
-                        reference,
-                        f"stack {stack} is {cpc.cluster_type} {cpc.cluster_id!r}, not CPC {cluster_id!r}",
-                    )
-                )
-                continue
-            if cpc.csc_stack is not None and stack_name(cpc.csc_stack) != csc_name:
-                found.append(
-                    Problem(
-                        f"{stack}: {key_path('cscStack')}",
-                        cpc.csc_stack,
-                        f"this CPC is listed by CSC stack {csc_name!r} but points at another CSC",
-                    )
-                )
-            missing = [a for a in cpc.enabled_extra_accounts if a not in csc.enabled_extra_accounts]
-            if missing:
-                found.append(
-                    Problem(
-                        f"{stack}: {key_path('extraAccounts')}",
-                        missing,
-                        f"the CSC ({csc_name}) has no such account: this CPC's leaf for it is refused. "
-                        "Add it to the CSC's extraAccounts",
-                    )
-                )
-            found += [
-                Problem(f"{stack}: {p.key}", p.value, p.fix, p.warning)
-                for p in effective_problems(cpc, FleetDefaults(cross_layer=csc.cross_layer, jwks=csc.jwks))
-            ]
-        found += _unprefixed_leak_problems(csc, stacks)
-        found += _fleet_grant_problems(csc_name, csc, stacks)
-        listed = {stack_name(ref) for ref in csc.cpcs.values()}
-        for name, bus in stacks.items():
-            if bus.cluster_type == "cpc" and name not in listed:
-                found.append(
-                    Problem(
-                        f"{csc_name}: {key_path('cpcs')}",
-                        name,
-                        f"CPC stack {name} is not listed: the CSC will refuse its leaf. Add "
-                        f"{bus.cluster_id}: organization/{project}/{name}",
-                        warning=True,
-                    )
-                )
+    return [
+        Problem(
+            f"{', '.join(names)}: {key_path('clusterId')}",
+            cluster_id,
+            "CPC ids must be unique in the fleet: they name each CPC's subjects and keys",
+        )
+        for cluster_id, names in ids.items()
+        if len(names) > 1
+    ]
+
+
+def _listed_cpc_problems(
+    csc_name: str, csc: EventBus, cluster_id: str, reference: str, stacks: Mapping[str, EventBus]
+) -> list[Problem]:
+    """A CPC the CSC lists must have a stack file that is that CPC; only then can it be checked against the CSC."""
+    stack = stack_name(reference)
+    key = f"{csc_name}: {key_path('cpcs', cluster_id)}"
+    cpc = stacks.get(stack)
+    if cpc is None:
+        return [Problem(key, reference, f"no stack file Pulumi.{stack}.yaml among the stacks checked")]
+    if cpc.cluster_type != "cpc" or cpc.cluster_id != cluster_id:
+        return [
+            Problem(key, reference, f"stack {stack} is {cpc.cluster_type} {cpc.cluster_id!r}, not CPC {cluster_id!r}")
+        ]
+    found = _points_back_problems(csc_name, stack, cpc)
+    found += _missing_account_problems(csc_name, csc, stack, cpc)
+    found += [
+        Problem(f"{stack}: {p.key}", p.value, p.fix, p.warning) for p in effective_problems(cpc, fleet_defaults(csc))
+    ]
     return found
+
+
+def _points_back_problems(csc_name: str, stack: str, cpc: EventBus) -> list[Problem]:
+    if cpc.csc_stack is None or stack_name(cpc.csc_stack) == csc_name:
+        return []
+    return [
+        Problem(
+            f"{stack}: {key_path('cscStack')}",
+            cpc.csc_stack,
+            f"this CPC is listed by CSC stack {csc_name!r} but points at another CSC",
+        )
+    ]
+
+
+def _missing_account_problems(csc_name: str, csc: EventBus, stack: str, cpc: EventBus) -> list[Problem]:
+    missing = [a for a in cpc.enabled_extra_accounts if a not in csc.enabled_extra_accounts]
+    if not missing:
+        return []
+    return [
+        Problem(
+            f"{stack}: {key_path('extraAccounts')}",
+            missing,
+            f"the CSC ({csc_name}) has no such account: this CPC's leaf for it is refused. "
+            "Add it to the CSC's extraAccounts",
+        )
+    ]
+
+
+def _unlisted_cpc_problems(csc_name: str, csc: EventBus, stacks: Mapping[str, EventBus], project: str) -> list[Problem]:
+    listed = {stack_name(ref) for ref in csc.cpcs.values()}
+    return [
+        Problem(
+            f"{csc_name}: {key_path('cpcs')}",
+            name,
+            f"CPC stack {name} is not listed: the CSC will refuse its leaf. Add "
+            f"{bus.cluster_id}: organization/{project}/{name}",
+            warning=True,
+        )
+        for name, bus in stacks.items()
+        if bus.cluster_type == "cpc" and name not in listed
+    ]
 
 
 def _fleet_grant_problems(csc_name: str, csc: EventBus, stacks: Mapping[str, EventBus]) -> list[Problem]:
     """The CSC's grants against every listed CPC's own lists: a CPC may import commands the fleet defaults do not."""
-    fleet = FleetDefaults(cross_layer=csc.cross_layer, jwks=csc.jwks)
+    fleet = fleet_defaults(csc)
     own = [
         inherit(bus, fleet).effective_cross_layer.lists()
         for bus in stacks.values()
@@ -122,7 +139,7 @@ def _fleet_grant_problems(csc_name: str, csc: EventBus, stacks: Mapping[str, Eve
 
 
 def _unprefixed_leak_problems(csc: EventBus, stacks: Mapping[str, EventBus]) -> list[Problem]:
-    fleet = FleetDefaults(cross_layer=csc.cross_layer, jwks=csc.jwks)
+    fleet = fleet_defaults(csc)
     cpcs = {
         bus.cluster_id: (name, inherit(bus, fleet))
         for name, bus in stacks.items()

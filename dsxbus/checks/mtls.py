@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from dsxbus import hostnames
-from dsxbus.config import EventBus
+from dsxbus.config import EventBus, Mtls
 from dsxbus.errors import Problem, key_path
 
 _DNS_NAME = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
@@ -14,8 +14,19 @@ _DNS_NAME = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]
 
 def problems(bus: EventBus) -> list[Problem]:
     mtls = bus.mtls
+    found = _hostname_problems(mtls.hostnames)
+    if not mtls.enabled:
+        return found
+    found += _certificate_source_problems(mtls)
+    found += _san_problems(mtls)
+    for index, url in enumerate(mtls.client_urls):
+        found += _client_url_problems(key_path("mtls", "clientUrls", index), url, mtls.hostnames, mtls.server_cert_sans)
+    return found
+
+
+def _hostname_problems(names: Sequence[str]) -> list[Problem]:
     found: list[Problem] = []
-    for index, host in enumerate(mtls.hostnames):
+    for index, host in enumerate(names):
         key = key_path("mtls", "hostnames", index)
         if hostnames.is_ip_literal(host):
             found.append(
@@ -29,8 +40,11 @@ def problems(bus: EventBus) -> list[Problem]:
             )
         elif not _DNS_NAME.match(host):
             found.append(Problem(key, host, "not a DNS name (lower-case labels, optional leading '*.')"))
-    if not mtls.enabled:
-        return found
+    return found
+
+
+def _certificate_source_problems(mtls: Mtls) -> list[Problem]:
+    found: list[Problem] = []
     if (mtls.server_cert_sans is None) == (mtls.certificate_issuer is None):
         found.append(
             Problem(
@@ -48,19 +62,21 @@ def problems(bus: EventBus) -> list[Problem]:
                 "cert-manager needs at least one DNS name for the server certificate",
             )
         )
-    if mtls.server_cert_sans is not None:
-        for host in hostnames.uncovered(mtls.hostnames, mtls.server_cert_sans):
-            found.append(
-                Problem(
-                    key_path("mtls", "hostnames"),
-                    host,
-                    f"no SAN of the server certificate {list(mtls.server_cert_sans)} covers it: clients "
-                    "reaching this name get a certificate error. Add it to the certificate",
-                )
-            )
-    for index, url in enumerate(mtls.client_urls):
-        found += _client_url_problems(key_path("mtls", "clientUrls", index), url, mtls.hostnames, mtls.server_cert_sans)
     return found
+
+
+def _san_problems(mtls: Mtls) -> list[Problem]:
+    if mtls.server_cert_sans is None:
+        return []
+    return [
+        Problem(
+            key_path("mtls", "hostnames"),
+            host,
+            f"no SAN of the server certificate {list(mtls.server_cert_sans)} covers it: clients "
+            "reaching this name get a certificate error. Add it to the certificate",
+        )
+        for host in hostnames.uncovered(mtls.hostnames, mtls.server_cert_sans)
+    ]
 
 
 def _client_url_problems(key: str, url: str, routes: Iterable[str], sans: Iterable[str] | None) -> list[Problem]:
