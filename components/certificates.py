@@ -8,8 +8,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.secrets import LABELS
-from dsxbus import naming, sveltos
+from dsxbus import naming
 from dsxbus.config import EventBus
+from dsxbus.sveltos import agent as sveltos_agent
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class MtlsCertificate(pulumi.ComponentResource):
             raise ValueError("MtlsCertificate needs mtls.certificateIssuer")
         hostnames = list(bus.mtls.hostnames)
         if bus.sveltos.enabled:  # the agent dials the in-cluster service over TLS
-            hostnames += sveltos.in_cluster_hostnames(bus.namespace)
+            hostnames += sveltos_agent.in_cluster_hostnames(bus.namespace)
         k8s.apiextensions.CustomResource(
             f"{name}-{naming.MTLS_SERVER_TLS}",
             api_version="cert-manager.io/v1",

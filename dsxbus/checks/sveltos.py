@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from dsxbus import gotemplate, hostnames, re2, subjects, sveltos
+from dsxbus import gotemplate, hostnames, re2, subjects
 from dsxbus.checks.streams import NO_FILE_STORE
 from dsxbus.config import EventBus, MtlsIdentity
 from dsxbus.errors import Problem, key_path
 from dsxbus.model import Permissions
-from dsxbus.sveltos import EventRule, MatchCriteria, StreamSpec, Sveltos, Trigger
+from dsxbus.sveltos import agent, manifests
+from dsxbus.sveltos.config import EventRule, MatchCriteria, StreamSpec, Sveltos, Trigger
 
 _K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _STREAM_NAME_BAD = re.compile(r"[\s.*>/\\]")
@@ -99,7 +100,7 @@ def _stream_object_problems(streams: Sequence[StreamSpec]) -> list[Problem]:
         if not stream.name or _STREAM_NAME_BAD.search(stream.name):
             continue  # reported as a stream name already
         key = key_path(*ROOT, "jetstream", "streams", index, "name")
-        token = sveltos.stream_object_token(stream.name)
+        token = manifests.stream_object_token(stream.name)
         if not token:
             found.append(
                 Problem(
@@ -290,14 +291,14 @@ def _server_certificate_problems(bus: EventBus) -> list[Problem]:
     mtls = bus.mtls
     if not mtls.enabled or mtls.server_cert_sans is None:
         return []
-    in_cluster = sveltos.in_cluster_hostnames(bus.namespace)[0]
+    in_cluster = agent.in_cluster_hostnames(bus.namespace)[0]
     if not hostnames.uncovered([in_cluster], mtls.server_cert_sans):
         return []
     return [
         Problem(
             key_path("mtls", "serverCertSans"),
             list(mtls.server_cert_sans),
-            f"Sveltos dials {sveltos.url(bus.namespace)} and checks the certificate against "
+            f"Sveltos dials {agent.url(bus.namespace)} and checks the certificate against "
             f"{in_cluster!r}; add that name to the nats-mtls server certificate",
         )
     ]
@@ -325,7 +326,7 @@ def _operator_entry_problems(bus: EventBus, identity: str) -> list[Problem]:
         path = ("auth", "permissions", "mtls", name)
         if entry.identity == identity:
             found += _agent_entry_problems(bus, path, entry, identity)
-        elif name == sveltos.PERMISSION_NAME:
+        elif name == agent.PERMISSION_NAME:
             found.append(Problem(key_path(*path), name, "dsx-bus generates this mTLS entry for Sveltos; rename yours"))
     return found
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dsxbus import certs, fleet, naming, permissions, streams, sveltos, versions
+from dsxbus import certs, fleet, naming, permissions, streams, versions
 from dsxbus.errors import ConfigError
 from dsxbus.fleet import Resolved
 from dsxbus.local import jetstream, plan, servers
 from dsxbus.local.plan import ClusterKeys
 from dsxbus.local.servers import LocalError, Server
+from dsxbus.sveltos import manifests as sveltos_manifests
 
 STATE = "state.json"
 KEYS = "keys.json"
@@ -410,10 +411,10 @@ def _create_streams(cluster: Cluster, item: Resolved, keys: ClusterKeys, say: Sa
     per_cpc = [streams.jetstream_config(s, bus.mqtt_streams, replicas=1) for s in mqtt if s.account == naming.SOURCES]
     consumers = []
     if bus.sveltos.enabled and bus.sveltos.jetstream is not None:
-        sveltos_streams = [{**c, "num_replicas": 1} for c in sveltos.jetstream_streams(bus.sveltos)]
+        sveltos_streams = [{**c, "num_replicas": 1} for c in sveltos_manifests.jetstream_streams(bus.sveltos)]
         say(f"* {cluster.stack}: creating {len(sveltos_streams)} Sveltos stream(s) and their consumers")
         configs += sveltos_streams
-        consumers = sveltos.jetstream_consumers(bus.sveltos)
+        consumers = sveltos_manifests.jetstream_consumers(bus.sveltos)
     jetstream.create_streams(
         cluster.main.url("client"), keys.admin[bus.domain_account].seed, configs, cluster.stack, consumers
     )

@@ -12,9 +12,10 @@ import jsonschema
 import pytest
 import yaml
 
-from dsxbus import checks, permissions, sveltos, sveltos_agent
+from dsxbus import checks, permissions
 from dsxbus.config import EventBus, FleetDefaults
 from dsxbus.stackfile import load_stack
+from dsxbus.sveltos import agent, manifests
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "sveltos"
@@ -70,7 +71,7 @@ def _warnings(bus: EventBus) -> list[str]:
 
 
 def test_certificate_fields_are_standard_padded_base64_of_the_pem() -> None:
-    config = sveltos.messaging_config(
+    config = agent.messaging_config(
         _stack("cpc-a").sveltos,
         server_url="tls://nats-mtls.dsx.svc.cluster.local:4222",
         certificate=CERT,
@@ -87,7 +88,7 @@ def test_certificate_fields_are_standard_padded_base64_of_the_pem() -> None:
 
 
 def test_core_nats_json_is_valid_against_the_upstream_schema_and_decodes_back() -> None:
-    config = sveltos.messaging_config(
+    config = agent.messaging_config(
         _stack("cpc-a").sveltos, server_url="tls://h:4222", certificate=CERT, key=KEY, ca=CA
     )
 
@@ -96,12 +97,12 @@ def test_core_nats_json_is_valid_against_the_upstream_schema_and_decodes_back() 
     jsonschema.validate(document, _schema())
     assert document["nats"]["configuration"]["subjects"] == ["command.user.>"]
     assert "jetstream" not in document
-    assert sveltos_agent.MessagingConfig.from_json(config.to_json()) == config
+    assert agent.MessagingConfig.from_json(config.to_json()) == config
 
 
 def test_jetstream_json_lists_streams_and_their_names_for_older_agents() -> None:
     block = _cpc(_block(nats=None, jetstream={"streams": [{"name": "USERS", "subjects": ["command.user.>"]}]})).sveltos
-    config = sveltos.messaging_config(block, server_url="tls://h:4222", certificate=CERT, key=KEY, ca=CA)
+    config = agent.messaging_config(block, server_url="tls://h:4222", certificate=CERT, key=KEY, ca=CA)
 
     document = json.loads(config.to_json())
 
@@ -117,11 +118,11 @@ def test_raw_pem_in_a_certificate_field_is_refused_as_the_agent_refuses_it() -> 
     }
 
     with pytest.raises(ValueError):
-        sveltos_agent.MessagingConfig.from_json(json.dumps(document))
+        agent.MessagingConfig.from_json(json.dumps(document))
 
 
 def test_the_url_is_the_in_cluster_nats_mtls_client_port_over_tls() -> None:
-    assert sveltos.url("dsx") == "tls://nats-mtls.dsx.svc.cluster.local:4222"
+    assert agent.url("dsx") == "tls://nats-mtls.dsx.svc.cluster.local:4222"
 
 
 # --- Manifests ---
@@ -130,7 +131,7 @@ def test_the_url_is_the_in_cluster_nats_mtls_client_port_over_tls() -> None:
 def test_event_source_is_cluster_scoped_and_valid_against_its_crd() -> None:
     rule = _stack("cpc-a").sveltos.event_rules[0]
 
-    manifest = sveltos.event_source(rule)
+    manifest = manifests.event_source(rule)
 
     assert "namespace" not in manifest["metadata"]
     jsonschema.validate(manifest, _crd_schema("eventsources.lib.projectsveltos.io.crd.yaml"))
@@ -146,7 +147,7 @@ def test_event_source_is_cluster_scoped_and_valid_against_its_crd() -> None:
 def test_event_trigger_references_its_source_and_template_and_is_valid_against_its_crd() -> None:
     rule = _stack("cpc-a").sveltos.event_rules[0]
 
-    manifest = sveltos.event_trigger(rule)
+    manifest = manifests.event_trigger(rule)
 
     jsonschema.validate(manifest, _crd_schema("eventtriggers.lib.projectsveltos.io.crd.yaml"))
     spec = manifest["spec"]
@@ -164,7 +165,7 @@ def test_event_trigger_references_its_source_and_template_and_is_valid_against_i
 def test_the_agent_identity_may_subscribe_to_its_subjects_and_publish_nothing() -> None:
     bus = _stack("cpc-a")
 
-    entry = json.loads(permissions.render(permissions.permissions_document(bus)))["mtls"][sveltos.PERMISSION_NAME]
+    entry = json.loads(permissions.render(permissions.permissions_document(bus)))["mtls"][agent.PERMISSION_NAME]
 
     assert entry == {
         "identity": "CN=sveltos-agent.cpc-a",
@@ -176,7 +177,7 @@ def test_the_agent_identity_may_subscribe_to_its_subjects_and_publish_nothing() 
 def test_with_jetstream_the_identity_may_read_only_its_own_streams() -> None:
     bus = _cpc(_block(jetstream={"streams": [{"name": "USERS", "subjects": ["command.user.>"]}]}))
 
-    granted = sveltos.bus_permissions(bus.sveltos, bus.domain_account)
+    granted = agent.bus_permissions(bus.sveltos, bus.domain_account)
 
     assert granted.pub is not None and granted.sub is not None
     assert "$JS.CPC.API.CONSUMER.MSG.NEXT.USERS.*" in granted.pub.allow
@@ -190,7 +191,7 @@ def test_an_operator_entry_for_the_agent_identity_replaces_the_generated_one() -
 
     document = permissions.permissions_document(EventBus.model_validate(raw))["mtls"]
 
-    assert sveltos.PERMISSION_NAME not in document and "sveltos" in document
+    assert agent.PERMISSION_NAME not in document and "sveltos" in document
 
 
 # --- Traps caught at preview ---
@@ -371,7 +372,7 @@ def test_enabled_without_a_transport_is_refused() -> None:
 def test_disabled_sveltos_adds_nothing() -> None:
     bus = _cpc(_block(enabled=False))
 
-    assert sveltos.PERMISSION_NAME not in permissions.permissions_document(bus)["mtls"]
+    assert agent.PERMISSION_NAME not in permissions.permissions_document(bus)["mtls"]
     assert _problems(bus) == []
 
 
@@ -386,7 +387,7 @@ def test_jetstream_streams_on_file_storage_are_refused() -> None:
 def test_each_stream_gets_the_durable_consumer_older_agents_look_up() -> None:
     block = _cpc(_block(jetstream={"streams": [{"name": "USERS", "subjects": ["command.user.>"]}]})).sveltos
 
-    assert sveltos.nack_streams(block) == [
+    assert manifests.nack_streams(block) == [
         {
             "name": "USERS",
             "subjects": ["command.user.>"],
@@ -397,15 +398,15 @@ def test_each_stream_gets_the_durable_consumer_older_agents_look_up() -> None:
             "discard": "old",
         }
     ]
-    assert [(c["streamName"], c["durableName"], c["ackPolicy"]) for c in sveltos.nack_consumers(block)] == [
+    assert [(c["streamName"], c["durableName"], c["ackPolicy"]) for c in manifests.nack_consumers(block)] == [
         ("USERS", "sveltos-agent", "explicit")
     ]
-    assert sveltos.jetstream_consumers(block)[0]["config"]["ack_wait"] == 30 * 10**9
+    assert manifests.jetstream_consumers(block)[0]["config"]["ack_wait"] == 30 * 10**9
 
 
 @pytest.mark.parametrize(("stream", "token"), [("USERS", "users"), ("USER_OPS", "user-ops"), ("$SYS#x", "sys-x")])
 def test_a_stream_name_becomes_a_kubernetes_object_name(stream: str, token: str) -> None:
-    assert sveltos.stream_object_token(stream) == token
+    assert manifests.stream_object_token(stream) == token
 
 
 def test_two_streams_giving_one_object_name_are_refused() -> None:
