@@ -1,6 +1,6 @@
-"""`dsx-bus validate` on grants: noauth and operator entries may not reach cross-cluster commands or server APIs
-(nor, for noauth, broadcasts or a whole account) unless the entry acknowledges it. Each test changes one thing on
-an example stack file."""
+"""`dsx-bus validate` on grants (dsxbus.checks.grants): noauth and operator entries may not reach cross-cluster
+commands or server APIs (nor, for noauth, broadcasts or a whole account) unless the entry acknowledges it. Each test
+changes one thing on an example stack file."""
 
 from __future__ import annotations
 
