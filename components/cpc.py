@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 
 from components import cluster, stackrefs, streams
-from dsxbus import fleet, permissions, render, validation
+from dsxbus import checks, fleet, permissions, render
 from dsxbus.config import EventBus, FleetDefaults
 from dsxbus.errors import nothing_changed
 
@@ -33,7 +33,7 @@ def _csc_exports(bus: EventBus, endpoint: object, fleet_raw: object) -> fleet.Cs
                 "inherited on this run (no cross-layer routes, no OAuth2). Run `pulumi up` here again after the CSC."
             )
         return None
-    problems = [p for p in validation.effective_problems(bus, defaults) if not p.warning]
+    problems = [p for p in checks.effective_problems(bus, defaults) if not p.warning]
     if problems:
         for problem in problems:
             pulumi.log.error(f"with the CSC's fleet defaults: {problem}")

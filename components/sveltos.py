@@ -10,14 +10,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.secrets import LABELS
-from dsxbus import sveltos
 from dsxbus.config import CertificateIssuer
 from dsxbus.errors import DsxBusError
+from dsxbus.sveltos import agent, manifests
+from dsxbus.sveltos.config import Sveltos
 
 WAIT_FOR_READY = {"pulumi.com/waitFor": "condition=Ready"}
 
 
-def messaging_json(block: sveltos.Sveltos, namespace: str, secret: str, data: Mapping[str, str] | None) -> str:
+def messaging_json(block: Sveltos, namespace: str, secret: str, data: Mapping[str, str] | None) -> str:
     """The agent's JSON from the client TLS Secret's data (already base64 PEM, decoded and re-encoded checked)."""
     data = data or {}
     missing = [key for key in ("tls.crt", "tls.key") if not data.get(key)]
@@ -28,9 +29,9 @@ def messaging_json(block: sveltos.Sveltos, namespace: str, secret: str, data: Ma
             f"{namespace} {secret}) or fill the Secret, then run `pulumi up` again"
         )
     ca = data.get("ca.crt")
-    return sveltos.messaging_config(
+    return agent.messaging_config(
         block,
-        server_url=sveltos.url(namespace),
+        server_url=agent.url(namespace),
         certificate=base64.b64decode(data["tls.crt"]),
         key=base64.b64decode(data["tls.key"]),
         ca=base64.b64decode(ca) if ca else b"",
@@ -40,7 +41,7 @@ def messaging_json(block: sveltos.Sveltos, namespace: str, secret: str, data: Ma
 @dataclass(frozen=True)
 class SveltosArgs:
     namespace: str
-    block: sveltos.Sveltos
+    block: Sveltos
     identity: str
     """The agent's certificate identity (`Sveltos.identity_for` the cluster)."""
     issuer: CertificateIssuer | None
@@ -54,7 +55,7 @@ class SveltosOnBus(pulumi.ComponentResource):
         super().__init__("dsx-bus:sveltos:SveltosOnBus", name, None, opts)
         namespace, block, identity, issuer = args.namespace, args.block, args.identity, args.issuer
         child = pulumi.ResourceOptions(parent=self)
-        secret_name = block.client_certificate_secret or sveltos.CLIENT_TLS_SECRET
+        secret_name = block.client_certificate_secret or agent.CLIENT_TLS_SECRET
         secret_id: pulumi.Output[str]
         if block.client_certificate_secret is None and issuer is not None:
             certificate = k8s.apiextensions.CustomResource(
@@ -80,10 +81,10 @@ class SveltosOnBus(pulumi.ComponentResource):
             client_tls.data.apply(lambda data: messaging_json(block, namespace, secret_name, data))
         )
         k8s.core.v1.Secret(
-            f"{name}-{sveltos.SECRET_NAME}",
-            metadata={"name": sveltos.SECRET_NAME, "namespace": sveltos.SECRET_NAMESPACE, "labels": LABELS},
+            f"{name}-{agent.SECRET_NAME}",
+            metadata={"name": agent.SECRET_NAME, "namespace": agent.SECRET_NAMESPACE, "labels": LABELS},
             type="Opaque",
-            data={sveltos.SECRET_KEY: config.apply(lambda text: base64.b64encode(text.encode()).decode())},
+            data={agent.SECRET_KEY: config.apply(lambda text: base64.b64encode(text.encode()).decode())},
             opts=child,
         )
         self._streams(name, namespace, block)
@@ -96,14 +97,14 @@ class SveltosOnBus(pulumi.ComponentResource):
                         "namespace": template.namespace,
                         "labels": LABELS,
                         # Without it Sveltos deploys the data as is instead of instantiating it per event.
-                        "annotations": {sveltos.INSTANTIATE_ANNOTATION: "ok"},
+                        "annotations": {manifests.INSTANTIATE_ANNOTATION: "ok"},
                     },
                     data=dict(template.data),
                     opts=child,
                 )
                 for cm_name, template in rule.templates.items()
             ]
-            source = sveltos.event_source(rule)
+            source = manifests.event_source(rule)
             event_source = k8s.apiextensions.CustomResource(
                 f"{name}-eventsource-{rule.name}",
                 api_version=source["apiVersion"],
@@ -112,7 +113,7 @@ class SveltosOnBus(pulumi.ComponentResource):
                 spec=source["spec"],
                 opts=child,
             )
-            trigger = sveltos.event_trigger(rule)
+            trigger = manifests.event_trigger(rule)
             k8s.apiextensions.CustomResource(
                 f"{name}-eventtrigger-{rule.name}",
                 api_version=trigger["apiVersion"],
@@ -128,19 +129,19 @@ class SveltosOnBus(pulumi.ComponentResource):
                     delete_before_replace=True,
                 ),
             )
-        pulumi.log.info(sveltos.NATS_WATCHER_NOTE, self)
+        pulumi.log.info(agent.NATS_WATCHER_NOTE, self)
         self.register_outputs(
             {
-                "url": sveltos.url(namespace),
+                "url": agent.url(namespace),
                 "identity": identity,
                 "subjects": list(block.subscriptions()),
                 "eventRules": [rule.name for rule in block.event_rules],
             }
         )
 
-    def _streams(self, name: str, namespace: str, block: sveltos.Sveltos) -> None:
-        for spec, consumer in zip(sveltos.nack_streams(block), sveltos.nack_consumers(block), strict=True):
-            resource_name = sveltos.stream_object_token(spec["name"])
+    def _streams(self, name: str, namespace: str, block: Sveltos) -> None:
+        for spec, consumer in zip(manifests.nack_streams(block), manifests.nack_consumers(block), strict=True):
+            resource_name = manifests.stream_object_token(spec["name"])
             stream = k8s.apiextensions.CustomResource(
                 f"{name}-stream-{resource_name}",
                 api_version="jetstream.nats.io/v1beta2",

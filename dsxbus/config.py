@@ -14,7 +14,7 @@ from dsxbus.model import Model as _Model
 from dsxbus.model import Permissions as Permissions
 from dsxbus.model import ResponsePermission as ResponsePermission
 from dsxbus.model import SubjectRule as SubjectRule
-from dsxbus.sveltos import Sveltos
+from dsxbus.sveltos.config import Sveltos
 
 ClusterType = Literal["csc", "cpc"]
 SigningAlgorithm = Literal["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"]

@@ -88,14 +88,6 @@ class CrossLayer(Model):
         }[list_name]
         return [Entry(list_name, i, p) for i, p in enumerate(values)]
 
-    def lists(self) -> CrossLayer:
-        """Temporary, for dsxbus/validation.py only (moving to dsxbus/checks/): the lists are the model itself now."""
-        return self
-
-
-CrossLayerLists = CrossLayer
-"""Temporary, for dsxbus/validation.py only (moving to dsxbus/checks/): the old name of `CrossLayer`."""
-
 
 _NEVER_STARTS = "nats-server rejects every config load ('import forms a cycle'): the CPC's NATS never starts."
 _SOMETIMES = (

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dsxbus import render, stackfile, validation
+from dsxbus import checks, render, stackfile
 from dsxbus.config import CrossLayer, EventBus, FleetDefaults, fleet_defaults, inherit
 from dsxbus.errors import ConfigError, Problem
 
@@ -87,7 +87,7 @@ def problems(stacks: Mapping[str, stackfile.Stack]) -> list[Problem]:
     found = [
         Problem(f"{name}: {p.key}", p.value, p.fix, p.warning) for name, stack in stacks.items() for p in stack.warnings
     ]
-    return found + validation.fleet_problems({name: s.bus for name, s in stacks.items()})
+    return found + checks.fleet_problems({name: s.bus for name, s in stacks.items()})
 
 
 def csc_stack(stacks: Mapping[str, stackfile.Stack]) -> stackfile.Stack | None:

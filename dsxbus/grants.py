@@ -50,9 +50,10 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from dsxbus import naming, subjects, sveltos, topology
+from dsxbus import naming, subjects, topology
 from dsxbus.crosslayer import CrossLayer
 from dsxbus.model import GrantRisk, Permissions, SubjectRule
+from dsxbus.sveltos import agent as sveltos_agent
 
 Direction = Literal["pub", "sub"]
 ClusterType = Literal["csc", "cpc"]
@@ -342,7 +343,7 @@ def internal_identity(kind: str, name: str) -> bool:
     if kind == "nkey":
         services = (naming.NACK_PERMISSION, naming.NACK_SOURCES_PERMISSION, naming.SURVEYOR_PERMISSION)
         return name in (*services, *naming.MTLS_LEAF_PERMISSIONS) or naming.leaf_entry_name(name) is not None
-    return kind == "mtls" and name == sveltos.PERMISSION_NAME
+    return kind == "mtls" and name == sveltos_agent.PERMISSION_NAME
 
 
 def permissions_of(value: object) -> Permissions | None:

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from dsxbus import sveltos
 from dsxbus.config import EventBus
+from dsxbus.sveltos import agent as sveltos_agent
 
 
 def _strip_brackets(host: str) -> str:
@@ -98,9 +98,9 @@ def mtls_server_names(bus: EventBus) -> ServerNames:
     """The nats-mtls server certificate dsx-bus requests from cert-manager.
 
     It carries the names clients dial through the TLSRoute (`mtls.hostnames`, the route's SNI names too) and, with
-    Sveltos, the in-cluster names its agent dials (`sveltos.url`).
+    Sveltos, the in-cluster names its agent dials (`sveltos.agent.url`).
     """
     names = bus.mtls.hostnames
     if bus.sveltos.enabled:
-        names += sveltos.in_cluster_hostnames(bus.namespace)
+        names += sveltos_agent.in_cluster_hostnames(bus.namespace)
     return ServerNames(names[0] if names else f"nats-mtls.{bus.cluster_name}", names)

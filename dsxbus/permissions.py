@@ -6,9 +6,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from dsxbus import naming, subjects, sveltos, topology, versions
+from dsxbus import naming, subjects, topology, versions
 from dsxbus.config import EventBus, MtlsIdentity, Permissions, SubjectRule
 from dsxbus.crosslayer import CrossLayer
+from dsxbus.sveltos import agent as sveltos_agent
 
 NACK_GRANT = Permissions(pub=SubjectRule(allow=("$JS.API.>",)), sub=SubjectRule(allow=("_INBOX.>",)))
 """NACK manages its cluster's streams and consumers through the JetStream API (nats.go, replies to `_INBOX.`):
@@ -149,10 +150,10 @@ def mtls_entries(bus: EventBus) -> dict[str, MtlsIdentity]:
     if block.enabled:
         identity = block.identity_for(bus.cluster_name)
         if all(entry.identity != identity for entry in entries.values()):
-            entries[sveltos.PERMISSION_NAME] = MtlsIdentity(
+            entries[sveltos_agent.PERMISSION_NAME] = MtlsIdentity(
                 identity=identity,
                 account=bus.domain_account,
-                permissions=sveltos.bus_permissions(block, bus.domain_account),
+                permissions=sveltos_agent.bus_permissions(block, bus.domain_account),
             )
     return entries
 

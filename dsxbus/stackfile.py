@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from dsxbus import validation
+from dsxbus import checks
 from dsxbus.config import EventBus
 from dsxbus.errors import CONFIG_KEY, ConfigError, Problem, key_path
 
@@ -89,7 +89,7 @@ def parse(raw: object, source: str = "") -> tuple[EventBus, tuple[Problem, ...]]
     except ValidationError as exc:
         schema = [_problem(error) for error in exc.errors()]
         raise ConfigError(schema + _rule_problems_without(raw, exc), source) from None
-    found = validation.problems(bus)
+    found = checks.problems(bus)
     errors = [p for p in found if not p.warning]
     if errors:
         raise ConfigError(found, source)
@@ -108,7 +108,7 @@ def _rule_problems_without(raw: Mapping[str, Any], exc: ValidationError) -> list
     except ValidationError:
         return []  # a required key is among the broken ones: the schema errors are all we can say
     prefixes = tuple(key_path(key) for key in dropped)
-    return [p for p in validation.problems(partial) if not p.warning and not p.key.startswith(prefixes)]
+    return [p for p in checks.problems(partial) if not p.warning and not p.key.startswith(prefixes)]
 
 
 def _problem(error: Mapping[str, Any]) -> Problem:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from dsxbus import certs, fleet, naming, permissions, streams, sveltos, versions
+from dsxbus import certs, fleet, naming, permissions, streams, versions
 from dsxbus.config import CrossLayer
 from dsxbus.errors import ConfigError
 from dsxbus.fleet import Resolved
@@ -20,6 +20,7 @@ from dsxbus.local import jetstream, plan, servers, state
 from dsxbus.local.plan import ClusterKeys
 from dsxbus.local.servers import LocalError, Server
 from dsxbus.local.state import Federation, LocalCluster, MtlsClient
+from dsxbus.sveltos import manifests as sveltos_manifests
 
 MAIN_PORTS = ("client", "http", "leaf", "mqtt")
 MTLS_PORTS = ("client", "http", "leaf", "mqtt")
@@ -271,10 +272,10 @@ def _create_streams(cluster: LocalCluster, item: Resolved, keys: ClusterKeys, sa
     per_cpc = [streams.jetstream_config(s, bus.mqtt_streams, replicas=1) for s in mqtt if s.account == naming.SOURCES]
     consumers = []
     if bus.sveltos.enabled and bus.sveltos.jetstream is not None:
-        sveltos_streams = [{**c, "num_replicas": 1} for c in sveltos.jetstream_streams(bus.sveltos)]
+        sveltos_streams = [{**c, "num_replicas": 1} for c in sveltos_manifests.jetstream_streams(bus.sveltos)]
         say(f"* {cluster.stack}: creating {len(sveltos_streams)} Sveltos stream(s) and their consumers")
         configs += sveltos_streams
-        consumers = sveltos.jetstream_consumers(bus.sveltos)
+        consumers = sveltos_manifests.jetstream_consumers(bus.sveltos)
     jetstream.create_streams(
         cluster.main.url("client"), keys.admin[bus.domain_account].seed, configs, cluster.stack, consumers
     )

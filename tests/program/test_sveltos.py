@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 
-from dsxbus import sveltos, sveltos_agent
+from dsxbus.sveltos import agent
 from tests.program import harness
 from tests.program.conftest import CSC_REF
 from tests.program.harness import SECRET_VALUE, SIG_KEY, Run, issued_tls, strings, unwrap
@@ -18,12 +18,12 @@ SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "sveltos" / "sveltos
 
 
 def _agent_json(run: Run) -> dict[str, Any]:
-    secret = unwrap(run.k8s_objects()[("Secret", sveltos.SECRET_NAME)].inputs)
-    return dict(json.loads(base64.b64decode(secret["data"][sveltos.SECRET_KEY])))
+    secret = unwrap(run.k8s_objects()[("Secret", agent.SECRET_NAME)].inputs)
+    return dict(json.loads(base64.b64decode(secret["data"][agent.SECRET_KEY])))
 
 
 def test_the_sveltos_nats_secret_is_where_the_agent_reads_it(cpc_a: Run) -> None:
-    secret = unwrap(cpc_a.k8s_objects()[("Secret", sveltos.SECRET_NAME)].inputs)
+    secret = unwrap(cpc_a.k8s_objects()[("Secret", agent.SECRET_NAME)].inputs)
 
     assert secret["metadata"]["namespace"] == "projectsveltos"
     assert list(secret["data"]) == ["sveltos-nats"]
@@ -31,16 +31,16 @@ def test_the_sveltos_nats_secret_is_where_the_agent_reads_it(cpc_a: Run) -> None
 
 def test_the_agent_json_is_secret_in_state(cpc_a: Run, csc: Run) -> None:
     for run in (cpc_a, csc):
-        data = run.k8s_objects()[("Secret", sveltos.SECRET_NAME)].inputs["data"]
+        data = run.k8s_objects()[("Secret", agent.SECRET_NAME)].inputs["data"]
         assert data[SIG_KEY] == SECRET_VALUE or data["sveltos-nats"][SIG_KEY] == SECRET_VALUE
 
 
 def test_the_agent_json_is_schema_valid_and_carries_the_issued_client_certificate(cpc_a: Run) -> None:
     document = _agent_json(cpc_a)
     jsonschema.validate(document, json.loads(SCHEMA.read_text()))
-    issued = issued_tls(sveltos.CLIENT_TLS_SECRET)
+    issued = issued_tls(agent.CLIENT_TLS_SECRET)
 
-    config = sveltos_agent.MessagingConfig.from_json(json.dumps(document)).nats
+    config = agent.MessagingConfig.from_json(json.dumps(document)).nats
     assert config is not None
     auth = config.configuration.authorization
     assert auth is not None and auth.client_cert is not None
@@ -59,7 +59,7 @@ def test_the_agent_dials_the_in_cluster_mtls_port_and_subscribes_to_the_configur
 
 
 def test_the_client_certificate_is_requested_for_the_agent_identity_and_awaited(cpc_a: Run) -> None:
-    certificate = unwrap(cpc_a.k8s_objects()[("Certificate", sveltos.CLIENT_TLS_SECRET)].inputs)
+    certificate = unwrap(cpc_a.k8s_objects()[("Certificate", agent.CLIENT_TLS_SECRET)].inputs)
 
     assert certificate["spec"]["commonName"] == "sveltos-agent.cpc-a"
     assert "client auth" in certificate["spec"]["usages"]
@@ -77,7 +77,7 @@ def test_the_permissions_configmap_grants_the_agent_identity(cpc_a: Run) -> None
     configmap = unwrap(cpc_a.k8s_objects()[("ConfigMap", "auth-callout-permissions")].inputs)
     document = json.loads(configmap["data"]["permissions.json"])
 
-    assert document["mtls"][sveltos.PERMISSION_NAME] == {
+    assert document["mtls"][agent.PERMISSION_NAME] == {
         "identity": "CN=sveltos-agent.cpc-a",
         "account": "CPC",
         "permissions": {"pub": {"deny": [">"]}, "sub": {"allow": ["command.user.>"]}},
@@ -112,12 +112,12 @@ def test_a_cluster_without_sveltos_declares_nothing_for_it(cpc_b: Run) -> None:
     kinds = {kind for kind, _ in cpc_b.k8s_objects()}
 
     assert not kinds & {"EventSource", "EventTrigger"}
-    assert ("Secret", sveltos.SECRET_NAME) not in cpc_b.k8s_objects()
+    assert ("Secret", agent.SECRET_NAME) not in cpc_b.k8s_objects()
     assert not [c for c in cpc_b.captured if c.op == "read" and c.type.startswith("kubernetes:")]
 
 
 def test_no_private_key_reaches_an_output_or_a_configmap(cpc_a: Run) -> None:
-    key = base64.b64decode(issued_tls(sveltos.CLIENT_TLS_SECRET)["tls.key"]).decode()
+    key = base64.b64decode(issued_tls(agent.CLIENT_TLS_SECRET)["tls.key"]).decode()
     for captured in cpc_a.registered():
         if captured.type == "kubernetes:core/v1:ConfigMap":
             assert not [s for s, _ in strings(captured.inputs) if "PRIVATE KEY" in s or s == key]
@@ -140,5 +140,5 @@ def test_on_jetstream_the_program_creates_the_stream_and_the_agent_consumer(csc_
 
 
 def test_the_preview_says_how_to_turn_on_the_classifier_nats_watcher(cpc_a: Run, cpc_b: Run) -> None:
-    assert ("INFO", sveltos.NATS_WATCHER_NOTE) in cpc_a.logs
-    assert ("INFO", sveltos.NATS_WATCHER_NOTE) not in cpc_b.logs
+    assert ("INFO", agent.NATS_WATCHER_NOTE) in cpc_a.logs
+    assert ("INFO", agent.NATS_WATCHER_NOTE) not in cpc_b.logs

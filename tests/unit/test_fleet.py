@@ -1,119 +1,20 @@
-"""Consistency among stack files (`fleet.problems`), what a CPC takes from its CSC (`fleet.inherit_from_csc`, for the
+"""Stack files loaded together (`fleet.load`), what a CPC takes from its CSC (`fleet.inherit_from_csc`, for the
 program and the CLI alike) and what each stack sees of the others (`fleet.resolve`).
 
-Each test copies the example stack files into tmp_path and edits one thing with PyYAML.
+Consistency among them (`fleet.problems`) is tested with its rules: tests/unit/test_checks_fleet.py.
 """
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from dsxbus import fleet, render
 from dsxbus.config import CrossLayer, EventBus, FleetDefaults, Jwks
-from dsxbus.errors import ConfigError, Problem
-
-ROOT = Path(__file__).resolve().parents[2]
-KEY = "dsx-bus:eventBus"
-STACKS = ("csc", "cpc-a", "cpc-b")
-
-
-def _fleet(tmp_path: Path, **edits: Callable[[dict[str, Any]], None]) -> Path:
-    """The example stacks in tmp_path; `edits` maps a stack (cpc_a for cpc-a) to a change of its eventBus."""
-    for stack in STACKS:
-        shutil.copy(ROOT / f"Pulumi.{stack}.yaml", tmp_path / f"Pulumi.{stack}.yaml")
-    for name, edit in edits.items():
-        path = tmp_path / f"Pulumi.{name.replace('_', '-')}.yaml"
-        document = yaml.safe_load(path.read_text())
-        edit(document["config"][KEY])
-        path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return tmp_path
-
-
-def _problems(project: Path) -> list[Problem]:
-    return fleet.problems(fleet.load(project))
-
-
-def _errors(project: Path) -> list[Problem]:
-    return [p for p in _problems(project) if not p.warning]
-
-
-def test_the_example_fleet_has_no_errors() -> None:
-    assert _errors(ROOT) == []
-
-
-def test_the_example_fleet_has_no_errors_when_copied(tmp_path: Path) -> None:
-    assert _errors(_fleet(tmp_path)) == []
-
-
-def test_a_csc_listing_a_cpc_stack_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
-    def add_cpc_c(bus: dict[str, Any]) -> None:
-        bus["cpcs"]["c"] = "organization/dsx-bus/cpc-c"
-
-    (problem,) = _errors(_fleet(tmp_path, csc=add_cpc_c))
-    assert problem.key == f"csc: {KEY}.cpcs.c"
-    assert problem.value == "organization/dsx-bus/cpc-c"
-    assert "no stack file Pulumi.cpc-c.yaml" in problem.fix
-
-
-def test_a_cpc_whose_cluster_id_differs_from_the_csc_key_is_an_error(tmp_path: Path) -> None:
-    def rename(bus: dict[str, Any]) -> None:
-        bus["clusterId"] = "z"
-
-    errors = _errors(_fleet(tmp_path, cpc_a=rename))
-    assert [(p.key, p.value) for p in errors] == [(f"csc: {KEY}.cpcs.a", "organization/dsx-bus/cpc-a")]
-    assert "stack cpc-a is cpc 'z', not CPC 'a'" in errors[0].fix
-
-
-def test_two_cpcs_with_the_same_id_are_an_error(tmp_path: Path) -> None:
-    def same_as_a(bus: dict[str, Any]) -> None:
-        bus["clusterId"] = "a"
-
-    errors = _errors(_fleet(tmp_path, cpc_b=same_as_a))
-    duplicate = [p for p in errors if p.key == f"cpc-a, cpc-b: {KEY}.clusterId"]
-    assert len(duplicate) == 1
-    assert duplicate[0].value == "a"
-    assert "CPC ids must be unique in the fleet" in duplicate[0].fix
-    # and the CSC's entry for b now points at a stack that is CPC 'a'
-    assert any(p.key == f"csc: {KEY}.cpcs.b" for p in errors)
-
-
-def test_a_cpc_with_an_extra_account_the_csc_lacks_is_an_error(tmp_path: Path) -> None:
-    def add_tools(bus: dict[str, Any]) -> None:
-        bus["extraAccounts"]["Tools"] = {"enabled": True}
-
-    (problem,) = _errors(_fleet(tmp_path, cpc_b=add_tools))
-    assert problem.key == f"cpc-b: {KEY}.extraAccounts"
-    assert problem.value == ["Tools"]
-    assert "Add it to the CSC's extraAccounts" in problem.fix
-
-
-def test_a_cpc_the_csc_does_not_list_is_a_warning(tmp_path: Path) -> None:
-    def drop_b(bus: dict[str, Any]) -> None:
-        del bus["cpcs"]["b"]
-
-    problems = _problems(_fleet(tmp_path, csc=drop_b))
-    unlisted = [p for p in problems if p.value == "cpc-b"]
-    assert len(unlisted) == 1
-    assert unlisted[0].warning
-    assert unlisted[0].key == f"csc: {KEY}.cpcs"
-    assert "b: organization/dsx-bus/cpc-b" in unlisted[0].fix
-    assert not [p for p in problems if not p.warning]
-
-
-def test_oauth2_on_a_cpc_is_an_error_when_the_csc_has_no_jwks_to_inherit(tmp_path: Path) -> None:
-    def drop_jwks(bus: dict[str, Any]) -> None:
-        del bus["auth"]["jwks"]
-        del bus["auth"]["permissions"]["oauth2"]
-
-    errors = _errors(_fleet(tmp_path, csc=drop_jwks))
-    assert [p.key for p in errors] == [f"cpc-a: {KEY}.auth.permissions.oauth2", f"cpc-b: {KEY}.auth.permissions.oauth2"]
-    assert all("the CSC exports none to inherit" in p.fix for p in errors)
+from dsxbus.errors import ConfigError
+from tests.unit.stackconfigs import KEY, ROOT, example_fleet
 
 
 def _example(stack: str) -> EventBus:
@@ -200,7 +101,7 @@ def test_a_cpc_endpoint_of_its_own_wins_over_the_csc_leaf_endpoint(tmp_path: Pat
     def own_endpoint(bus: dict[str, Any]) -> None:
         bus["cscEndpoint"] = "nats://10.0.0.1:7422"
 
-    resolved = fleet.resolve(fleet.load(_fleet(tmp_path, cpc_a=own_endpoint)), "cpc-a")
+    resolved = fleet.resolve(fleet.load(example_fleet(tmp_path, cpc_a=own_endpoint)), "cpc-a")
     assert resolved.csc_endpoint == "nats://10.0.0.1:7422"
 
 
@@ -216,29 +117,7 @@ def test_a_broken_stack_file_fails_the_load_naming_its_stack(tmp_path: Path) -> 
     def numeric(bus: dict[str, Any]) -> None:
         bus["clusterId"] = 1
 
-    project = _fleet(tmp_path, cpc_a=numeric)
+    project = example_fleet(tmp_path, cpc_a=numeric)
     with pytest.raises(ConfigError) as caught:
         fleet.load(project)
     assert [p.key for p in caught.value.problems] == [f"cpc-a: {KEY}.clusterId"]
-
-
-def _cpc_b_broadcasts_sensor(bus: dict[str, Any]) -> None:
-    bus["crossLayer"] = {"cscExports": ["sensor.>"], "cscPrefixedExports": ["command.>"], "cpcExports": ["status.>"]}
-
-
-def test_a_cpc_export_another_cpc_imports_as_a_broadcast_is_an_error_where_the_leaf_needs_it_unprefixed(
-    tmp_path: Path,
-) -> None:
-    # cpc-a runs the deployed 2.12.6: its leaf may publish `sensor.x` on the CSC, and cpc-b would receive it.
-    (problem,) = _errors(_fleet(tmp_path, cpc_b=_cpc_b_broadcasts_sensor))
-    assert problem.key == f"cpc-a: {KEY}.crossLayer.cpcExports[0]" and problem.value == "sensor.>"
-    assert "cscExports 'sensor.>' of CPC 'b'" in problem.fix and "run nats-server 2.15.1" in problem.fix
-
-
-def test_the_same_lists_are_no_error_when_that_cpc_runs_a_version_that_checks_after_the_prefix(
-    tmp_path: Path,
-) -> None:
-    def newest(bus: dict[str, Any]) -> None:
-        bus["images"] = {"nats": "nats:2.15.1-alpine"}
-
-    assert _errors(_fleet(tmp_path, cpc_a=newest, cpc_b=_cpc_b_broadcasts_sensor)) == []

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import yaml
 
-from dsxbus import sveltos
 from dsxbus.config import EventBus
 from dsxbus.hostnames import (
     ServerNames,
@@ -21,6 +20,7 @@ from dsxbus.hostnames import (
     sends_sni,
     uncovered,
 )
+from dsxbus.sveltos import agent as sveltos_agent
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -243,7 +243,7 @@ def test_with_sveltos_the_mtls_certificate_also_covers_the_in_cluster_url_its_ag
         "nats-mtls.events.svc",
         "nats-mtls",
     )
-    assert uncovered([host_of_url(sveltos.url("events"))], names.dns_names) == ()
+    assert uncovered([host_of_url(sveltos_agent.url("events"))], names.dns_names) == ()
 
 
 def test_an_mtls_certificate_without_hostnames_is_named_after_its_cluster() -> None:

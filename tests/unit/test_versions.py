@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dsxbus import stackfile, topology, versions
+from dsxbus import topology, versions
 from dsxbus.config import CrossLayer, EventBus
-from dsxbus.errors import ConfigError
 from dsxbus.local import binaries
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,14 +19,6 @@ CPC = {
     "cscEndpoint": "nats://leaf.csc.example.com:7422",
     "authCallout": {"image": "registry.example.com/auth-callout:v1"},
 }
-
-
-def _nats_image_problems(images: dict[str, object]) -> list[str]:
-    try:
-        stackfile.parse({**CPC, "images": images}, source="Pulumi.cpc-a.yaml")
-    except ConfigError as error:
-        return [str(p) for p in error.problems if not p.warning]
-    return []
 
 
 def test_the_deployed_version_is_the_first_supported_one_and_the_newest_the_last() -> None:
@@ -68,26 +59,6 @@ def test_the_default_image_runs_the_deployed_version() -> None:
 )
 def test_an_image_names_a_version_only_by_a_full_version_tag(reference: str, version: str | None) -> None:
     assert versions.of_image(reference) == version
-
-
-@pytest.mark.parametrize("version", versions.SUPPORTED)
-def test_every_supported_nats_image_is_accepted(version: str) -> None:
-    assert _nats_image_problems({"nats": f"nats:{version}-alpine"}) == []
-
-
-def test_an_unsupported_nats_image_is_an_error_naming_the_key_the_versions_and_the_opt_in() -> None:
-    (problem,) = _nats_image_problems({"nats": "nats:2.11.0-alpine"})
-    assert problem.startswith("dsx-bus:eventBus.images.nats = 'nats:2.11.0-alpine': nats-server 2.11.0 is not")
-    assert "2.12.6, 2.15.1" in problem and "images.acceptUntestedNatsVersion: true" in problem
-
-
-def test_a_nats_image_that_names_no_version_is_an_error_that_shows_how_to_pin_it() -> None:
-    (problem,) = _nats_image_problems({"nats": "nats@sha256:" + "0" * 64})
-    assert "names no nats-server version" in problem and "nats:2.12.6-alpine@sha256:" in problem
-
-
-def test_the_opt_in_runs_an_untested_nats_image() -> None:
-    assert _nats_image_problems({"nats": "nats:2.11.0-alpine", "acceptUntestedNatsVersion": True}) == []
 
 
 @pytest.mark.parametrize(

@@ -23,10 +23,12 @@ import yaml
 from nats.aio.client import Client as Nats
 from nats.aio.msg import Msg
 
-from dsxbus import sveltos, sveltos_agent
 from dsxbus.local import clients, runner, servers
 from dsxbus.local.state import Federation
 from dsxbus.stackfile import load_stack
+from dsxbus.sveltos import agent as sveltos_agent
+from dsxbus.sveltos import manifests as sveltos_manifests
+from dsxbus.sveltos.config import Sveltos
 
 TIMEOUT = 5.0
 
@@ -43,9 +45,9 @@ class Agent:
 def _decoded_secret(federation: Federation, stack: str) -> sveltos_agent.MessagingConfig:
     """The `sveltos-nats` JSON the program writes for `stack` (local CA's files), decoded as the agent does."""
     cluster = federation.clusters[stack]
-    client = cluster.mtls_clients[sveltos.PERMISSION_NAME]
+    client = cluster.mtls_clients[sveltos_agent.PERMISSION_NAME]
     assert cluster.mtls is not None and federation.ca is not None
-    generated = sveltos.messaging_config(
+    generated = sveltos_agent.messaging_config(
         load_stack(federation.project, stack).bus.sveltos,
         server_url=f"tls://127.0.0.1:{cluster.mtls.ports['client']}",
         certificate=Path(client.cert).read_bytes(),
@@ -65,7 +67,7 @@ def _tls(auth: sveltos_agent.MessagingAuthorization | None, directory: Path) -> 
     return context
 
 
-def _agent_credentials(federation: Federation, stack: str, tmp_path: Path) -> tuple[sveltos.Sveltos, Agent]:
+def _agent_credentials(federation: Federation, stack: str, tmp_path: Path) -> tuple[Sveltos, Agent]:
     decoded = _decoded_secret(federation, stack).nats
     assert decoded is not None
     configuration = decoded.configuration
@@ -135,7 +137,7 @@ def test_the_agent_hears_a_cloud_event_the_csc_addresses_to_its_cpc(federation: 
 
     assert subject == "command.user.login"
     assert sveltos_agent.cloud_event_problem(json.dumps(event).encode()) is None
-    assert sveltos.matching_rules(block, agent.subjects[0], event) == ["user-operation"]
+    assert sveltos_agent.matching_rules(block, agent.subjects[0], event) == ["user-operation"]
     assert errors == []
 
 
@@ -229,13 +231,13 @@ async def _consume_as_the_agent(federation: Federation, tmp_path: Path) -> tuple
         js = agent.jetstream()
         (stream,) = configuration.streams
         await js.stream_info(stream.name)
-        await js.consumer_info(stream.name, sveltos.CONSUMER)
-        pull = await js.pull_subscribe_bind(durable=sveltos.CONSUMER, stream=stream.name)
+        await js.consumer_info(stream.name, sveltos_manifests.CONSUMER)
+        pull = await js.pull_subscribe_bind(durable=sveltos_manifests.CONSUMER, stream=stream.name)
         await publisher.publish("cpc.a.command.user.login", _cloud_event("login", "mgianluc"))
         await publisher.flush()
         (message,) = await pull.fetch(1, timeout=10)
         await message.ack_sync()
-        left = await js.consumer_info(stream.name, sveltos.CONSUMER)
+        left = await js.consumer_info(stream.name, sveltos_manifests.CONSUMER)
         assert left.num_ack_pending == 0 and left.num_pending == 0
         return json.loads(message.data), errors
     finally:

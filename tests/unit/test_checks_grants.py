@@ -1,6 +1,6 @@
-"""`dsx-bus validate` on grants: noauth and operator entries may not reach cross-cluster commands or server APIs
-(nor, for noauth, broadcasts or a whole account) unless the entry acknowledges it. Each test changes one thing on
-an example stack file."""
+"""`dsx-bus validate` on grants (dsxbus.checks.grants): noauth and operator entries may not reach cross-cluster
+commands or server APIs (nor, for noauth, broadcasts or a whole account) unless the entry acknowledges it. Each test
+changes one thing on an example stack file."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dsxbus import permissions, stackfile, validation
+from dsxbus import checks, permissions, stackfile
 from dsxbus.config import EventBus, FleetDefaults
 from dsxbus.errors import ConfigError, Problem
 
@@ -63,7 +63,7 @@ def test_the_example_stacks_grant_nothing_unacknowledged(stack: str) -> None:
 
 def test_the_example_fleet_grants_nothing_unacknowledged() -> None:
     buses = {stack: stackfile.parse(_raw(stack))[0] for stack in ("csc", "cpc-a", "cpc-b")}
-    assert [p for p in validation.fleet_problems(buses) if not p.warning] == []
+    assert [p for p in checks.fleet_problems(buses) if not p.warning] == []
 
 
 # --- noauth ---------------------------------------------------------------------------------------
@@ -223,7 +223,7 @@ def test_a_grant_in_a_cpcs_window_on_the_csc_is_judged_once_the_inherited_teleme
     fleet = FleetDefaults.model_validate(
         {"crossLayer": _example("csc")["crossLayer"], "jwks": _example("csc")["auth"]["jwks"]}
     )
-    (problem,) = [p for p in validation.effective_problems(cpc, fleet) if not p.warning]
+    (problem,) = [p for p in checks.effective_problems(cpc, fleet) if not p.warning]
     assert problem.key == f"{PERMS}.mtls.window.permissions.pub.allow[1]"
     assert "may publish to 'cpc.a.status.x': a subject that crosses the leaf to the CSC" in problem.fix
 
@@ -242,7 +242,7 @@ def test_a_command_only_one_cpc_imports_is_refused_on_the_csc_by_the_fleet_check
     cpc_b["crossLayer"]["cscPrefixedExports"] = ["command.>", "config.>"]
     buses = {"csc": stackfile.parse(csc)[0], "cpc-a": EventBus.model_validate(_raw("cpc-a"))}
     buses["cpc-b"] = stackfile.parse(cpc_b)[0]
-    (problem,) = [p for p in validation.fleet_problems(buses) if not p.warning]
+    (problem,) = [p for p in checks.fleet_problems(buses) if not p.warning]
     assert problem.key == f"csc: {PERMS}.noauth.permissions.pub.allow[1]"
     assert "may publish to 'cpc.x.config.x': a command to a CPC (cscPrefixedExports 'config.>'" in problem.fix
 

@@ -1,0 +1,39 @@
+"""The MQTT streams (dsxbus.checks.streams): on enough servers, in memory, and fitting the memory store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dsxbus import stackfile
+from tests.unit.stackconfigs import KEY, cpc, csc, only_error
+
+
+def test_more_stream_replicas_than_nats_servers_is_refused() -> None:
+    problem = only_error(cpc(mqttStreams={"replicas": 3}, nats={"replicas": 1}))
+    assert problem.key == f"{KEY}.mqttStreams.replicas"
+    assert problem.value == 3
+    assert "nats.replicas = 1" in problem.fix
+    assert "Lower it or add servers" in problem.fix
+
+
+def test_mqtt_streams_on_file_storage_are_refused() -> None:
+    problem = only_error(cpc(mqttStreams={"storage": "file"}))
+    assert problem.key == f"{KEY}.mqttStreams.storage"
+    assert "no file store" in problem.fix and "use memory" in problem.fix
+
+
+def _csc_with_cpcs(count: int, **overrides: object) -> dict[str, Any]:
+    return csc(cpcs={f"c{i}": f"organization/dsx-bus/cpc-c{i}" for i in range(count)}, **overrides)
+
+
+def test_mqtt_streams_that_do_not_fit_the_memory_store_are_an_error_naming_every_reservation() -> None:
+    # 5 x 64 MiB + 2 x 200 x 8 MiB = 3520 MiB > 2 GiB: JetStream would refuse the streams past the limit.
+    problem = only_error(_csc_with_cpcs(200))
+    assert problem.key == "dsx-bus:eventBus.nats.maxMemoryStore" and problem.value == "2Gi"
+    assert "reserve 3690987520 (5 x mqttStreams.maxBytes (67108864) + 2 x 200 CPCs" in problem.fix
+    assert "raise nats.maxMemoryStore, or lower mqttStreams.maxBytes / perCpcMaxBytes" in problem.fix
+
+
+def test_smaller_per_cpc_streams_fit_the_same_fleet_in_the_same_memory() -> None:
+    streams = {"perCpcMaxBytes": 2 * 1024 * 1024}
+    stackfile.parse(_csc_with_cpcs(200, mqttStreams=streams), source="Pulumi.test.yaml")
