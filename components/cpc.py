@@ -19,12 +19,14 @@ def _csc_exports(bus: EventBus, endpoint: object, fleet_raw: object) -> fleet.Cs
             f"the CSC stack {bus.csc_stack} exports no leafEndpoint (not deployed yet?): this CPC runs on its own, "
             f"its leafs dial the placeholder {render.PLACEHOLDER_CSC_ENDPOINT}. Run `pulumi up` on the CSC, then here."
         )
+    leaf_endpoint = endpoint if isinstance(endpoint, str) and endpoint else None
     try:
-        defaults = FleetDefaults.model_validate(fleet_raw) if fleet_raw else FleetDefaults()
+        # `{}` is what a CSC with neither crossLayer nor jwks exports: nothing to inherit, but deployed.
+        defaults = FleetDefaults.model_validate(fleet_raw) if fleet_raw is not None else FleetDefaults()
     except ValueError as exc:
         pulumi.log.error(f"{bus.csc_stack}: fleetDefaults cannot be read ({exc}); redeploy the CSC stack")
         raise pulumi.RunError(nothing_changed("the CSC stack's fleetDefaults are unreadable")) from None
-    if not fleet_raw:
+    if fleet_raw is None:
         if bus.csc_stack:
             # Nothing to inherit yet. Checking the effective config now would fail every first CPC up
             # (OAuth2 clients without an inherited jwks); the checks run on the `up` after the CSC's.
@@ -32,13 +34,14 @@ def _csc_exports(bus: EventBus, endpoint: object, fleet_raw: object) -> fleet.Cs
                 f"the CSC stack {bus.csc_stack} exports no fleetDefaults yet: crossLayer and jwks are not "
                 "inherited on this run (no cross-layer routes, no OAuth2). Run `pulumi up` here again after the CSC."
             )
-        return None
+        # Whatever the CSC does export still counts: its leaf endpoint is where the leafs must dial.
+        return fleet.CscExports(leaf_endpoint, defaults) if leaf_endpoint else None
     problems = [p for p in checks.effective_problems(bus, defaults) if not p.warning]
     if problems:
         for problem in problems:
             pulumi.log.error(f"with the CSC's fleet defaults: {problem}")
         raise pulumi.RunError(nothing_changed(len(problems), "with the CSC's fleet defaults"))
-    return fleet.CscExports(endpoint if isinstance(endpoint, str) and endpoint else None, defaults)
+    return fleet.CscExports(leaf_endpoint, defaults)
 
 
 class CpcEventBus(pulumi.ComponentResource):

@@ -92,3 +92,29 @@ def test_the_csc_shapes_a_cpc_leaf_permissions_for_the_nats_server_that_cpc_expo
 
 def test_a_cpc_that_exports_no_nats_server_version_gets_the_shape_every_version_routes(cpc_a: Run, cpc_b: Run) -> None:
     assert "sensor.>" in _leaf_pub_allow(cpc_a, cpc_b, None)
+
+
+def _leaf_urls(run: Run) -> set[str]:
+    remotes = run.charts()["nats"]["values"]["config"]["merge"]["leafnodes"]["remotes"]
+    return {r["urls"][0] for r in remotes}
+
+
+def test_a_csc_with_nothing_to_inherit_still_gives_its_cpcs_its_leaf_endpoint() -> None:
+    """A CSC with neither crossLayer nor jwks exports `fleetDefaults: {}`: deployed, with nothing to inherit."""
+    bus = dict(harness.stack_config("cpc-a")["dsx-bus:eventBus"])
+    # Nothing that needs what such a CSC cannot give: OAuth2 (jwks), Sveltos on a CSC subject (cross-layer lists).
+    bus["auth"] = {**bus["auth"], "permissions": {**bus["auth"]["permissions"], "oauth2": {}}}
+    bus["sveltos"] = {"enabled": False}
+    outputs = {"leafEndpoint": "nats://leaf.csc.example.com:7422", "fleetDefaults": {}}
+    run = harness.run("cpc-a", event_bus=bus, stack_outputs={CSC_REF: outputs})
+    assert run.error is None
+    assert _leaf_urls(run) == {"nats://leaf.csc.example.com:7422"}
+    assert not [w for w in run.warnings() if "fleetDefaults" in w]
+
+
+def test_a_csc_exporting_a_leaf_endpoint_but_no_fleet_defaults_still_gives_its_cpcs_the_endpoint() -> None:
+    outputs = {"leafEndpoint": "nats://leaf.csc.example.com:7422"}
+    run = harness.run("cpc-a", stack_outputs={CSC_REF: outputs})
+    assert run.error is None
+    assert _leaf_urls(run) == {"nats://leaf.csc.example.com:7422"}
+    assert [w for w in run.warnings() if "exports no fleetDefaults yet" in w]
