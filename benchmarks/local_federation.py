@@ -1,7 +1,7 @@
 """Local federation: time from `local up` to every leaf connected, and CPC -> CSC throughput vs a plain server.
 
 Run: .venv/bin/python benchmarks/local_federation.py [--messages 100000] [--reps 3]
-Prints numbers; it is not a test. Compare with research/nats-lab/FINDINGS.md items 5 and 6.
+Prints numbers; it is not a test. Compare with docs/measured-facts.md §4 and §5.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def bench_throughput(messages: int, reps: int, scratch: Path) -> None:
         csc_seed = federation.keys[csc.stack].admin["CSC"].seed
         plain_url = plain.url("client")
         results: dict[str, list[tuple[float, float, int]]] = {"plain": [], "federated": []}
-        for _ in range(reps):  # alternating, as FINDINGS item 6 did
+        for _ in range(reps):  # alternating, as docs/measured-facts.md §5 did
             results["plain"].append(one_run((plain_url, None, "bench.x"), (plain_url, None, "bench.x"), messages))
             results["federated"].append(
                 one_run(

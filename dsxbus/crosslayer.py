@@ -1,7 +1,7 @@
 """The cross-layer lists (cscExports / cscPrefixedExports / cpcExports) and which combinations of them break NATS.
 
-Measured on nats-server 2.15.1 with the upstream CPC account layout (research/nats-lab/FINDINGS.md
-item 3). nats-server reads the `accounts {}` block in Go map order, so some overlaps fail only some
+Measured on nats-server 2.15.1 with the upstream CPC account layout (docs/measured-facts.md §2).
+nats-server reads the `accounts {}` block in Go map order, so some overlaps fail only some
 config loads: one passing `nats-server -t` proves nothing, hence a rule instead of a trial.
 """
 
@@ -29,7 +29,7 @@ RESERVED = {
 
 
 class LoadFailure(Enum):
-    """How often nats-server refuses a CPC config with these lists (FINDINGS item 3)."""
+    """How often nats-server refuses a CPC config with these lists (docs/measured-facts.md §2)."""
 
     EVERY_LOAD = "every config load"
     MOST_LOADS = "about 7 config loads in 8"
@@ -100,7 +100,7 @@ _NARROW = "remove one of the two, or narrow them so that no subject matches both
 def check(lists: CrossLayer) -> list[Finding]:
     """Every problem in one CPC's cross-layer lists, errors first then warnings, in list order.
 
-    Rejects what FINDINGS item 3 measured as fatal (A ∨ B ∨ D) and as broken at run time
+    Rejects what docs/measured-facts.md §2 measured as fatal (A ∨ B ∨ D) and as broken at run time
     (rules 1-4), by reserving `cpc.>`, `csc2cpc.>` and `$` subjects and then testing pairs with a
     true wildcard collision test. With those reserved, the result does not depend on the CPC id
     (see `load_failure`), so the CSC can check fleet defaults before any CPC exists.
@@ -227,7 +227,7 @@ def _across(left: Sequence[Entry], right: Sequence[Entry], rule: str, consequenc
 
 
 def load_failure(lists: CrossLayer, cluster_id: str) -> LoadFailure | None:
-    """The measured predictor of FINDINGS item 3 for one CPC: does nats-server refuse its config?
+    """The measured predictor of docs/measured-facts.md §2 for one CPC: does nats-server refuse its config?
 
     A = the check run when the CSC account block is parsed first, B = when the CPC block is,
     D = a repeated stream import. Exact for the upstream account shape (26/26 measured cases,

@@ -176,7 +176,7 @@ def leaf_key_problem(value: str) -> str | None:
 
 @dataclass(frozen=True)
 class Reach:
-    """A way a CPC's leaf identity reaches beyond its own CPC (FINDINGS item 4)."""
+    """A way a CPC's leaf identity reaches beyond its own CPC (docs/measured-facts.md §3)."""
 
     direction: str
     """`pub` or `sub`."""

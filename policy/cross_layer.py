@@ -1,4 +1,7 @@
-"""Policy 1: the cross-layer lists, wherever a stack expresses them, obey the measured rule (FINDINGS item 3)."""
+"""Policy 1: the cross-layer lists, wherever a stack expresses them, obey the measured rule.
+
+The rule and its numbers: docs/measured-facts.md §2.
+"""
 
 from __future__ import annotations
 

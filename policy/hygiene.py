@@ -45,8 +45,8 @@ def _validate_noauth(args: ResourceValidationArgs, report_violation: ReportViola
     report_violation(
         f"{cm.label}: noauth is enabled: every client that brings no credentials lands in account "
         f"{noauth.get('account')!r} {scope}. The auth-callout cannot tell a leaf connection from a client, so a "
-        "leaf without a key lands there too (FINDINGS item 4). Fix: remove auth.permissions.noauth for production, "
-        "or narrow its permissions to what anonymous clients truly need.",
+        "leaf without a key lands there too (docs/measured-facts.md §3). Fix: remove auth.permissions.noauth for "
+        "production, or narrow its permissions to what anonymous clients truly need.",
         None,
     )
 

@@ -85,7 +85,7 @@ def _rogue_leaf_problems(bus: EventBus) -> list[Problem]:
             key_path("auth", "permissions", "noauth", "account"),
             noauth.account,
             "the auth-callout cannot tell a leaf connection from a client, so a leaf with no key "
-            "lands in this account with the noauth permissions (FINDINGS item 4) and receives whatever "
+            "lands in this account with the noauth permissions (docs/measured-facts.md §3) and receives whatever "
             "noauth may subscribe to. Remove noauth on the CSC for production",
             warning=True,
         )

@@ -97,7 +97,7 @@ async def _later(name: str, publish: Publish, sinks: Sequence[Sink], note: str =
 
 
 QOS1_UP_NOTE = (
-    "measured upstream behaviour, FINDINGS item 2: a QoS 1 publish on a CPC is stored only in the CPC's "
+    "measured upstream behaviour, docs/measured-facts.md §1: a QoS 1 publish on a CPC is stored only in the CPC's "
     "$MQTT_msgs and no stream sources it into the CSC, so a QoS 1 subscriber on the CSC gets nothing"
 )
 

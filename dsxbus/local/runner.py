@@ -67,7 +67,7 @@ def _resolve(project_dir: Path, names: Sequence[str] | None, say: Say) -> dict[s
     # Every server here is the one local binary: it decides the leaf permissions' shape, not the images.
     running = servers.nats_server_version()
     resolved = {name: _on_local_server(fleet.resolve(stacks, name), running) for name in starting}
-    # CSC first, then CPCs in the order given: FINDINGS item 5, a CPC that dials a CSC not yet
+    # CSC first, then CPCs in the order given: docs/measured-facts.md §4, a CPC that dials a CSC not yet
     # listening waits 1-2 s for its leaf to retry.
     return dict(sorted(resolved.items(), key=lambda item: item[1].bus.cluster_type != "csc"))
 

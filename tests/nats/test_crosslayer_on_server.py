@@ -1,7 +1,7 @@
 """Rendered CPC configs with overlapping cross-layer lists, loaded by the real nats-server (`-t`).
 
 nats-server reads the `accounts {}` block in Go map order, so some overlaps fail only some loads
-(FINDINGS item 3): these tests load each config many times, and show `crosslayer.check` agrees.
+(docs/measured-facts.md §2): these tests load each config many times, and show `crosslayer.check` agrees.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dsxbus.config import EventBus
 BASE = {"cscExports": ["broadcast.>"], "cscPrefixedExports": ["command.>"], "cpcExports": ["sensor.>"]}
 
 # Measured here (rendered CPC config, chart account order): 51/400 and 120/1000 loads of the csc∩cpc case
-# were rejected (12-13 %, as FINDINGS item 3 measured). Assume a floor of 10 % so a miss stays < 1e-4.
+# were rejected (12-13 %, as docs/measured-facts.md §2 measured). Assume a floor of 10 % so a miss stays < 1e-4.
 SPORADIC_RATE_FLOOR = 0.10
 SPORADIC_TRIES = math.ceil(math.log(1e-4) / math.log(1 - SPORADIC_RATE_FLOOR))  # 88
 # As many loads for a config that must pass: a failure as rare as 1 load in 10 would show with p > 1 - 1e-4.

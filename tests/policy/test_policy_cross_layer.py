@@ -1,4 +1,4 @@
-"""Cross-layer lists: the measured rule (FINDINGS item 3, `crosslayer.check`) on every place a stack expresses them."""
+"""Cross-layer lists: the measured rule (`crosslayer.check`, docs/measured-facts.md §2) wherever a stack has them."""
 
 from __future__ import annotations
 

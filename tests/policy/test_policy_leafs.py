@@ -106,7 +106,7 @@ def test_an_empty_leaf_key_without_an_entry_is_a_pending_cpc() -> None:
 
 
 def test_a_leaf_entry_without_permissions_reaches_every_other_cpc() -> None:
-    # The upstream chart's leaf entry: the whole CSC account (FINDINGS item 4).
+    # The upstream chart's leaf entry: the whole CSC account (docs/measured-facts.md §3).
     key = nkeys.generate(nkeys.KeyKind.USER).public_key
     found = _leaf_program(_document({"leaf-cpc-a": {"public_key": key, "account": "CSC"}}), [])
     assert analyzer.summary(found) == [(LEAST, "MANDATORY", "auth-callout-permissions")] * 2

@@ -14,7 +14,7 @@ BASE_CPC = ("sensor.>",)
 
 
 def lists(csc: tuple[str, ...] = (), pref: tuple[str, ...] = (), cpc: tuple[str, ...] = ()) -> CrossLayer:
-    """The base example lists plus the entries a case adds, as in FINDINGS item 3."""
+    """The base example lists plus the entries a case adds, as in docs/measured-facts.md §2."""
     return CrossLayer(csc_exports=BASE_CSC + csc, csc_prefixed_exports=BASE_PREFIXED + pref, cpc_exports=BASE_CPC + cpc)
 
 
@@ -138,8 +138,8 @@ def test_errors_come_before_warnings() -> None:
     assert [f.fatal for f in findings] == [True, False]
 
 
-# FINDINGS item 3, `-t rejected` with the chart's account order: 1000/1000 = EVERY_LOAD, ~870/1000 = MOST_LOADS,
-# ~130/1000 = SOME_LOADS, 0 = None.
+# docs/measured-facts.md §2, `-t rejected` with the chart's account order: 1000/1000 = EVERY_LOAD,
+# ~870/1000 = MOST_LOADS, ~130/1000 = SOME_LOADS, 0 = None.
 @pytest.mark.parametrize(
     ("case", "added", "measured"),
     [

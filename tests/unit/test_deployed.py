@@ -151,7 +151,7 @@ def test_a_leaf_without_permissions_reaches_every_cpc_both_ways() -> None:
     [
         (">", "cpc.x.x"),
         ("cpc.*.sensor.>", "cpc.x.sensor.x"),
-        ("cpc.2.command.restart", "cpc.2.command.restart"),  # FINDINGS item 4: CPC 1 injecting into CPC 2
+        ("cpc.2.command.restart", "cpc.2.command.restart"),  # docs/measured-facts.md §3: CPC 1 injecting into CPC 2
         ("csc2cpc.*.>", "csc2cpc.x.x"),
         ("$JS.*.API.>", "$JS.CPC-x.API.x"),
         ("$JS.CPC-2.API.>", "$JS.CPC-2.API.x"),

@@ -15,7 +15,7 @@ equal:
 4. nats-mtls.conf: the first leaf remote's account is `$MTLS_LEAF_ACCOUNT` upstream and the literal value of
    that variable (CSC / CPC) in dsx-bus.
 5. permissions.json: the CSC's `leaf-cpc-<id>` entries carry `permissions` confining the leaf to its own
-   `cpc.<id>.>` (FINDINGS item 4); upstream gives leafs the whole CSC account. Extra-account leafs
+   `cpc.<id>.>` (docs/measured-facts.md §3); upstream gives leafs the whole CSC account. Extra-account leafs
    (`leaf-<account>-cpc-<id>`) keep their whole, fleet-wide account but for the server's internals.
 6. permissions.json: `nack-controller` and `surveyor` carry `permissions` (the JetStream API; the SYS pings
    Surveyor sends) where upstream gives them their whole account (docs/threat-model.md). So do nats-mtls's

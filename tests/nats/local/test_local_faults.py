@@ -41,7 +41,7 @@ def test_after_the_csc_is_killed_and_restarted_leafs_reconnect_and_every_route_p
 ) -> None:
     """Core NATS is back as soon as the leafs are. QoS 1 and retained CSC -> CPC (stream sourcing) come
     back later: the CSC's memory streams died with it, and each CPC source only re-creates its consumer
-    after its stall detection fires (~20 s measured, not in FINDINGS). Until then those messages
+    after its stall detection fires (~20 s measured, not in docs/measured-facts.md). Until then those messages
     wait in the CSC stream."""
     old_pid = own_federation.csc.main.pid
     started = time.monotonic()

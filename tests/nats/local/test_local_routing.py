@@ -1,4 +1,4 @@
-"""The cross-layer routing matrix on a real local federation of the example stacks (FINDINGS item 2)."""
+"""The cross-layer routing matrix on a real local federation of the example stacks (docs/measured-facts.md §1)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_mqtt_topics_are_nats_subjects_across_the_layers_at_qos0(matrix: list[Re
 
 
 def test_mqtt_qos1_from_a_cpc_does_not_reach_a_qos1_subscriber_on_the_csc(matrix: list[Result]) -> None:
-    """Measured upstream behaviour (FINDINGS item 2): a CPC's QoS 1 publish is stored in the CPC's
+    """Measured upstream behaviour (docs/measured-facts.md §1): a CPC's QoS 1 publish is stored in the CPC's
     $MQTT_msgs only; no stream sources it to the CSC, so a CSC QoS 1 subscriber gets nothing while a
     QoS 0 one gets it. The route asserts exactly that (q1 subscriber: 0)."""
     for result in _pick(matrix, "mqtt q1 cpc-", "-> csc"):
@@ -93,7 +93,7 @@ async def _stream_info(federation: Federation, stack: str, account: str, stream:
 
 
 def test_the_csc_runs_jetstream_domain_csc(federation: Federation) -> None:
-    """Extra accounts and MQTT sessions on a CPC use the CSC's JetStream as domain CSC (FINDINGS item 2)."""
+    """Extra accounts and MQTT sessions on a CPC use the CSC's JetStream as domain CSC (docs/measured-facts.md §1)."""
     csc = asyncio.run(_stream_info(federation, "csc", "CSC", "$MQTT_msgs"))
     assert csc["cluster"] and "error" not in csc
     jsz = servers.monitor(federation.csc.main, "jsz")

@@ -1,4 +1,4 @@
-"""Who gets in and what they may do, on a real local federation (FINDINGS item 4, hardened)."""
+"""Who gets in and what they may do, on a real local federation (docs/measured-facts.md §3, hardened)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_a_cpc_presenting_a_leaf_key_the_csc_does_not_know_is_refused(
 def test_a_leaf_without_any_key_is_refused_although_anonymous_mqtt_is_allowed(
     federation: Federation, rogue_leaf: servers.Server
 ) -> None:
-    # The hardened lab config: no_auth_user lives in mqtt{}, so it never admits a leaf (FINDINGS item 4 gap 1).
+    # The hardened lab config: no_auth_user lives in mqtt{}, so it never admits a leaf (docs/measured-facts.md §3).
     servers.wait_for(lambda: _log_has(rogue_leaf, "Authorization Violation"), 5, "the rogue leaf to be refused")
 
     assert servers.leaf_count(rogue_leaf) == 0
