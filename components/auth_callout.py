@@ -12,7 +12,7 @@ import yaml
 
 from components.secrets import LABELS, env_sources
 from dsxbus import naming
-from dsxbus.config import EventBus
+from dsxbus.config import AuthCallout, EventBus
 
 HTTP_PORT = 8000
 METRICS_PORT = 9090
@@ -59,28 +59,54 @@ def container_env(bus: EventBus) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
-class AuthCalloutArgs:
+class AuthCalloutServiceArgs:
     namespace: pulumi.Input[str]
-    bus: EventBus
-    """The stack's own config: decides which resources and env vars exist."""
-    effective: pulumi.Output[EventBus]
-    """With inherited fleet defaults (jwks) filled in: decides config.yaml."""
-    permissions_json: pulumi.Output[str]
+    release_name: str
+    settings: AuthCallout
+    """The operator's `authCallout` block: image, replicas."""
+    config_yaml: str
+    """`service_config` of the config with inherited fleet defaults (jwks) filled in."""
+    env: list[dict[str, Any]]
+    """`container_env` of the stack's own config (which keys exist)."""
+    mtls: bool
+    """Mount the mTLS CA (the auth-callout maps client certificates to identities)."""
+    service_monitor: bool
+    permissions_json: pulumi.Input[str]
     restart_key: pulumi.Input[str] = ""
     """Anything else the pod reads only at start (the CPC leaf public keys in its env): a change restarts it."""
 
 
-class AuthCallout(pulumi.ComponentResource):
+def service_args(
+    namespace: pulumi.Input[str],
+    bus: EventBus,
+    effective: EventBus,
+    permissions_json: pulumi.Input[str],
+    restart_key: pulumi.Input[str],
+) -> AuthCalloutServiceArgs:
+    """What the auth-callout needs of a stack's own config (`bus`) and of its effective one (`effective`)."""
+    return AuthCalloutServiceArgs(
+        namespace,
+        bus.release_name,
+        bus.auth_callout,
+        yaml.safe_dump(service_config(effective), sort_keys=True),
+        container_env(bus),
+        bus.mtls.enabled,
+        bus.monitoring.service_monitors,
+        permissions_json,
+        restart_key,
+    )
+
+
+class AuthCalloutService(pulumi.ComponentResource):
     """ServiceAccount, ConfigMaps config.yaml and permissions.json, Deployment, Services, ServiceMonitor."""
 
     deployment: k8s.apps.v1.Deployment
 
-    def __init__(self, name: str, args: AuthCalloutArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: AuthCalloutServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dsx-bus:auth_callout:AuthCallout", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        bus = args.bus
-        full = f"{bus.release_name}-auth-callout"
-        selector = {"app.kubernetes.io/name": "auth-callout", "app.kubernetes.io/instance": bus.release_name}
+        full = f"{args.release_name}-auth-callout"
+        selector = {"app.kubernetes.io/name": "auth-callout", "app.kubernetes.io/instance": args.release_name}
         labels = {**LABELS, **selector}
 
         # Plain dicts in the CRD field names; `Any` because the SDK's TypedDicts are stricter than useful here.
@@ -88,7 +114,7 @@ class AuthCallout(pulumi.ComponentResource):
             return {"name": object_name, "namespace": args.namespace, "labels": {**labels, **(extra or {})}}
 
         k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta(full), opts=child)
-        config_yaml = args.effective.apply(lambda b: yaml.safe_dump(service_config(b), sort_keys=True))
+        config_yaml = args.config_yaml
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config", metadata=meta(f"{full}-config"), data=cast(Any, {"config.yaml": config_yaml}), opts=child
         )
@@ -110,7 +136,7 @@ class AuthCallout(pulumi.ComponentResource):
             {"name": "config-volume", "mountPath": "/etc/config"},
             {"name": "permissions-volume", "mountPath": "/etc/auth-callout"},
         ]
-        if bus.mtls.enabled:
+        if args.mtls:
             volumes.append(
                 {
                     "name": "mtls-ca",
@@ -124,7 +150,7 @@ class AuthCallout(pulumi.ComponentResource):
             spec=cast(
                 Any,
                 {
-                    "replicas": bus.auth_callout.replicas,
+                    "replicas": args.settings.replicas,
                     "selector": {"matchLabels": selector},
                     "template": {
                         "metadata": {"labels": labels, "annotations": {"checksum/config": checksum}},
@@ -133,13 +159,13 @@ class AuthCallout(pulumi.ComponentResource):
                             "containers": [
                                 {
                                     "name": "auth-callout",
-                                    "image": bus.auth_callout.image,
+                                    "image": args.settings.image,
                                     "args": ["--config", "/etc/config/config.yaml"],
                                     "ports": [
                                         {"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"},
                                         {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
                                     ],
-                                    "env": container_env(bus),
+                                    "env": args.env,
                                     "livenessProbe": {
                                         "httpGet": {"path": "/livez", "port": "http"},
                                         "initialDelaySeconds": 10,
@@ -183,7 +209,7 @@ class AuthCallout(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        if bus.monitoring.service_monitors:
+        if args.service_monitor:
             k8s.apiextensions.CustomResource(
                 f"{name}-servicemonitor",
                 api_version="monitoring.coreos.com/v1",

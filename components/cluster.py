@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.auth_callout import AuthCallout, AuthCalloutArgs
+from components.auth_callout import AuthCalloutService, service_args
 from components.certificates import MtlsCertificate, MtlsCertificateArgs
 from components.gateway import GatewayRouteResources, GatewayRouteResourcesArgs
 from components.monitoring import MonitoringResources, MonitoringResourcesArgs
@@ -49,7 +49,11 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
         ns = k8s.core.v1.Namespace(f"{name}-namespace", metadata={"name": bus.namespace, "labels": LABELS}, opts=child)
         namespace = ns.metadata.apply(lambda m: m.name or bus.namespace)  # every object waits for its namespace
     secrets = ClusterSecrets(
-        f"{name}-secrets", ClusterSecretsArgs(namespace, bus, inputs.cpc_leaf_public_keys or {}), opts=child
+        f"{name}-secrets",
+        ClusterSecretsArgs(
+            namespace, bus.cluster_type, bus.mtls.enabled, bus.enabled_extra_accounts, inputs.cpc_leaf_public_keys or {}
+        ),
+        opts=child,
     )
     certificate = None
     issuer = bus.mtls.certificate_issuer
@@ -75,15 +79,9 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
         ),
         opts=keyed,
     )
-    AuthCallout(
+    AuthCalloutService(
         f"{name}-auth-callout",
-        AuthCalloutArgs(
-            namespace,
-            bus,
-            pulumi.Output.from_input(inputs.effective),
-            pulumi.Output.from_input(inputs.permissions_json),
-            inputs.restart_key,
-        ),
+        service_args(namespace, bus, inputs.effective, inputs.permissions_json, inputs.restart_key),
         opts=keyed,
     )
     nack = Nack(f"{name}-nack", NackArgs(namespace, bus.charts, nack_values(bus.images.nack)), opts=keyed)

@@ -6,8 +6,8 @@ from typing import Any
 
 import pulumi
 
-from components import cluster, stackrefs, streams
-from dsxbus import checks, fleet, permissions, render
+from components import cluster, stackrefs
+from dsxbus import checks, fleet, permissions, render, streams
 from dsxbus.config import EventBus, FleetDefaults
 from dsxbus.errors import nothing_changed
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pulumi
 
-from components import cluster, streams
-from dsxbus import fleet, permissions, render
+from components import cluster
+from dsxbus import fleet, permissions, render, streams
 from dsxbus.config import CrossLayer, EventBus
 
 

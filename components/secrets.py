@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -39,7 +39,11 @@ class NKeyPair:
 @dataclass(frozen=True)
 class ClusterSecretsArgs:
     namespace: pulumi.Input[str]
-    bus: EventBus
+    cluster_type: Literal["csc", "cpc"]
+    mtls: bool
+    """nats-mtls runs: its three leaf keys."""
+    extra_accounts: tuple[str, ...]
+    """The enabled extra accounts: a leaf key each (CPC), a leaf public key per CPC each (CSC)."""
     cpc_leaf_public_keys: Mapping[str, pulumi.Output[dict[str, str] | None]] = field(default_factory=dict)
     """CSC: each listed CPC's exported `leafPublicKeys` ({"CSC": U..., "<Account>": U...}); None = not deployed."""
 
@@ -55,7 +59,6 @@ class ClusterSecrets(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dsx-bus:secrets:ClusterSecrets", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        bus = args.bus
         self.secrets = []
         self.keys = {}
 
@@ -72,13 +75,13 @@ class ClusterSecrets(pulumi.ComponentResource):
 
         # The keys and their values; naming.key_secrets says which Secret holds each.
         values: dict[naming.SecretKey, pulumi.Input[str]] = {}
-        for key in naming.service_keys(bus.cluster_type, bus.mtls.enabled):
+        for key in naming.service_keys(args.cluster_type, args.mtls):
             nkey = NKey(f"{name}-{key.name}", key.kind, opts=child)
             self.keys[key.name] = NKeyPair(nkey.seed, nkey.public_key)
             values[key.seed], values[key.public_key] = nkey.seed, nkey.public_key
         leaf: dict[str, pulumi.Output[str]] = {}
-        accounts = (None, *bus.enabled_extra_accounts)
-        if bus.cluster_type == "cpc":
+        accounts = (None, *args.extra_accounts)
+        if args.cluster_type == "cpc":
             for account in accounts:
                 seed = naming.leaf_seed(account)
                 nkey = NKey(f"{name}-{seed.secret}", nkeys.KeyKind.USER, opts=child)
@@ -93,7 +96,7 @@ class ClusterSecrets(pulumi.ComponentResource):
                     # empty public key matches no nkey connection.
                     values[naming.leaf_public_key(cluster_id, account)] = exported.apply(_key_of(account or naming.CSC))
         cpc_ids = tuple(args.cpc_leaf_public_keys)
-        for held in naming.key_secrets(bus.cluster_type, bus.mtls.enabled, cpc_ids, bus.enabled_extra_accounts):
+        for held in naming.key_secrets(args.cluster_type, args.mtls, cpc_ids, args.extra_accounts):
             secret(held.name, {key.key: values[key] for key in held.keys})
         self.leaf_public_keys = pulumi.Output.all(**leaf) if leaf else pulumi.Output.from_input({})
         self.register_outputs({"leafPublicKeys": self.leaf_public_keys})

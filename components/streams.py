@@ -10,23 +10,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.secrets import LABELS
-from dsxbus import streams
-from dsxbus.config import CrossLayer, EventBus
 
 STREAM_LABELS = {**LABELS, "app.kubernetes.io/component": "mqtt-streams", "app.kubernetes.io/part-of": "nats-event-bus"}
-
-
-def nack_specs(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None) -> dict[str, dict[str, Any]]:
-    """Each stream's NACK spec by object name (dsxbus.streams); which streams exist follows from `bus` alone."""
-    return {s.resource_name: streams.nack_spec(s, bus.mqtt_streams) for s in streams.mqtt_streams(bus, cpc_lists)}
 
 
 @dataclass(frozen=True)
 class MqttStreamResourcesArgs:
     namespace: pulumi.Input[str]
     specs: Mapping[str, pulumi.Input[dict[str, Any]]]
-    """NACK Stream object name -> spec (`nack_specs`). On the CSC the specs are Outputs: each CPC's source streams
-    follow the cross-layer lists that CPC's stack exports."""
+    """NACK Stream object name -> spec (`dsxbus.streams.nack_specs`). On the CSC the specs are Outputs: each CPC's
+    source streams follow the cross-layer lists that CPC's stack exports."""
 
 
 class MqttStreamResources(pulumi.ComponentResource):

@@ -181,3 +181,8 @@ def jetstream_config(stream: MqttStream, settings: MqttStreams, *, replicas: int
     if stream.sources:
         config["sources"] = [_api_source(s) for s in stream.sources]
     return config
+
+
+def nack_specs(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None) -> dict[str, dict[str, Any]]:
+    """Each MQTT stream's NACK `Stream` spec by object name; which streams exist follows from `bus` alone."""
+    return {s.resource_name: nack_spec(s, bus.mqtt_streams) for s in mqtt_streams(bus, cpc_lists)}
