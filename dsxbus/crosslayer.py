@@ -7,13 +7,13 @@ config loads: one passing `nats-server -t` proves nothing, hence a rule instead 
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 from dsxbus import subjects
 from dsxbus.model import Model
+from dsxbus.subjectindex import SubjectIndex
 
 CSC_EXPORTS = "cscExports"
 CSC_PREFIXED_EXPORTS = "cscPrefixedExports"
@@ -188,11 +188,26 @@ def _reserved(entry: Entry) -> Finding | None:
     return None
 
 
+def _colliding_pairs(left: Sequence[Entry], right: Sequence[Entry]) -> Iterator[tuple[Entry, Entry, str]]:
+    """Every (left, right) pair whose patterns collide, with a witness, in `itertools.product` order.
+
+    An index over `right` finds each left entry's collisions without testing every pair: lists of thousands of
+    entries stay fast (benchmarks/cross_layer_checks.py).
+    """
+    index = SubjectIndex(entry.pattern for entry in right)
+    for first in left:
+        for position in index.colliding(first.pattern):
+            second = right[position]
+            witness = subjects.intersects(first.pattern, second.pattern)
+            if witness is not None:  # always, by the index's contract; keeps the type honest
+                yield first, second, witness
+
+
 def _within_one_list(entries: Sequence[Entry]) -> list[Finding]:
     findings = []
-    for first, second in itertools.combinations(entries, 2):
-        witness = subjects.intersects(first.pattern, second.pattern)
-        if witness is None:
+    # Each unordered pair once, the earlier entry first (`itertools.combinations` order).
+    for first, second, witness in _colliding_pairs(entries, entries):
+        if second.index <= first.index:
             continue
         if first.pattern == second.pattern:
             findings.append(
@@ -218,12 +233,10 @@ def _within_one_list(entries: Sequence[Entry]) -> list[Finding]:
 
 
 def _across(left: Sequence[Entry], right: Sequence[Entry], rule: str, consequence: str) -> list[Finding]:
-    findings = []
-    for first, second in itertools.product(left, right):
-        witness = subjects.intersects(first.pattern, second.pattern)
-        if witness is not None:
-            findings.append(Finding(rule, first, second, witness, consequence, _NARROW))
-    return findings
+    return [
+        Finding(rule, first, second, witness, consequence, _NARROW)
+        for first, second, witness in _colliding_pairs(left, right)
+    ]
 
 
 def load_failure(lists: CrossLayer, cluster_id: str) -> LoadFailure | None:

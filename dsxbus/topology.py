@@ -9,6 +9,7 @@ from typing import Literal
 from dsxbus import naming, subjects, versions
 from dsxbus.config import EventBus, LeafTls, Permissions, SubjectRule
 from dsxbus.crosslayer import CrossLayer
+from dsxbus.subjectindex import SubjectIndex
 
 
 @dataclass(frozen=True)
@@ -411,18 +412,28 @@ def unprefixed_leaks(
     Such a leaf may publish `sensor.x` into the CSC account; if another CPC's cscExports match it, that
     CPC receives it as a broadcast from the CSC.
     """
+    # A fleet's CPCs mostly share their lists (inherited fleet defaults): work out each distinct pair of lists once.
+    found: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[str, str, str]]] = {}
+
+    def collisions(cpc_exports: tuple[str, ...], csc_exports: tuple[str, ...]) -> list[tuple[str, str, str]]:
+        key = (cpc_exports, csc_exports)
+        if key not in found:
+            index = SubjectIndex(csc_exports)
+            found[key] = [
+                (pattern, csc_exports[position], subjects.intersects(pattern, csc_exports[position]) or "")
+                for pattern in cpc_exports
+                for position in index.colliding(pattern)
+            ]
+        return found[key]
+
     leaks = []
     for source, lists in cpc_lists.items():
         if not versions.leaf_checks_publish_before_transform(cpc_versions.get(source)):
             continue
         for target, other in cpc_lists.items():
-            if target == source:
-                continue
-            for pattern in lists.cpc_exports:
-                for csc_export in other.csc_exports:
-                    witness = subjects.intersects(pattern, csc_export)
-                    if witness is not None:
-                        leaks.append(UnprefixedLeak(source, pattern, target, csc_export, witness))
+            if target != source:
+                for pattern, csc_export, witness in collisions(lists.cpc_exports, other.csc_exports):
+                    leaks.append(UnprefixedLeak(source, pattern, target, csc_export, witness))
     return leaks
 
 
