@@ -189,15 +189,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--skip-20", action="store_true", help="leave out the 1 CSC + 20 CPC startup timing")
+    parser.add_argument(
+        "--fleets", type=int, nargs="*", default=[20, 50], help="CPC counts of the generated fleets timed at start-up"
+    )
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="dsx-bus-bench-"))
     try:
         print(f"nats-server {servers.nats_server_binary()}; median of {args.reps}")
         bench_up("example stacks (1 CSC + 2 CPC, mTLS)", PROJECT, args.reps, scratch)
         bench_up("generated 1 CSC + 2 CPC", generated_project(scratch / "p2", 2), args.reps, scratch)
-        if not args.skip_20:
-            bench_up("generated 1 CSC + 20 CPC", generated_project(scratch / "p20", 20), args.reps, scratch)
+        for cpcs in args.fleets:
+            bench_up(f"generated 1 CSC + {cpcs} CPC", generated_project(scratch / f"p{cpcs}", cpcs), args.reps, scratch)
         print(f"throughput: {args.messages:,} messages of {len(PAYLOAD)} bytes, core NATS")
         bench_throughput(args.messages, args.reps, scratch)
     finally:
