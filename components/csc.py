@@ -33,9 +33,13 @@ def _warn_pending(bus: EventBus, pending: list[str], exported: list[Any]) -> lis
     return pending
 
 
-def _cpc_lists(raw: Mapping[str, Any]) -> dict[str, CrossLayer]:
+def _cross_layer(value: Any) -> CrossLayer | None:
     # A deployed CPC exports its effective lists; the CSC derives its leaf's permissions from them.
-    return {cid: CrossLayer.model_validate(value) for cid, value in raw.items() if value}
+    return CrossLayer.model_validate(value) if value else None
+
+
+def _cpc_lists(validated: Mapping[str, CrossLayer | None]) -> dict[str, CrossLayer]:
+    return {cid: lists for cid, lists in validated.items() if lists is not None}
 
 
 def _cpc_versions(raw: Mapping[str, Any]) -> dict[str, str | None]:
@@ -47,12 +51,21 @@ def _spec_named(name: str) -> Callable[[Mapping[str, dict[str, Any]]], dict[str,
     return lambda specs: specs[name]
 
 
+def _cpc_specs(bus: EventBus, cid: str) -> Callable[[CrossLayer | None], dict[str, dict[str, Any]]]:
+    return lambda lists: streams.cpc_nack_specs(bus, cid, lists)
+
+
 def _stream_specs(
-    bus: EventBus, cpc_lists: pulumi.Output[dict[str, CrossLayer]]
-) -> dict[str, pulumi.Output[dict[str, Any]]]:
+    bus: EventBus, lists: Mapping[str, pulumi.Output[CrossLayer | None]]
+) -> dict[str, pulumi.Input[dict[str, Any]]]:
     # Which streams exist follows from the config; a CPC's source streams' specs from the lists it exports.
-    specs = cpc_lists.apply(lambda lists: streams.nack_specs(bus, lists))
-    return {name: specs.apply(_spec_named(name)) for name in streams.nack_specs(bus)}
+    # Each CPC's specs wait on that CPC's stack reference alone: waiting on the whole fleet's made every
+    # one of the 2N Stream CRs depend on all N references (N² dependencies to resolve and send).
+    specs: dict[str, pulumi.Input[dict[str, Any]]] = dict(streams.own_nack_specs(bus))
+    for cid in bus.cpc_ids:
+        own = lists[cid].apply(_cpc_specs(bus, cid))
+        specs |= {name: own.apply(_spec_named(name)) for name in streams.cpc_nack_specs(bus, cid, None)}
+    return specs
 
 
 def _permissions_json(
@@ -82,7 +95,7 @@ class CscEventBus(pulumi.ComponentResource):
         # get_output, not require_output: a stack initialised but never deployed has no outputs, and
         # that is the normal bootstrap state, not an error.
         leaf_keys = {cid: ref.get_output("leafPublicKeys") for cid, ref in refs.items()}
-        lists = {cid: ref.get_output("crossLayer") for cid, ref in refs.items()}
+        lists = {cid: ref.get_output("crossLayer").apply(_cross_layer) for cid, ref in refs.items()}
         nats_versions = {cid: ref.get_output("natsServerVersion") for cid, ref in refs.items()}
         if ids:
             pending = pulumi.Output.all(*(leaf_keys[c] for c in ids)).apply(
@@ -107,7 +120,7 @@ class CscEventBus(pulumi.ComponentResource):
                 files=render.cluster_files(bus),
                 permissions_json=permissions_json,
                 restart_key=restart_key,
-                stream_specs=_stream_specs(bus, cpc_lists),
+                stream_specs=_stream_specs(bus, lists),
                 cpc_leaf_public_keys=leaf_keys,
             ),
             self,

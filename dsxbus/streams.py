@@ -186,3 +186,18 @@ def jetstream_config(stream: MqttStream, settings: MqttStreams, *, replicas: int
 def nack_specs(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None) -> dict[str, dict[str, Any]]:
     """Each MQTT stream's NACK `Stream` spec by object name; which streams exist follows from `bus` alone."""
     return {s.resource_name: nack_spec(s, bus.mqtt_streams) for s in mqtt_streams(bus, cpc_lists)}
+
+
+def own_nack_specs(bus: EventBus) -> dict[str, dict[str, Any]]:
+    """The part of `nack_specs` that no CPC's lists change: every stream but the CSC's per-CPC ones."""
+    return {s.resource_name: nack_spec(s, bus.mqtt_streams) for s in mqtt_streams(bus) if not s.per_cpc}
+
+
+def cpc_nack_specs(bus: EventBus, cluster_id: str, lists: CrossLayer | None) -> dict[str, dict[str, Any]]:
+    """On the CSC: the part of `nack_specs` that CPC `cluster_id`'s lists decide (None: it exports none).
+
+    The program gives each CPC's streams only that CPC's stack reference to wait on, not the whole fleet's.
+    """
+    own = lists if lists is not None else bus.effective_cross_layer  # as mqtt_streams falls back
+    sourced = (_per_cpc_stream(kind, cluster_id, own) for kind in SOURCED_KINDS)
+    return {s.resource_name: nack_spec(s, bus.mqtt_streams) for s in sourced}
