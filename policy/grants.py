@@ -138,10 +138,14 @@ def _entries(document: Mapping[str, Any]) -> list[tuple[str, str | None, Mapping
 def _violations(callout: AuthCalloutFiles, cluster: _Cluster, acknowledged: Mapping[Any, set[str]]) -> list[str]:
     cm, messages = callout.permissions, []
     stack = current_stack() or ALL_STACKS
+    # One landing per account: on a CSC it is the union of every CPC's lists, the same for each entry of an account.
+    landings: dict[str | None, grants.Landing] = {}
     for kind, name, entry in _entries(callout.document):
         account = entry.get("account")
         known = account if isinstance(account, str) and not deployed.env_reference(account) else None
-        where = grants.landing(cluster.cluster_type, known, cluster.lists, cluster.cluster_id)
+        if known not in landings:
+            landings[known] = grants.landing(cluster.cluster_type, known, cluster.lists, cluster.cluster_id)
+        where = landings[known]
         permissions = grants.permissions_of(entry.get("permissions"))
         granted = acknowledged.get((kind, name), set())
         for reached in grants.reach(permissions, where, grants.risks_for(kind)):

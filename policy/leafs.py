@@ -67,13 +67,19 @@ def _leaf_issues(resources: list[K8sObject], later: Later) -> list[_LeafIssue]:
             cluster_ids = sorted({o.cluster_id for o in entries} | {o.cluster_id for o in keys} | set(listed))
             if not entries and not keys and not (listed and callout.deployments):
                 continue  # not a CSC
+            # Each CPC's entries and keys, in the order they are met, so each CPC looks only at its own.
+            owners: dict[str, list[naming.LeafEntryName]] = {}
+            for owner in [*entries, *keys]:
+                owners.setdefault(owner.cluster_id, []).append(owner)
             for cluster_id in cluster_ids:
-                issues += _leaf_issues_of(cluster_id, cm, entries, keys, env, listed, pending)
+                mine = {o for o in owners.get(cluster_id, [])}
+                issues += _leaf_issues_of(cluster_id, mine, cm, entries, keys, env, listed, pending)
     return issues
 
 
 def _leaf_issues_of(
     cluster_id: str,
+    mine: set[naming.LeafEntryName],
     cm: K8sObject,
     entries: Mapping[naming.LeafEntryName, tuple[str, dict[str, Any]]],
     keys: Mapping[naming.LeafEntryName, tuple[K8sObject, str]],
@@ -81,7 +87,6 @@ def _leaf_issues_of(
     listed: Mapping[str, str],
     pending: set[str],
 ) -> list[_LeafIssue]:
-    mine = {o for o in [*entries, *keys] if o.cluster_id == cluster_id}
     admitted = [o for o in mine if o in entries]
     stack = f" (stack {listed[cluster_id]})" if cluster_id in listed else ""
     refused = (

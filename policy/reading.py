@@ -217,18 +217,53 @@ def containers(pod: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+class _ByName:
+    """Objects of one kind by object_name, answering "the first of them named N beside this workload" as a scan of
+    the list in order would, unknowns included: it raises for the first object whose name (or, once its name
+    matches, whose namespace) is unknown in preview before the one it finds, and for no other."""
+
+    def __init__(self, objects: list[K8sObject]) -> None:
+        self._named: dict[str, list[tuple[int, K8sObject]]] = {}
+        self._unknown: tuple[int, K8sObject] | None = None
+        for index, candidate in enumerate(objects):
+            try:
+                name = candidate.object_name
+            except UnknownValueError:
+                self._unknown = self._unknown or (index, candidate)
+                continue
+            self._named.setdefault(name, []).append((index, candidate))
+
+    def first(self, name: object, near: K8sObject) -> K8sObject | None:
+        stop = self._unknown[0] if self._unknown is not None else None
+        for index, candidate in self._named.get(name, []) if isinstance(name, str) else []:
+            if stop is not None and index > stop:
+                break
+            if same_namespace(candidate, near):
+                return candidate
+        if self._unknown is not None:
+            _ = self._unknown[1].object_name  # raises, as the scan would have on reaching it
+        return None
+
+
 class Environment:
     """The env vars of a set of workloads; each value read (through this stack's Secrets and ConfigMaps) only when
     asked for, so an unrelated value that is unknown in preview (a generated seed) never blocks a check."""
 
     def __init__(self, workloads: list[K8sObject], resources: list[K8sObject]) -> None:
         self._resources = resources
+        self._by_kind: dict[str, _ByName] = {}
         self._items: dict[str, tuple[K8sObject, dict[str, Any]]] = {}
         for workload in workloads:
             for container in containers(pod_spec(workload)):
                 for item in container.get("env") or []:
                     if isinstance(item, dict) and isinstance(item.get("name"), str):
                         self._items[item["name"]] = (workload, item)
+
+    def _named(self, kind: str) -> _ByName:
+        # Built on first use: a CSC's auth-callout reads one env var per CPC, each through the same Secrets.
+        if kind not in self._by_kind:
+            self._by_kind[kind] = _ByName([r for r in self._resources if r.is_k8s(kind)])
+        return self._by_kind[kind]
 
     def get(self, name: str) -> Env | None:
         if name not in self._items:
@@ -242,14 +277,7 @@ class Environment:
             if not isinstance(selector, dict):
                 continue
             holder_name, key = selector.get("name"), str(selector.get("key"))
-            holder = next(
-                (
-                    r
-                    for r in self._resources
-                    if r.is_k8s(kind) and r.object_name == holder_name and same_namespace(r, workload)
-                ),
-                None,
-            )
+            holder = self._named(kind).first(holder_name, workload)
             if holder is None:
                 return Env(None, f"{kind} {holder_name} key {key}")
             value = secret_value(holder, key) if kind == "Secret" else prop(holder.props, "data", key)
