@@ -3,12 +3,14 @@ client is sent, and an attacker's own leaf node."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import nats
+import nats.errors
 from nats.aio.client import Client as Nats
 
 from dsxbus.local import servers
@@ -73,14 +75,34 @@ def rogue_leaf_node(directory: Path, federation: Federation, seed: str | None) -
 
 
 @contextlib.asynccontextmanager
-async def leaf_seed_client(
-    federation: Federation, stack: str, account: str = "CSC"
-) -> AsyncIterator[tuple[Nats, ServerErrors]]:
-    """A client of the CSC signing in with a CPC's leaf seed for `account` (the user the CSC admits that leaf as)."""
+async def seed_client(federation: Federation, seed: str) -> AsyncIterator[tuple[Nats, ServerErrors]]:
+    """A client of the CSC's main server signing in with `seed` (a leaf's, as an attacker holding it would)."""
     errors = ServerErrors()
-    seed = federation.keys[stack].leaf[account].seed
     client = await nats.connect(federation.csc.main.url("client"), nkeys_seed_str=seed, error_cb=errors.callback)
     try:
         yield client, errors
     finally:
         await client.close()
+
+
+def leaf_seed_client(
+    federation: Federation, stack: str, account: str = "CSC"
+) -> contextlib.AbstractAsyncContextManager[tuple[Nats, ServerErrors]]:
+    """A client of the CSC signing in with a CPC's leaf seed for `account` (the user the CSC admits that leaf as)."""
+    return seed_client(federation, federation.keys[stack].leaf[account].seed)
+
+
+REPLY_WAIT = 1.0
+"""A request the server refuses gets no reply at all: wait this long for one that must not come."""
+
+
+async def answered(client: Nats, subject: str, body: bytes) -> bool:
+    """Whether a request on `subject` got any reply within REPLY_WAIT; afterwards the server's errors have arrived."""
+    try:
+        await client.request(subject, body, timeout=REPLY_WAIT)
+        replied = True
+    except nats.errors.TimeoutError:
+        replied = False
+    await client.flush()
+    await asyncio.sleep(0.1)
+    return replied

@@ -16,15 +16,12 @@ from typing import Any
 import nats
 import nats.errors
 import pytest
-from natstools import ROGUE_USER, leaf_seed_client, rogue_leaf_node
+from natstools import ROGUE_USER, answered, leaf_seed_client, rogue_leaf_node
 
 from dsxbus import naming, topology
 from dsxbus.local import clients, servers
 from dsxbus.local.clients import Sink
 from dsxbus.local.state import Federation
-
-REPLY_WAIT = 1.0
-"""A request the CSC refuses gets no reply at all: wait this long for one that must not come."""
 
 
 async def _refused_request(
@@ -32,16 +29,10 @@ async def _refused_request(
 ) -> tuple[bool, bool]:
     """(no reply came, the server named the publish a permissions violation)."""
     async with leaf_seed_client(federation, "cpc-a", account) as (client, errors):
-        try:
-            await client.request(subject, json.dumps(body).encode(), timeout=REPLY_WAIT)
-            answered = True
-        except nats.errors.TimeoutError:
-            answered = False
-        await client.flush()
-        await asyncio.sleep(0.1)
+        replied = await answered(client, subject, json.dumps(body).encode())
         # nats-server maps `$JS.CSC.API.` to this domain's `$JS.API.` before it checks, and names the mapped subject.
         mapped = subject.replace("$JS.CSC.API.", "$JS.API.", 1)
-        return not answered, errors.refused("publish", subject, mapped)
+        return not replied, errors.refused("publish", subject, mapped)
 
 
 async def _stream_names(federation: Federation) -> list[str]:

@@ -9,15 +9,11 @@ that needs more shows up here; the attacks use each seed as a client of the main
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import nats
-import nats.errors
 import pytest
-from natstools import ServerErrors
+from natstools import REPLY_WAIT, answered, seed_client
 
 from dsxbus import fleet, naming, permissions, subjects
 from dsxbus.config import Permissions, SubjectRule
@@ -25,7 +21,6 @@ from dsxbus.local import clients, servers
 from dsxbus.local.state import Federation, LocalCluster
 
 MTLS_STACKS = ["csc", "cpc-a"]
-REPLY_WAIT = 1.0
 
 
 def _relay_grant(federation: Federation, stack: str) -> Permissions:
@@ -101,26 +96,9 @@ def test_a_sys_client_of_the_main_servers_is_answered_by_nats_mtls_too(federatio
     assert asyncio.run(_pings(federation, stack)) == sorted([cluster.main.name, cluster.mtls.name])
 
 
-@contextlib.asynccontextmanager
-async def _seed_client(federation: Federation, seed: str) -> AsyncIterator[tuple[Any, ServerErrors]]:
-    errors = ServerErrors()
-    client = await nats.connect(federation.csc.main.url("client"), nkeys_seed_str=seed, error_cb=errors.callback)
-    try:
-        yield client, errors
-    finally:
-        await client.close()
-
-
 async def _sys_seed_requests(federation: Federation, subject: str) -> tuple[bool, bool]:
-    async with _seed_client(federation, federation.keys["csc"].mtls_sys_leaf.seed) as (client, errors):
-        try:
-            await client.request(subject, b"{}", timeout=REPLY_WAIT)
-            answered = True
-        except nats.errors.TimeoutError:
-            answered = False
-        await client.flush()
-        await asyncio.sleep(0.1)
-        return answered, errors.refused("publish", subject)
+    async with seed_client(federation, federation.keys["csc"].mtls_sys_leaf.seed) as (client, errors):
+        return await answered(client, subject, b"{}"), errors.refused("publish", subject)
 
 
 @pytest.mark.parametrize(
@@ -132,13 +110,13 @@ async def _sys_seed_requests(federation: Federation, subject: str) -> tuple[bool
     ],
 )
 def test_the_nats_mtls_sys_leaf_seed_asks_the_main_servers_nothing(federation: Federation, subject: str) -> None:
-    answered, refused = asyncio.run(_sys_seed_requests(federation, subject))
-    assert not answered
+    replied, refused = asyncio.run(_sys_seed_requests(federation, subject))
+    assert not replied
     assert refused
 
 
 async def _sys_seed_listens(federation: Federation) -> bool:
-    async with _seed_client(federation, federation.keys["csc"].mtls_sys_leaf.seed) as (client, errors):
+    async with seed_client(federation, federation.keys["csc"].mtls_sys_leaf.seed) as (client, errors):
         await client.subscribe("$SYS.ACCOUNT.CSC.CONNECT")
         await client.flush()
         await asyncio.sleep(0.2)
@@ -150,7 +128,7 @@ def test_the_nats_mtls_sys_leaf_seed_hears_no_connect_events(federation: Federat
 
 
 async def _relay_attempts(federation: Federation) -> tuple[clients.Result, clients.Result, bool, bool, bool]:
-    async with _seed_client(federation, federation.keys["csc"].mtls_leaf.seed) as (client, errors):
+    async with seed_client(federation, federation.keys["csc"].mtls_leaf.seed) as (client, errors):
         async with clients.opened(federation) as c:
             command_b = await c.sink(federation.cluster("b"), "CPC", "command.x", 0)
             own = await c.sink(federation.csc, "CSC", "test.relay", 1)
@@ -160,18 +138,14 @@ async def _relay_attempts(federation: Federation) -> tuple[clients.Result, clien
             forged = await clients.deliver(
                 "mtls-leaf seed -> cpc.b.command.x", clients.nats_publisher(client, "cpc.b.command.x"), [command_b]
             )
-        try:
-            await client.request("$SYS.REQ.ACCOUNT.PING.CONNZ", b"{}", timeout=REPLY_WAIT)
-            answered = True
-        except nats.errors.TimeoutError:
-            answered = False
+        connections = await answered(client, "$SYS.REQ.ACCOUNT.PING.CONNZ", b"{}")
         await client.subscribe("cpc.>")
         await client.flush()
         await asyncio.sleep(0.2)
         return (
             allowed,
             forged,
-            answered,
+            connections,
             errors.refused("publish", "cpc.b.command.x"),
             errors.refused("subscription", "cpc.>"),
         )
@@ -179,8 +153,8 @@ async def _relay_attempts(federation: Federation) -> tuple[clients.Result, clien
 
 def test_the_nats_mtls_relay_seed_does_only_what_the_mtls_clients_may(federation: Federation) -> None:
     """The CSC's mTLS clients may use test.> (and the Sveltos agent hears user-operation): nothing of the CPCs."""
-    allowed, forged, answered, publish_refused, subscribe_refused = asyncio.run(_relay_attempts(federation))
+    allowed, forged, connections, publish_refused, subscribe_refused = asyncio.run(_relay_attempts(federation))
     assert allowed.ok, allowed.detail
     assert forged.ok, forged.detail
     assert publish_refused and subscribe_refused
-    assert not answered, "the seed got the account's connection list"
+    assert not connections, "the seed got the account's connection list"
