@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dsxbus import naming, nkeys, versions
 from dsxbus.checks.roles import is_leaf_url
 from dsxbus.config import CrossLayer, FleetDefaults
-from dsxbus.stackoutputs import CPC_OUTPUTS, StackOutputError, read_cpcs, read_csc
+from dsxbus.stackoutputs import CPC_OUTPUTS, CSC_OUTPUTS, StackOutputError, read_cpcs, read_csc
 
 CPC_A = "organization/dsx-bus/cpc-a"
 CSC = "organization/dsx-bus/csc"
@@ -222,3 +225,80 @@ def test_a_leaf_url_port_from_1_to_65535_is_accepted(port: int) -> None:
 def test_fleet_defaults_that_are_no_fleet_defaults_are_refused(defaults: object, where: str) -> None:
     lines = _refused_csc(_csc(fleetDefaults=defaults))
     assert where in lines[0]
+
+
+# ---- any value at all: the clean error or a reading --------------------------------------------------------------
+
+_json: st.SearchStrategy[Any] = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+_subject = st.from_regex(r"[a-z]{1,6}(\.[a-z]{1,6}){0,2}(\.>)?", fullmatch=True)
+_user_keys = st.binary(min_size=32, max_size=32).map(
+    lambda b: nkeys.keypair_from_entropy(nkeys.KeyKind.USER, b).public_key
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.fixed_dictionaries({}, optional=dict.fromkeys(CPC_OUTPUTS, _json)), st.sampled_from(["csc", "cpc"]))
+def test_any_cpc_outputs_give_a_reading_or_the_clean_error(exported: dict[str, Any], kind: str) -> None:
+    exported.setdefault("clusterType", kind)  # else nearly every example stops at the kind
+    try:
+        read_cpcs("csc", {"a": CPC_A}, {"a": exported})
+    except StackOutputError as exc:
+        assert all(CPC_A in line for line in exc.lines()[:-1])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.fixed_dictionaries({}, optional=dict.fromkeys(CSC_OUTPUTS, _json)), st.sampled_from(["csc", "cpc"]))
+def test_any_csc_outputs_give_a_reading_or_the_clean_error(exported: dict[str, Any], kind: str) -> None:
+    exported.setdefault("clusterType", kind)
+    try:
+        read_csc("cpc-a", CSC, exported)
+    except StackOutputError as exc:
+        assert all(CSC in line for line in exc.lines()[:-1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True),
+    st.dictionaries(st.from_regex(r"[A-Z][A-Za-z]{0,8}", fullmatch=True), _user_keys, max_size=3),
+    _user_keys,
+    st.lists(_subject, max_size=3),
+    st.sampled_from(versions.SUPPORTED),
+)
+def test_valid_cpc_outputs_are_read_back(
+    cluster_id: str, extra: dict[str, str], csc_key: str, exports: list[str], version: str
+) -> None:
+    keys = {**extra, "CSC": csc_key}
+    lists = CrossLayer(cpc_exports=tuple(exports))
+    exported = {
+        "clusterType": "cpc",
+        "clusterId": cluster_id,
+        "leafPublicKeys": keys,
+        "crossLayer": lists.model_dump(mode="json", by_alias=True),
+        "natsServerVersion": version,
+    }
+    read = read_cpcs("csc", {cluster_id: CPC_A}, {cluster_id: exported})[cluster_id]
+    assert read is not None
+    assert (dict(read.leaf_public_keys), read.cross_layer, read.nats_server_version) == (keys, lists, version)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["nats", "tls", "ws", "wss"]),
+    st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?(\.[a-z0-9]{1,8}){0,3}", fullmatch=True),
+    st.integers(1, 65535),
+    st.lists(_subject, max_size=3),
+)
+def test_valid_csc_outputs_are_read_back(scheme: str, host: str, port: int, exports: list[str]) -> None:
+    defaults = FleetDefaults(cross_layer=CrossLayer(csc_exports=tuple(exports)))
+    url = f"{scheme}://{host}:{port}"
+    exported = {
+        "clusterType": "csc",
+        "leafEndpoint": url,
+        "fleetDefaults": defaults.model_dump(mode="json", by_alias=True, exclude_none=True),
+    }
+    read = read_csc("cpc-a", CSC, exported)
+    assert (read.leaf_endpoint, read.fleet_defaults) == (url, defaults)
