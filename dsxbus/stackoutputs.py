@@ -108,8 +108,9 @@ def read_csc(stack: str, target: str, exported: Mapping[str, object]) -> CscOutp
             ref.problem(
                 LEAF_ENDPOINT,
                 endpoint,
-                f"not a leaf URL ({', '.join(LEAF_SCHEMES)}://host:port, port 1-65535): fix the CSC's "
-                "leafEndpoint and run `pulumi up` on the CSC stack, or set cscEndpoint here",
+                f"not a leaf URL (scheme {', '.join(LEAF_SCHEMES)}, a host, a port 1-65535, e.g. "
+                "nats://leaf.csc.example.com:7422): fix the CSC's leafEndpoint and run `pulumi up` on the CSC stack, "
+                "or set cscEndpoint here",
             )
         )
     defaults = _model(ref, FLEET_DEFAULTS, FleetDefaults, exported.get(FLEET_DEFAULTS), problems)

@@ -94,3 +94,8 @@ def test_a_csc_reference_pointing_at_a_cpc_stack_is_refused(cpc_b: Run) -> None:
     run = harness.run("cpc-a", stack_outputs={CSC_REF: cpc_b.outputs})
     line = _refused(run, CSC_REF, "clusterType")
     assert "must name a CSC stack, and this is a CPC stack" in line
+
+
+def test_a_refusal_comes_in_pulumi_preview_too(cpc_b: Run) -> None:
+    run = harness.run("csc", preview=True, stack_outputs={CPC_A: cpc_b.outputs, CPC_B: cpc_b.outputs})
+    _refused(run, CPC_A, "clusterId")

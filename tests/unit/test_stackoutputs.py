@@ -204,8 +204,8 @@ def test_a_leaf_endpoint_that_is_no_leaf_url_is_refused(endpoint: object) -> Non
     lines = _refused_csc(_csc(leafEndpoint=endpoint))
     assert lines[0] == (
         f"Pulumi.cpc-a.yaml: dsx-bus:eventBus.cscStack -> {CSC} output leafEndpoint = {endpoint!r}: not a leaf URL "
-        "(nats, tls, ws, wss://host:port, port 1-65535): fix the CSC's leafEndpoint and run `pulumi up` on the CSC "
-        "stack, or set cscEndpoint here"
+        "(scheme nats, tls, ws, wss, a host, a port 1-65535, e.g. nats://leaf.csc.example.com:7422): fix the CSC's "
+        "leafEndpoint and run `pulumi up` on the CSC stack, or set cscEndpoint here"
     )
 
 
@@ -245,9 +245,11 @@ _user_keys = st.binary(min_size=32, max_size=32).map(
 def test_any_cpc_outputs_give_a_reading_or_the_clean_error(exported: dict[str, Any], kind: str) -> None:
     exported.setdefault("clusterType", kind)  # else nearly every example stops at the kind
     try:
-        read_cpcs("csc", {"a": CPC_A}, {"a": exported})
+        read = read_cpcs("csc", {"a": CPC_A}, {"a": exported})["a"]
     except StackOutputError as exc:
         assert all(CPC_A in line for line in exc.lines()[:-1])
+    else:  # admitted: only what a CPC `a` exports
+        assert read is None or (exported["clusterId"] == "a" and "CSC" in read.leaf_public_keys)
 
 
 @settings(max_examples=100, deadline=None)
@@ -255,9 +257,11 @@ def test_any_cpc_outputs_give_a_reading_or_the_clean_error(exported: dict[str, A
 def test_any_csc_outputs_give_a_reading_or_the_clean_error(exported: dict[str, Any], kind: str) -> None:
     exported.setdefault("clusterType", kind)
     try:
-        read_csc("cpc-a", CSC, exported)
+        read = read_csc("cpc-a", CSC, exported)
     except StackOutputError as exc:
         assert all(CSC in line for line in exc.lines()[:-1])
+    else:
+        assert read.leaf_endpoint is None or is_leaf_url(read.leaf_endpoint)
 
 
 @settings(max_examples=60, deadline=None)
