@@ -102,6 +102,8 @@ def read_csc(stack: str, target: str, exported: Mapping[str, object]) -> CscOutp
     """A CPC's view of the CSC stack its `cscStack` names (`CSC_OUTPUTS`; absent or None: not exported)."""
     ref = Reference(stack, key_path("cscStack"), target)
     problems = _kind_problems(ref, exported, "csc", CSC_OUTPUTS)
+    if problems:
+        raise StackOutputError(problems, f"Pulumi.{stack}.yaml")  # not a CSC stack: the rest would only repeat it
     endpoint = exported.get(LEAF_ENDPOINT)
     if endpoint is not None and not (isinstance(endpoint, str) and is_leaf_url(endpoint)):
         problems.append(

@@ -184,6 +184,12 @@ def test_a_csc_reference_pointing_at_a_cpc_stack_is_refused_naming_both_stacks()
     ]
 
 
+def test_a_csc_reference_to_a_stack_of_no_kind_is_one_problem_however_much_else_is_wrong() -> None:
+    lines = _refused_csc({"leafEndpoint": 1, "fleetDefaults": "x"})
+    assert len(lines) == 2
+    assert "output clusterType = None" in lines[0] and "this is no dsx-bus stack" in lines[0]
+
+
 @pytest.mark.parametrize(
     "endpoint",
     [
