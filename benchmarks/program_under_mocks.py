@@ -26,6 +26,7 @@ def csc_with(count: int) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     bus["nats"] = {**bus.get("nats", {}), "maxMemoryStore": f"{max(2048, mib)}Mi"}
     outputs = {
         ref: {
+            "clusterType": "cpc",  # what every CPC stack exports; the CSC refuses a stack that is no CPC
             "clusterId": cid,
             "leafPublicKeys": {
                 "CSC": nkeys.generate(nkeys.KeyKind.USER).public_key,

@@ -7,26 +7,23 @@ from typing import Any
 import pulumi
 
 from components import cluster, stackrefs
-from dsxbus import checks, fleet, permissions, render, streams
+from dsxbus import checks, fleet, permissions, render, stackoutputs, streams
 from dsxbus.config import EventBus, FleetDefaults
 from dsxbus.errors import nothing_changed
 
 
-def _csc_exports(bus: EventBus, endpoint: object, fleet_raw: object) -> fleet.CscExports | None:
-    """The CSC stack's outputs, checked with this CPC. A CSC not deployed yet is the bootstrap state: warn, None."""
-    if bus.csc_stack and not endpoint and not bus.csc_endpoint:
+def _csc_exports(bus: EventBus, exported: stackoutputs.CscOutputs) -> fleet.CscExports | None:
+    """The CSC stack's (checked) outputs, checked with this CPC. A CSC not deployed yet is the bootstrap state: warn,
+    None."""
+    if bus.csc_stack and not exported.leaf_endpoint and not bus.csc_endpoint:
         pulumi.log.warn(
             f"the CSC stack {bus.csc_stack} exports no leafEndpoint (not deployed yet?): this CPC runs on its own, "
             f"its leafs dial the placeholder {render.PLACEHOLDER_CSC_ENDPOINT}. Run `pulumi up` on the CSC, then here."
         )
-    leaf_endpoint = endpoint if isinstance(endpoint, str) and endpoint else None
-    try:
-        # `{}` is what a CSC with neither crossLayer nor jwks exports: nothing to inherit, but deployed.
-        defaults = FleetDefaults.model_validate(fleet_raw) if fleet_raw is not None else FleetDefaults()
-    except ValueError as exc:
-        pulumi.log.error(f"{bus.csc_stack}: fleetDefaults cannot be read ({exc}); redeploy the CSC stack")
-        raise pulumi.RunError(nothing_changed("the CSC stack's fleetDefaults are unreadable")) from None
-    if fleet_raw is None:
+    leaf_endpoint = exported.leaf_endpoint
+    # `{}` is what a CSC with neither crossLayer nor jwks exports: nothing to inherit, but deployed.
+    defaults = exported.fleet_defaults
+    if defaults is None:
         if bus.csc_stack:
             # Nothing to inherit yet. Checking the effective config now would fail every first CPC up
             # (OAuth2 clients without an inherited jwks); the checks run on the `up` after the CSC's.
@@ -35,7 +32,7 @@ def _csc_exports(bus: EventBus, endpoint: object, fleet_raw: object) -> fleet.Cs
                 "inherited on this run (no cross-layer routes, no OAuth2). Run `pulumi up` here again after the CSC."
             )
         # Whatever the CSC does export still counts: its leaf endpoint is where the leafs must dial.
-        return fleet.CscExports(leaf_endpoint, defaults) if leaf_endpoint else None
+        return fleet.CscExports(leaf_endpoint, FleetDefaults()) if leaf_endpoint else None
     problems = [p for p in checks.effective_problems(bus, defaults) if not p.warning]
     if problems:
         for problem in problems:
@@ -51,14 +48,16 @@ class CpcEventBus(pulumi.ComponentResource):
 
     def __init__(self, name: str, bus: EventBus, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dsx-bus:cpc:CpcEventBus", name, None, opts)
-        exported: dict[str, object] = {}
+        exported = stackoutputs.CscOutputs(None, None)
         if bus.csc_stack:
             ref = pulumi.StackReference(
                 f"{name}-csc", stack_name=bus.csc_stack, opts=pulumi.ResourceOptions(parent=self)
             )
-            exported = stackrefs.read_outputs(ref, ("leafEndpoint", "fleetDefaults"))
+            # A StackOutputError when the stack is no CSC or exports what a CSC never does.
+            raw = stackrefs.read_outputs(ref, stackoutputs.CSC_OUTPUTS)
+            exported = stackoutputs.read_csc(pulumi.get_stack(), bus.csc_stack, raw)
         # Raises a clean RunError (after one error line per problem) before anything is declared.
-        csc = _csc_exports(bus, exported.get("leafEndpoint"), exported.get("fleetDefaults"))
+        csc = _csc_exports(bus, exported)
         inherited = fleet.inherit_from_csc(bus, csc)
         effective = inherited.bus
         secrets = cluster.build(

@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 
-from components import cluster
-from dsxbus import fleet, permissions, render, streams
+from components import cluster, stackrefs
+from dsxbus import fleet, permissions, render, stackoutputs, streams
 from dsxbus.config import CrossLayer, EventBus
 
 
-def _pending(ids: list[str], exported: list[Any]) -> list[str]:
-    return [cid for cid, keys in zip(ids, exported, strict=True) if not keys]
-
-
-def _warn_pending(bus: EventBus, pending: list[str], exported: list[Any]) -> list[str]:
+def _warn_pending(bus: EventBus, cpcs: Mapping[str, stackoutputs.CpcOutputs | None]) -> list[str]:
+    pending = [cid for cid, outputs in cpcs.items() if outputs is None]
     for cid in pending:
         pulumi.log.warn(
             f"CPC {cid!r} ({bus.cpcs[cid]}) has not been deployed yet: its leaf is not admitted. "
             f"Run `pulumi up` on that stack, then on this one again."
         )
-    for cid, keys in zip(bus.cpcs, exported, strict=True):
-        missing = [a for a in bus.enabled_extra_accounts if keys and a not in keys]
+    for cid, outputs in cpcs.items():
+        missing = [a for a in bus.enabled_extra_accounts if outputs and a not in outputs.leaf_public_keys]
         if missing:
             pulumi.log.warn(
                 f"CPC {cid!r} exports no leaf key for {', '.join(missing)}: enable the account(s) in its "
@@ -33,38 +30,12 @@ def _warn_pending(bus: EventBus, pending: list[str], exported: list[Any]) -> lis
     return pending
 
 
-def _cross_layer(value: Any) -> CrossLayer | None:
-    # A deployed CPC exports its effective lists; the CSC derives its leaf's permissions from them.
-    return CrossLayer.model_validate(value) if value else None
-
-
-def _cpc_lists(validated: Mapping[str, CrossLayer | None]) -> dict[str, CrossLayer]:
-    return {cid: lists for cid, lists in validated.items() if lists is not None}
-
-
-def _cpc_versions(raw: Mapping[str, Any]) -> dict[str, str | None]:
-    # Absent (a CPC deployed before it exported one): unknown, which gets the shape every version routes.
-    return {cid: value if isinstance(value, str) else None for cid, value in raw.items()}
-
-
-def _spec_named(name: str) -> Callable[[Mapping[str, dict[str, Any]]], dict[str, Any]]:
-    return lambda specs: specs[name]
-
-
-def _cpc_specs(bus: EventBus, cid: str) -> Callable[[CrossLayer | None], dict[str, dict[str, Any]]]:
-    return lambda lists: streams.cpc_nack_specs(bus, cid, lists)
-
-
-def _stream_specs(
-    bus: EventBus, lists: Mapping[str, pulumi.Output[CrossLayer | None]]
-) -> dict[str, pulumi.Input[dict[str, Any]]]:
+def _stream_specs(bus: EventBus, cpcs: Mapping[str, stackoutputs.CpcOutputs | None]) -> dict[str, dict[str, Any]]:
     # Which streams exist follows from the config; a CPC's source streams' specs from the lists it exports.
-    # Each CPC's specs wait on that CPC's stack reference alone: waiting on the whole fleet's made every
-    # one of the 2N Stream CRs depend on all N references (N² dependencies to resolve and send).
-    specs: dict[str, pulumi.Input[dict[str, Any]]] = dict(streams.own_nack_specs(bus))
+    specs = dict(streams.own_nack_specs(bus))
     for cid in bus.cpc_ids:
-        own = lists[cid].apply(_cpc_specs(bus, cid))
-        specs |= {name: own.apply(_spec_named(name)) for name in streams.cpc_nack_specs(bus, cid, None)}
+        outputs = cpcs[cid]
+        specs |= streams.cpc_nack_specs(bus, cid, outputs.cross_layer if outputs else None)
     return specs
 
 
@@ -88,40 +59,30 @@ class CscEventBus(pulumi.ComponentResource):
     def __init__(self, name: str, bus: EventBus, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dsx-bus:csc:CscEventBus", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        ids = list(bus.cpcs)
         refs = {
             cid: pulumi.StackReference(f"{name}-cpc-{cid}", stack_name=ref, opts=child) for cid, ref in bus.cpcs.items()
         }
         # get_output, not require_output: a stack initialised but never deployed has no outputs, and
-        # that is the normal bootstrap state, not an error.
-        leaf_keys = {cid: ref.get_output("leafPublicKeys") for cid, ref in refs.items()}
-        lists = {cid: ref.get_output("crossLayer").apply(_cross_layer) for cid, ref in refs.items()}
-        nats_versions = {cid: ref.get_output("natsServerVersion") for cid, ref in refs.items()}
-        if ids:
-            pending = pulumi.Output.all(*(leaf_keys[c] for c in ids)).apply(
-                lambda exported: _warn_pending(bus, _pending(ids, exported), exported)
-            )
-            cpc_lists = pulumi.Output.all(**lists).apply(_cpc_lists)
-            cpc_versions = pulumi.Output.all(**nats_versions).apply(_cpc_versions)
-        else:
-            pending = pulumi.Output.from_input([])
-            cpc_lists = pulumi.Output.from_input({})
-            cpc_versions = pulumi.Output.from_input({})
-        permissions_json = pulumi.Output.all(pending, cpc_lists, cpc_versions).apply(
-            lambda a: _permissions_json(bus, a[0], a[1], a[2])
-        )
+        # that is the normal bootstrap state (pending), not an error. Read and checked before anything is
+        # declared: a referenced stack that is no CPC, or another CPC, raises a StackOutputError here.
+        cpcs = stackoutputs.read_cpcs(pulumi.get_stack(), bus.cpcs, stackrefs.read_all(refs, stackoutputs.CPC_OUTPUTS))
+        pending = _warn_pending(bus, cpcs)
+        cpc_lists = {cid: o.cross_layer for cid, o in cpcs.items() if o is not None and o.cross_layer is not None}
+        # Absent (a CPC deployed before it exported one): unknown, which gets the shape every version routes.
+        cpc_versions = {cid: o.nats_server_version if o else None for cid, o in cpcs.items()}
+        leaf_keys = {cid: dict(o.leaf_public_keys) if o else None for cid, o in cpcs.items()}
         # The auth-callout reads leaf public keys from env at start: restart it when any of them changes.
-        restart_key = pulumi.Output.all(**leaf_keys).apply(lambda keys: json.dumps(keys, sort_keys=True)) if ids else ""
+        restart_key = json.dumps(leaf_keys, sort_keys=True) if leaf_keys else ""
         cluster.build(
             name,
             cluster.ClusterInputs(
                 bus=bus,
                 effective=bus,
                 files=render.cluster_files(bus),
-                permissions_json=permissions_json,
+                permissions_json=_permissions_json(bus, pending, cpc_lists, cpc_versions),
                 restart_key=restart_key,
-                stream_specs=_stream_specs(bus, lists),
-                cpc_leaf_public_keys=leaf_keys,
+                stream_specs=_stream_specs(bus, cpcs),
+                cpc_leaf_public_keys={cid: pulumi.Output.from_input(keys) for cid, keys in leaf_keys.items()},
             ),
             self,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -21,16 +21,21 @@ def load_event_bus() -> EventBus:
         raw = pulumi.Config().require_object("eventBus")
         bus, warnings = stackfile.parse(raw, source=f"Pulumi.{stack}.yaml")
     except ConfigError as exc:
-        lines = exc.lines()
-        for line in lines[:-1]:
-            pulumi.log.error(line)
-        raise pulumi.RunError(lines[-1]) from None
+        _refuse(exc)
     except pulumi.ConfigMissingError:
         pulumi.log.error(f"Pulumi.{stack}.yaml: dsx-bus:eventBus is not set: add `config: {{dsx-bus:eventBus: ...}}`")
         raise pulumi.RunError(nothing_changed(1, "in the stack config")) from None
     for warning in warnings:
         pulumi.log.warn(str(warning))
     return bus
+
+
+def _refuse(exc: ConfigError) -> NoReturn:
+    """One `error:` line per problem, then a RunError (Pulumi prints no traceback for it)."""
+    lines = exc.lines()
+    for line in lines[:-1]:
+        pulumi.log.error(line)
+    raise pulumi.RunError(lines[-1]) from None
 
 
 def kubernetes_provider(bus: EventBus) -> k8s.Provider:
@@ -49,9 +54,12 @@ def kubernetes_provider(bus: EventBus) -> k8s.Provider:
 def build(bus: EventBus, provider: k8s.Provider) -> dict[str, Any]:
     """The cluster's component; returns the stack outputs."""
     opts = pulumi.ResourceOptions(provider=provider)
-    component = (
-        CscEventBus(bus.cluster_name, bus, opts)
-        if bus.cluster_type == "csc"
-        else CpcEventBus(bus.cluster_name, bus, opts)
-    )
+    try:
+        component = (
+            CscEventBus(bus.cluster_name, bus, opts)
+            if bus.cluster_type == "csc"
+            else CpcEventBus(bus.cluster_name, bus, opts)
+        )
+    except ConfigError as exc:  # a referenced stack's outputs (dsxbus.stackoutputs), checked before any resource
+        _refuse(exc)
     return component.outputs

@@ -20,7 +20,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from dsxbus import deployed, grants, naming
+from dsxbus import deployed, grants, naming, stackoutputs
 from dsxbus.crosslayer import CrossLayer
 from dsxbus.model import GrantRisk
 from policy.reading import (
@@ -67,11 +67,12 @@ def _from_components(resources: list[K8sObject]) -> _Cluster | None:
             lists = _lists(prop(component.props, "crossLayer"))
             return _Cluster("cpc", str(cluster_id) if cluster_id else None, [lists] if lists else None)
         if component.type == CSC_COMPONENT:
-            # Fleet defaults, and each deployed CPC's own lists as its stack reference reads them.
+            # Fleet defaults, and each deployed CPC's own lists as its stack reference reads them (the program has
+            # refused any that are no CrossLayer: dsxbus.stackoutputs).
             found = [_lists(prop(component.props, "fleetDefaults", "crossLayer")) or CrossLayer()]
             for reference in (r for r in resources if r.type == STACK_REFERENCE):
-                if prop(reference.props, "outputs", "clusterType") == "cpc":
-                    own = _lists(prop(reference.props, "outputs", "crossLayer"))
+                if prop(reference.props, "outputs", stackoutputs.CLUSTER_TYPE) == "cpc":
+                    own = _lists(prop(reference.props, "outputs", stackoutputs.CROSS_LAYER))
                     found += [own] if own else []
             return _Cluster("csc", None, found)
     return None

@@ -10,7 +10,9 @@ from dsxbus import naming
 from dsxbus.config import EventBus
 from dsxbus.errors import Problem, key_path
 
-_LEAF_SCHEMES = ("nats", "tls", "ws", "wss")
+LEAF_SCHEMES = ("nats", "tls", "ws", "wss")
+_URL_TEXT = re.compile(r"[!-~]+")  # printable ASCII: no whitespace or control character to break a config line
+_HOST = re.compile(r"[a-z0-9.:_-]+")  # a DNS name, IPv4 or (unbracketed by urlsplit) IPv6 address
 
 
 def problems(bus: EventBus) -> list[Problem]:
@@ -111,18 +113,34 @@ def _shared_stack_problems(cpcs: dict[str, str]) -> list[Problem]:
     ]
 
 
-def _url_problems(key: str, url: str) -> list[Problem]:
+def is_leaf_url(url: str) -> bool:
+    """`nats://leaf.csc.example.com:7422`: a leaf scheme, a host and a port 1-65535, nothing unprintable."""
+    if not _URL_TEXT.fullmatch(url):
+        return False  # urlsplit drops tabs and newlines before parsing: check the text as it will be written
     parts = urlsplit(url)
     try:
         port = parts.port
     except ValueError:
-        port = None
-    if parts.scheme not in _LEAF_SCHEMES or not parts.hostname or port is None:
+        return False
+    return (
+        parts.scheme in LEAF_SCHEMES
+        and parts.hostname is not None
+        and _HOST.fullmatch(parts.hostname) is not None
+        and port is not None
+        and port > 0
+        and parts.path in ("", "/")
+        and not parts.query
+        and not parts.fragment
+    )
+
+
+def _url_problems(key: str, url: str) -> list[Problem]:
+    if not is_leaf_url(url):
         return [
             Problem(
                 key_path(key),
                 url,
-                f"write a leaf URL with scheme ({', '.join(_LEAF_SCHEMES)}), host and port, "
+                f"write a leaf URL with scheme ({', '.join(LEAF_SCHEMES)}), host and port, "
                 "e.g. nats://leaf.csc.example.com:7422",
             )
         ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -20,12 +19,6 @@ PENDING = "cpcs-pending"
 ENV = naming.leaf_pubkey_env("a")
 
 
-def _csc_with_leaf_key(key: str, cpc_outputs: dict[str, dict[str, Any]]) -> list[Diagnostic]:
-    outputs = copy.deepcopy(cpc_outputs)
-    outputs["organization/dsx-bus/cpc-a"]["leafPublicKeys"]["CSC"] = key
-    return analyzer.analyze(analyzer.capture_stack("csc", stack_outputs=outputs), CONFIG)
-
-
 @pytest.mark.parametrize(
     ("key", "problem"),
     [
@@ -36,13 +29,14 @@ def _csc_with_leaf_key(key: str, cpc_outputs: dict[str, dict[str, Any]]) -> list
         ("UNOTAKEY", "is not an NKey public key (public key decodes to 5 bytes, expected 35)"),
     ],
 )
-def test_a_cpc_exporting_an_invalid_leaf_key_is_refused_on_the_csc(
-    key: str, problem: str, cpc_outputs: dict[str, dict[str, Any]]
-) -> None:
-    found = _csc_with_leaf_key(key, cpc_outputs)
-    assert analyzer.summary(analyzer.mandatory(found)) == [(ADMITTED, "MANDATORY", "csc-auth-callout-permissions")]
+def test_a_leaf_key_secret_holding_an_invalid_key_is_refused(key: str, problem: str) -> None:
+    # The program refuses such a CPC export before declaring anything (dsxbus.stackoutputs); the pack still
+    # checks the Secret the auth-callout reads, whoever wrote it.
+    env = [{"name": ENV, "valueFrom": {"secretKeyRef": {"name": naming.leaf_pubkey_secret("a"), "key": "pubkey"}}}]
+    found = _leaf_program(_document({"leaf-cpc-a": _entry(f"${{{ENV}}}")}), env, pubkey=key)
+    assert analyzer.summary(analyzer.mandatory(found)) == [(ADMITTED, "MANDATORY", "auth-callout-permissions")]
     assert analyzer.only(found, ADMITTED).message == (
-        "ConfigMap auth-callout-permissions (csc-auth-callout-permissions): nkey entry leaf-cpc-a public_key "
+        "ConfigMap auth-callout-permissions: nkey entry leaf-cpc-a public_key "
         f"'${{{ENV}}}': env {ENV} from Secret nats-leaf-cpc-a key pubkey {problem}: the auth-callout refuses the "
         "leaf of CPC 'a' (the CPC logs 'Authorization Violation' and retries every second), so none of its traffic "
         "crosses. Fix: set it to the CPC's leaf user public key (U..., its stack output leafPublicKeys), e.g. by "

@@ -105,7 +105,7 @@ def test_a_csc_with_nothing_to_inherit_still_gives_its_cpcs_its_leaf_endpoint() 
     # Nothing that needs what such a CSC cannot give: OAuth2 (jwks), Sveltos on a CSC subject (cross-layer lists).
     bus["auth"] = {**bus["auth"], "permissions": {**bus["auth"]["permissions"], "oauth2": {}}}
     bus["sveltos"] = {"enabled": False}
-    outputs = {"leafEndpoint": "nats://leaf.csc.example.com:7422", "fleetDefaults": {}}
+    outputs = {"clusterType": "csc", "leafEndpoint": "nats://leaf.csc.example.com:7422", "fleetDefaults": {}}
     run = harness.run("cpc-a", event_bus=bus, stack_outputs={CSC_REF: outputs})
     assert run.error is None
     assert _leaf_urls(run) == {"nats://leaf.csc.example.com:7422"}
@@ -113,7 +113,7 @@ def test_a_csc_with_nothing_to_inherit_still_gives_its_cpcs_its_leaf_endpoint() 
 
 
 def test_a_csc_exporting_a_leaf_endpoint_but_no_fleet_defaults_still_gives_its_cpcs_the_endpoint() -> None:
-    outputs = {"leafEndpoint": "nats://leaf.csc.example.com:7422"}
+    outputs = {"clusterType": "csc", "leafEndpoint": "nats://leaf.csc.example.com:7422"}
     run = harness.run("cpc-a", stack_outputs={CSC_REF: outputs})
     assert run.error is None
     assert _leaf_urls(run) == {"nats://leaf.csc.example.com:7422"}

@@ -48,3 +48,11 @@ def test_a_cpc_without_a_way_to_find_the_csc_is_refused() -> None:
     assert problem.key == f"{KEY}.cscStack"
     assert problem.value is None
     assert "set cscStack" in problem.fix
+
+
+def test_a_csc_endpoint_with_port_0_or_a_line_break_is_refused() -> None:
+    for url in ("nats://leaf.csc.example.com:0", "nats://leaf.csc.example.com:7422\ninclude /etc/passwd"):
+        problem = only_error(cpc(cscEndpoint=url))
+        assert problem.key == f"{KEY}.cscEndpoint"
+        assert problem.value == url
+        assert "host and port" in problem.fix
