@@ -604,29 +604,20 @@ def nats_rows(plain: Plain, s: Sides) -> list[Row]:
 
 
 def mqtt_rows(s: Sides, qos: int, up_sub_qos: int) -> list[Row]:
-    """Baselines: publisher and subscriber on the publishing cluster, same QoS on both sides as the federated case."""
+    """Baselines: publisher and subscriber on the publishing cluster, the same QoS on each side as the federated
+    case; CPC -> CSC again with two publishers (one MQTT connection's QoS 1 publishes are handled one at a time)."""
     topic, local = subjects.mqtt_topic, subjects.mqtt_topic(LOCAL)
     q = f"MQTT q{qos}"
     in_cpc, in_csc = f"{q} within the CPC, sub q{up_sub_qos}", f"{q} within the CSC, sub q{qos}"
+    up = (s.cpc_mqtt, topic(s.up[0]), s.csc_mqtt, topic(s.up[1]), qos, up_sub_qos)
+    down = (s.csc_mqtt, topic(s.down[0]), s.cpc_mqtt, topic(s.down[1]), qos, qos)
     return [
         Row(Case(in_cpc, s.cpc_mqtt, local, s.cpc_mqtt, local, qos, up_sub_qos)),
-        Row(
-            Case(
-                f"{q} CPC -> CSC, sub q{up_sub_qos}",
-                s.cpc_mqtt,
-                topic(s.up[0]),
-                s.csc_mqtt,
-                topic(s.up[1]),
-                qos,
-                up_sub_qos,
-            ),
-            (in_cpc,),
-        ),
+        Row(Case(f"{q} CPC -> CSC, sub q{up_sub_qos}", *up), (in_cpc,)),
         Row(Case(in_csc, s.csc_mqtt, local, s.csc_mqtt, local, qos, qos)),
-        Row(
-            Case(f"{q} CSC -> CPC, sub q{qos}", s.csc_mqtt, topic(s.down[0]), s.cpc_mqtt, topic(s.down[1]), qos, qos),
-            (in_csc,),
-        ),
+        Row(Case(f"{q} CSC -> CPC, sub q{qos}", *down), (in_csc,)),
+        Row(Case(f"{in_cpc}, 2 pub", s.cpc_mqtt, local, s.cpc_mqtt, local, qos, up_sub_qos, 2)),
+        Row(Case(f"{q} CPC -> CSC, sub q{up_sub_qos}, 2 pub", *up, 2), (f"{in_cpc}, 2 pub",)),
     ]
 
 
