@@ -504,15 +504,17 @@ def _start(directory: Path, name: str, conf: str, ports: tuple[str, ...]) -> ser
 @dataclass(frozen=True)
 class Plain:
     """nats-servers as they come (no accounts, no auth, no TLS): one alone, and a hub with one leaf joined to it,
-    so the leaf's own cost shows apart from the bus's accounts, imports and permissions."""
+    so the leaf's own cost shows apart from the bus's accounts, imports and permissions; and one alone with a
+    JetStream domain, as every server of the bus has (measured: it alone costs core NATS about 0.5 us a message)."""
 
     alone: servers.Server
     hub: servers.Server
     leaf: servers.Server
+    domain: servers.Server
 
     @property
     def all(self) -> list[servers.Server]:
-        return [self.alone, self.hub, self.leaf]
+        return [self.alone, self.hub, self.leaf, self.domain]
 
 
 def plain_servers(directory: Path) -> Plain:
@@ -523,6 +525,8 @@ def plain_servers(directory: Path) -> Plain:
         started.append(_start(directory, "hub", 'leafnodes { listen: "127.0.0.1:-1" }\n', ("leaf",)))
         remote = f'leafnodes {{ remotes: [{{ url: "{started[1].url("leaf")}" }}] }}\n'
         started.append(_start(directory, "leaf", remote, ()))
+        jetstream = f'jetstream {{ domain: "D", store_dir: "{directory / "jetstream"}" }}\n'
+        started.append(_start(directory, "domain", jetstream, ()))
         servers.wait_for(lambda: True if servers.leaf_count(started[1]) == 1 else None, 10, "the plain leaf")
     except BaseException:
         for server in started:
@@ -584,11 +588,12 @@ def nats_rows(plain: Plain, s: Sides) -> list[Row]:
     """Each federated case against a plain server, within one cluster, and a bare leaf in the same direction;
     and with two publishers against a plain server with two (the publishers are not the bottleneck if two do no
     better than one)."""
-    alone, hub, leaf = (Endpoint(p.ports["client"]) for p in plain.all)
+    alone, hub, leaf, domain = (Endpoint(p.ports["client"]) for p in plain.all)
     server, bare_up, bare_down = "NATS plain server", "NATS bare leaf, leaf -> hub", "NATS bare leaf, hub -> leaf"
     in_cpc, in_csc = "NATS within the CPC", "NATS within the CSC"
     return [
         Row(Case(server, alone, LOCAL, alone, LOCAL)),
+        Row(Case("NATS plain server, JetStream domain", domain, LOCAL, domain, LOCAL), (server,)),
         Row(Case(in_cpc, s.cpc_nats, LOCAL, s.cpc_nats, LOCAL)),
         Row(Case(in_csc, s.csc_nats, LOCAL, s.csc_nats, LOCAL)),
         Row(Case(bare_up, leaf, LOCAL, hub, LOCAL), (server,)),
