@@ -197,11 +197,25 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes:
 
 
 def mqtt_subscribe(sock: socket.socket, topics: list[str], qos: int) -> None:
+    """Read frame by frame up to the SUBACK: a probe may be delivered before it, and no byte after it is taken."""
     body = (1).to_bytes(2, "big") + b"".join(_text(t) + bytes([qos]) for t in topics)
     sock.sendall(mqtt_packet(0x82, body))
-    suback = _recv_exactly(sock, 4 + len(topics))
-    if suback[0] != 0x90 or any(code == 0x80 for code in suback[4:]):
-        raise ConnectionError(f"MQTT subscribe refused: {suback!r}")
+    while True:
+        first, length, shift = _recv_exactly(sock, 1)[0], 0, 0
+        while True:
+            byte = _recv_exactly(sock, 1)[0]
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        content = _recv_exactly(sock, length)
+        if first >> 4 == 9:  # SUBACK: packet id, then one return code per topic
+            if any(code == 0x80 for code in content[2:]):
+                raise ConnectionError(f"MQTT subscribe to {topics} refused: {content!r}")
+            return
+        if first >> 4 == 3 and first & 0x06:  # an early QoS 1 probe: acknowledge it like any other
+            size = int.from_bytes(content[:2], "big")
+            sock.sendall(b"\x40\x02" + content[2 + size : 4 + size])
 
 
 # ---- one case: subscriber, probes, publishers ------------------------------------------------------------
