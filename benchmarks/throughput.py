@@ -624,7 +624,7 @@ def nats_rows(plain: Plain, s: Sides) -> list[Row]:
 
 def mqtt_rows(s: Sides, qos: int, up_sub_qos: int) -> list[Row]:
     """Baselines: publisher and subscriber on the publishing cluster, the same QoS on each side as the federated
-    case; CPC -> CSC again with two publishers (one MQTT connection's QoS 1 publishes are handled one at a time)."""
+    case; CPC -> CSC again with two publishers (whether one publishing connection is the limit)."""
     topic, local = subjects.mqtt_topic, subjects.mqtt_topic(LOCAL)
     q = f"MQTT q{qos}"
     in_cpc, in_csc = f"{q} within the CPC, sub q{up_sub_qos}", f"{q} within the CSC, sub q{qos}"
