@@ -6,11 +6,14 @@ PUBACK (MQTT QoS 1), so the server has taken every message; the subscriber count
 (`bytes.count`) for NATS, or walks MQTT frames (and acknowledges QoS 1 ones). Every case runs side by side in
 one run, alternating, `--reps` times; medians and ratios are printed.
 
-Cases: core NATS on a plain nats-server, within one cluster (CPC publishes and subscribes), CPC -> leaf -> CSC
-(`sensor.bench` -> `cpc.a.sensor.bench`) and CSC -> leaf -> CPC (`cpc.a.command.bench` -> `command.bench`), with
-1 and 2 publisher processes (the publishers are not the bottleneck if 2 do no better than 1). MQTT QoS 0 and 1,
-the same two directions, against publisher and subscriber on the publishing cluster. Latency: one message at a
-time, publisher and subscriber sockets in one process, p50 / p99 / p99.9.
+Cases, core NATS: a plain nats-server (and one with a JetStream domain, as the bus's servers have), within one
+cluster, a bare leaf between two plain servers in each direction, and the bus's CPC -> leaf -> CSC (`sensor.x` ->
+`cpc.a.sensor.x`) and CSC -> leaf -> CPC (`cpc.a.command.x` -> `command.x`); plain and CPC -> CSC again with two
+publisher processes (the publishers are not the bottleneck if two do no better than one). MQTT QoS 0 and 1: the
+same two directions against publisher and subscriber within the publishing cluster. Each case also reports the CPU
+each side used per message (servers from /proc, clients from getrusage), which the load of other processes moves
+far less than the rates. Latency: one message at a time, publisher and subscriber sockets in one process,
+p50 / p99 / p99.9.
 
 Run: .venv/bin/python benchmarks/throughput.py [--quick] [--reps 3]
 Prints numbers; it is not a test.
@@ -370,7 +373,10 @@ def _mqtt_publish_qos1(sock: socket.socket, topic: str, count: int, window: int 
             n = min(per_batch, count - sent, window - (sent - acked))
             sock.sendall(b"".join(mqtt_publish_frame(topic, PAYLOAD, 1, (sent + i) % 65535 + 1) for i in range(n)))
             sent += n
-        data = leftover + sock.recv(1 << 16)
+        chunk = sock.recv(1 << 16)
+        if not chunk:
+            raise ConnectionError(f"the server closed the connection after {acked} of {count} PUBACKs")
+        data = leftover + chunk
         whole = len(data) - len(data) % 4  # a PUBACK is 4 bytes; nothing else comes unasked
         acked += whole // 4
         leftover = data[whole:]
