@@ -1,4 +1,4 @@
-"""`dsx-bus local up|status|down|check`: the local federation from the command line."""
+"""`dsx-bus local up|status|check|restart|down`: the local federation from the command line."""
 
 from __future__ import annotations
 
@@ -101,8 +101,18 @@ def _status(args: argparse.Namespace) -> int:
 def _down(args: argparse.Namespace) -> int:
     from dsxbus.local import runner  # nats-py is the optional `local` extra: import it only when used
 
-    stopped = runner.down(_run_dir(args))
+    stopped = runner.down(_run_dir(args), force=args.force)
     print(f"stopped {len(stopped)} server(s)")
+    return 0
+
+
+def _restart(args: argparse.Namespace) -> int:
+    from dsxbus.local import runner  # nats-py is the optional `local` extra: import it only when used
+
+    restarted = runner.restart_stopped(_run_dir(args), args.stack, timeout=args.timeout)
+    for server in restarted:
+        ports = ", ".join(f"{kind} {port}" for kind, port in sorted(server.ports.items()))
+        print(f"restarted {server.name} on its own ports ({ports})")
     return 0
 
 
@@ -145,8 +155,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     common(status)
     status.set_defaults(run=_status)
     down = sub.add_parser("down", help="stop the servers `local up` started (by recorded PID)")
+    down.add_argument(
+        "--force",
+        action="store_true",
+        help="also when state.json is damaged: stop every nats-server whose config is in the run dir",
+    )
     common(down)
     down.set_defaults(run=_down)
+    restart = sub.add_parser(
+        "restart", help="start a stack's stopped or crashed servers again, on their own ports with their own keys"
+    )
+    restart.add_argument("stack", help="the stack whose servers to restart (e.g. cpc-a)")
+    restart.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for every leaf (default 15)")
+    common(restart)
+    restart.set_defaults(run=_restart)
     check_cmd = sub.add_parser("check", help="run the cross-layer routing matrix against the running federation")
     common(check_cmd)
     check_cmd.set_defaults(run=_check)

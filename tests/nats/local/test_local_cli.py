@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -93,3 +96,88 @@ def test_up_never_clears_a_run_dir_it_did_not_make(
     assert code == 1
     assert "holds no local federation" in capsys.readouterr().err
     assert (run_dir / "notes.txt").read_text() == "keep me"
+
+
+def test_a_damaged_state_file_gives_clean_errors_until_down_force_stops_what_it_started(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make_project: MakeProject
+) -> None:
+    """The issue's case: a truncated state.json made `status`, `down` and `up` crash, and `up` could not recover."""
+    project, run_dir = make_project(tmp_path / "project"), tmp_path / "run"
+    local = ["--dir", str(project), "local"]
+    assert cli.main([*local, "up", "--stacks", "csc,cpc-a", "--run-dir", str(run_dir)]) == 0
+    try:
+        live = servers.ours(run_dir)
+        assert len(live) == len(_recorded(run_dir)) == 4  # csc, cpc-a, and their nats-mtls
+        text = (run_dir / state.STATE).read_text()
+        (run_dir / state.STATE).write_text(text[: len(text) // 2])
+        capsys.readouterr()
+
+        for command in (["status"], ["check"], ["down"], ["up", "--stacks", "csc,cpc-a"]):
+            assert cli.main([*local, *command, "--run-dir", str(run_dir)]) == 1, command
+            err = capsys.readouterr().err.splitlines()[-1]  # after `up`'s warnings about the stack files
+            assert err.startswith(f"error: {run_dir / state.STATE}: ") and "dsx-bus local down --force" in err, err
+        assert servers.ours(run_dir) == live  # `up` started nothing on top of them, `down` stopped nothing
+
+        assert cli.main([*local, "down", "--force", "--run-dir", str(run_dir)]) == 0
+        assert servers.ours(run_dir) == {}
+        assert cli.main([*local, "up", "--stacks", "csc,cpc-a", "--run-dir", str(run_dir)]) == 0
+        assert len(servers.ours(run_dir)) == 4
+    finally:
+        cli.main([*local, "down", "--force", "--run-dir", str(run_dir)])
+    assert servers.ours(run_dir) == {}
+
+
+@pytest.fixture(scope="module")
+def lock_holder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
+    """Another process holding the run dir's lock, as a `local up` still starting servers would."""
+    run_dir = tmp_path_factory.mktemp("locked") / "run"
+    code = (
+        "import sys, time; from pathlib import Path; from dsxbus.local import state\n"
+        "with state.locked(Path(sys.argv[1]), 'up', create=True):\n"
+        "    print('held', flush=True); time.sleep(60)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code, str(run_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        yield run_dir, holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.parametrize("command", [["up"], ["down"], ["down", "--force"], ["restart", "cpc-a"]])
+def test_a_second_command_on_a_locked_run_dir_is_refused_naming_the_holder_and_starts_nothing(
+    lock_holder: tuple[Path, int], capsys: pytest.CaptureFixture[str], make_project: MakeProject, command: list[str]
+) -> None:
+    run_dir, holder = lock_holder
+    project = make_project(run_dir.parent / "project")
+
+    code = cli.main(["--dir", str(project), "local", *command, "--run-dir", str(run_dir)])
+
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert code == 1
+    assert (
+        err == f"error: another `dsx-bus local up` (PID {holder}) holds {run_dir / state.LOCK}: wait for it to "
+        f"finish, then run `dsx-bus local {' '.join(command)}` again"
+    )
+    assert servers.ours(run_dir) == {} and sorted(p.name for p in run_dir.iterdir()) == [state.LOCK]
+
+
+def test_two_concurrent_ups_on_one_run_dir_start_one_federation_and_down_leaves_nothing_running(
+    tmp_path: Path, make_project: MakeProject
+) -> None:
+    """The issue's case: two `local up` at once gave tracebacks, and `local down` then left 6 servers running."""
+    project, run_dir = make_project(tmp_path / "project"), tmp_path / "run"
+    command = [sys.executable, "-m", "dsxbus.cli", "--dir", str(project), "local", "up", "--run-dir", str(run_dir)]
+    env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])}
+    both = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in "ab"]
+    try:
+        results = sorted((p.wait(timeout=60), p.communicate()[1]) for p in both)
+        assert [code for code, _ in results] == [0, 1], results
+        refused = results[1][1].strip().splitlines()[-1]
+        assert refused.startswith("error: ") and "Traceback" not in results[1][1], results[1][1]
+        assert "another `dsx-bus local up`" in refused or "already running" in refused, refused
+        assert len(servers.ours(run_dir)) == len(_recorded(run_dir)) == 6
+    finally:
+        assert cli.main(["--dir", str(project), "local", "down", "--run-dir", str(run_dir)]) == 0
+    assert servers.ours(run_dir) == {}
