@@ -365,8 +365,8 @@ def down(run_dir: Path, say: Say = _stderr, *, force: bool = False) -> list[Serv
             if not force:
                 raise
             federation = None
-        except LocalError:
-            if not force:
+        except LocalError:  # nothing recorded: still stop what is provably ours (state.json deleted by hand)
+            if not (force or servers.ours(run_dir)):
                 raise
             federation = None
         stopped = []

@@ -5,9 +5,11 @@ tests."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -143,12 +145,21 @@ def save(federation: Federation) -> None:
 def load(run_dir: Path) -> Federation:
     """The federation `local up` recorded in `run_dir`; CorruptStateError if its files cannot be trusted."""
     try:
-        state_text = (run_dir / STATE).read_bytes()
-        keys_text = (run_dir / KEYS).read_bytes()
+        state_text = _read(run_dir / STATE)
+        keys_text = _read(run_dir / KEYS)
     except FileNotFoundError:
         raise LocalError(f"no local federation in {run_dir}: start one with `dsx-bus local up`") from None
     record = _parse(run_dir / STATE, state_text, _StateFile)
     keys = _parse(run_dir / KEYS, keys_text, _KeysFile)
+    inside = run_dir.resolve()
+    for stack, cluster in record.clusters.items():
+        for kind, server in (("main", cluster.main), ("mtls", cluster.mtls)):
+            for name, path in (("conf", server.conf), ("log", server.log)) if server else ():
+                # `down` signals a recorded PID only if its command line names this config: outside the run dir,
+                # that could be another federation's server.
+                if not path.is_absolute() or not path.resolve().is_relative_to(inside):
+                    where = f"clusters.{stack}.{kind}.{name}"
+                    raise _corrupt(run_dir / STATE, where, repr(str(path)), f"is not inside the run dir {inside}")
     missing = sorted(set(record.clusters) - set(keys.root))
     if missing:
         raise _corrupt(run_dir / KEYS, missing[0], "(absent)", "has no keys for a stack state.json records")
@@ -184,7 +195,9 @@ def locked(run_dir: Path, command: str, *, create: bool = False) -> Iterator[Non
     """
     if create:
         run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    elif not run_dir.is_dir():
+    elif run_dir.exists() and not run_dir.is_dir():
+        raise LocalError(f"{run_dir} is not a directory, so it holds no local federation: choose another --run-dir")
+    elif not run_dir.exists():
         raise LocalError(f"no local federation in {run_dir}: start one with `dsx-bus local up`")
     path = run_dir / LOCK
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -263,6 +276,30 @@ _Record = TypeVar("_Record", "_StateFile", "_KeysFile")
 
 class _KeysFile(RootModel[dict[str, _ClusterKeysRecord]]):
     """Stack -> its keys; no version of its own (state.json's covers both): people read `<stack>.admin.<account>`."""
+
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+"""Far above any state dsx-bus writes (about 2 KB per cluster); a bigger file is not one of ours."""
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes, refusing what `save` never writes: a symlink (it could point anywhere), a FIFO or device
+    (a read that never ends), a huge file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise _corrupt(path, "the file", "a symbolic link", "dsx-bus writes a regular file here") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _corrupt(path, "the file", "not a regular file", "dsx-bus writes a regular file here")
+        if info.st_size > MAX_FILE_BYTES:
+            raise _corrupt(path, "the file", f"{info.st_size} bytes", f"larger than {MAX_FILE_BYTES} bytes")
+        return os.read(fd, MAX_FILE_BYTES + 1)
+    finally:
+        os.close(fd)
 
 
 def _corrupt(path: Path, where: str, value: object, what: str) -> CorruptStateError:

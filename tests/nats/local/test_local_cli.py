@@ -181,3 +181,40 @@ def test_two_concurrent_ups_on_one_run_dir_start_one_federation_and_down_leaves_
     finally:
         assert cli.main(["--dir", str(project), "local", "down", "--run-dir", str(run_dir)]) == 0
     assert servers.ours(run_dir) == {}
+
+
+@pytest.mark.parametrize("command", [["up"], ["status"], ["check"], ["down"], ["down", "--force"], ["restart", "csc"]])
+def test_a_run_dir_that_is_a_file_is_a_clean_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make_project: MakeProject, command: list[str]
+) -> None:
+    project, run_dir = make_project(tmp_path / "project"), tmp_path / "run"
+    run_dir.write_text("not a directory")
+
+    code = cli.main(["--dir", str(project), "local", *command, "--run-dir", str(run_dir)])
+
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert code == 1
+    assert err.startswith("error: ") and str(run_dir) in err and "--run-dir" in err, err
+    assert run_dir.read_text() == "not a directory"
+
+
+def test_servers_whose_state_file_was_deleted_block_up_and_plain_down_stops_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make_project: MakeProject
+) -> None:
+    project, run_dir = make_project(tmp_path / "project"), tmp_path / "run"
+    local = ["--dir", str(project), "local"]
+    assert cli.main([*local, "up", "--stacks", "csc,cpc-a", "--run-dir", str(run_dir)]) == 0
+    try:
+        live = servers.ours(run_dir)
+        (run_dir / state.STATE).unlink()
+        capsys.readouterr()
+
+        assert cli.main([*local, "up", "--stacks", "csc,cpc-a", "--run-dir", str(run_dir)]) == 1
+        err = capsys.readouterr().err.splitlines()[-1]
+        assert all(str(pid) in err for pid in live) and state.FORCE_DOWN in err, err
+        assert servers.ours(run_dir) == live
+
+        assert cli.main([*local, "down", "--run-dir", str(run_dir)]) == 0
+        assert servers.ours(run_dir) == {}
+    finally:
+        cli.main([*local, "down", "--force", "--run-dir", str(run_dir)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,10 @@ def _damage(text: str, how: str) -> str:
         document["clusters"]["csc"]["main"]["ports"]["client"] = 70000
     elif how == "a missing key":
         del document["clusters"]["cpc-a"]["expectedLeafs"]
+    elif how == "a config outside the run dir":
+        document["clusters"]["csc"]["main"]["conf"] = "/tmp/another-federation/csc/nats.conf"
+    elif how == "a relative log path":
+        document["clusters"]["cpc-a"]["mtls"]["log"] = "cpc-a/nats-mtls.log"
     elif how == "another version":
         document["version"] = state.STATE_VERSION + 1
     elif how == "no version (written before versions)":
@@ -118,6 +123,8 @@ DAMAGE = [
     "an unknown role",
     "a port out of range",
     "a missing key",
+    "a config outside the run dir",
+    "a relative log path",
     "another version",
     "no version (written before versions)",
 ]
@@ -170,3 +177,19 @@ def test_a_state_file_is_replaced_whole_and_no_temp_file_stays_behind(tmp_path: 
     assert (tmp_path / state.STATE).stat().st_ino != before  # a new file renamed over the old: never torn
     assert state.load(tmp_path).csc.main.pid == 4242
     assert sorted(p.name for p in tmp_path.iterdir()) == [state.KEYS, state.STATE]
+
+
+@pytest.mark.parametrize("what", ["a symlink", "a FIFO", "a directory"])
+def test_a_state_file_that_is_not_a_regular_file_is_refused_without_reading_it(tmp_path: Path, what: str) -> None:
+    state.save(_federation(tmp_path))
+    path = tmp_path / state.STATE
+    path.unlink()
+    if what == "a symlink":
+        path.symlink_to("/dev/zero")  # a read that would never end
+    elif what == "a FIFO":
+        os.mkfifo(path)  # an open for reading that would wait for a writer forever
+    else:
+        path.mkdir()
+
+    with pytest.raises(state.CorruptStateError, match="dsx-bus writes a regular file here"):
+        state.load(tmp_path)
