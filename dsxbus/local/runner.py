@@ -39,7 +39,7 @@ def _refuse_if_running(run_dir: Path, say: Say) -> None:
     except state.CorruptStateError as exc:
         if servers.ours(run_dir):
             raise
-        say(f"  warning: {str(exc).split('; the file')[0]}; no server of it runs: starting afresh")
+        say(f"  warning: {exc.problem}; no server of it runs: starting afresh")
         federation = None
     except LocalError:  # nothing recorded
         federation = None

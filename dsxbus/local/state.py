@@ -101,6 +101,11 @@ class Federation:
 class CorruptStateError(LocalError):
     """state.json or keys.json cannot be read back: what `local up` started is unknown from the files alone."""
 
+    def __init__(self, problem: str, recovery: str) -> None:
+        super().__init__(f"{problem}; {recovery}")
+        self.problem = problem
+        """Which file, key and value, and what is wrong with it (without the way out)."""
+
 
 class LockedError(LocalError):
     """Another `dsx-bus local` command is changing this run dir right now."""
@@ -304,8 +309,9 @@ def _read(path: Path) -> bytes:
 
 def _corrupt(path: Path, where: str, value: object, what: str) -> CorruptStateError:
     return CorruptStateError(
-        f"{path}: {where} = {value}: {what}; the file is damaged, so what `local up` started is unknown. "
-        f"Stop every nats-server running from {path.parent} with `{FORCE_DOWN}`, then `dsx-bus local up` again"
+        f"{path}: {where} = {value}: {what}",
+        "the file is damaged, so what `local up` started is unknown. "
+        f"Stop every nats-server running from {path.parent} with `{FORCE_DOWN}`, then `dsx-bus local up` again",
     )
 
 

@@ -120,7 +120,10 @@ def test_a_damaged_state_file_gives_clean_errors_until_down_force_stops_what_it_
 
         assert cli.main([*local, "down", "--force", "--run-dir", str(run_dir)]) == 0
         assert servers.ours(run_dir) == {}
+        (run_dir / state.STATE).write_text(text[: len(text) // 2])  # still damaged, but nothing of it runs now
+        capsys.readouterr()
         assert cli.main([*local, "up", "--stacks", "csc,cpc-a", "--run-dir", str(run_dir)]) == 0
+        assert "no server of it runs: starting afresh" in capsys.readouterr().err
         assert len(servers.ours(run_dir)) == 4
     finally:
         cli.main([*local, "down", "--force", "--run-dir", str(run_dir)])
