@@ -225,7 +225,7 @@ def _config_under(pid: int, run_dir: Path) -> Path | None:
         return None
     for flag, value in itertools.pairwise(argv):
         if flag in ("-c", "--config"):
-            conf = Path(value)
+            conf = Path(os.path.normpath(value))  # `<run dir>/../x.conf` is not inside it
             return conf if conf.is_absolute() and conf.is_relative_to(run_dir) else None
     return None
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from dsxbus import cli
-from dsxbus.local import servers, state
+from dsxbus.local import runner, servers, state
 
 MakeProject = Callable[[Path], Path]
 
@@ -221,3 +221,30 @@ def test_servers_whose_state_file_was_deleted_block_up_and_plain_down_stops_them
         assert servers.ours(run_dir) == {}
     finally:
         cli.main([*local, "down", "--force", "--run-dir", str(run_dir)])
+
+
+def test_down_force_stops_only_nats_servers_whose_config_is_inside_the_run_dir(tmp_path: Path) -> None:
+    run_dir, elsewhere = tmp_path / "run", tmp_path / "elsewhere"
+    for directory in (run_dir / "csc", elsewhere):
+        directory.mkdir(parents=True)
+        (directory / "nats.conf").write_text("listen: 127.0.0.1:-1\n")
+    binary = servers.nats_server_binary()
+    ours = subprocess.Popen([binary, "-c", str(run_dir / "csc" / "nats.conf")], stderr=subprocess.DEVNULL)
+    others = [
+        subprocess.Popen([binary, "-c", str(elsewhere / "nats.conf")], stderr=subprocess.DEVNULL),
+        subprocess.Popen([binary, "-c", f"{run_dir}/../elsewhere/nats.conf"], stderr=subprocess.DEVNULL),
+        # Not a nats-server, though its command line names a config in the run dir.
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "-c", str(run_dir / "csc/nats.conf")]),
+    ]
+    try:
+        servers.wait_for(lambda: servers.ours(run_dir) or None, 5, "the run dir's nats-server")
+        assert set(servers.ours(run_dir)) == {ours.pid}
+
+        stopped = runner.down(run_dir, lambda _: None, force=True)
+
+        assert [s.pid for s in stopped] == [ours.pid] and ours.wait(timeout=5) is not None
+        assert all(p.poll() is None for p in others)
+    finally:
+        for process in [ours, *others]:
+            process.kill()
+            process.wait()
