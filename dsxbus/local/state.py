@@ -210,7 +210,7 @@ def locked(run_dir: Path, command: str, *, create: bool = False) -> Iterator[Non
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = path.read_text(errors="replace").split() or ["?", "?"]
+            holder = os.pread(fd, 200, 0).decode(errors="replace").split() or ["?", "?"]
             pid, what = holder[0], " ".join(holder[1:]) or "?"
             raise LockedError(
                 f"another `dsx-bus local {what}` (PID {pid}) holds {path}: wait for it to finish, then run "
