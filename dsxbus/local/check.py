@@ -207,7 +207,9 @@ def _poll_retained(cluster: LocalCluster, federation: Federation, pattern: str, 
             got = _first_retained(client, pattern, 0.5 if want else GRACE * 3)
         finally:
             client.close()
-        if got is not None or time.monotonic() >= deadline:
+        # A copy sourced while this subscriber was subscribing arrives live (retain=0): ask a fresh one again.
+        arrived_live = want and got is not None and not got.retain
+        if (got is not None and not arrived_live) or time.monotonic() >= deadline:
             return got
 
 
@@ -227,7 +229,7 @@ def run(federation: Federation, *, mqtt: bool = True, retained: bool = True) -> 
     """Every route, pass or fail. A federation that is down or dies meanwhile is a LocalError."""
     stopped = [s.name for s in federation.servers() if not servers.is_running(s)]
     if stopped:
-        raise LocalError(f"not running: {', '.join(stopped)}; restart with `dsx-bus local down && dsx-bus local up`")
+        raise LocalError(f"not running: {', '.join(stopped)}; start them again with `dsx-bus local restart <stack>`")
     try:
         return asyncio.run(_run(federation, mqtt=mqtt, retained=retained and mqtt))
     except (OSError, TimeoutError, nats.errors.Error) as exc:

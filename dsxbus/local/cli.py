@@ -1,4 +1,4 @@
-"""`dsx-bus local up|status|down|check`: the local federation from the command line."""
+"""`dsx-bus local up|status|check|restart|down`: the local federation from the command line."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from dsxbus import versions
 from dsxbus.cliargs import project_dir_option
 from dsxbus.local import binaries, state
+from dsxbus.local.servers import LocalError
 from dsxbus.local.state import Federation, LocalCluster
 
 
@@ -101,8 +103,18 @@ def _status(args: argparse.Namespace) -> int:
 def _down(args: argparse.Namespace) -> int:
     from dsxbus.local import runner  # nats-py is the optional `local` extra: import it only when used
 
-    stopped = runner.down(_run_dir(args))
+    stopped = runner.down(_run_dir(args), force=args.force)
     print(f"stopped {len(stopped)} server(s)")
+    return 0
+
+
+def _restart(args: argparse.Namespace) -> int:
+    from dsxbus.local import runner  # nats-py is the optional `local` extra: import it only when used
+
+    restarted = runner.restart_stopped(_run_dir(args), args.stack, timeout=args.timeout)
+    for server in restarted:
+        ports = ", ".join(f"{kind} {port}" for kind, port in sorted(server.ports.items()))
+        print(f"restarted {server.name} on its own ports ({ports})")
     return 0
 
 
@@ -117,6 +129,28 @@ def _check(args: argparse.Namespace) -> int:
     failed = [r for r in results if not r.ok]
     print(f"\n{len(results) - len(failed)}/{len(results)} routes pass", file=sys.stderr)
     return 1 if failed else 0
+
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _guarded(command: Command) -> Command:
+    """A run dir the user pointed at (a file, unwritable, a file where a directory must be) is their mistake: one
+    `error:` line naming the path, not a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except OSError as exc:
+            run_dir = _run_dir(args)
+            if exc.filename is None or not Path(exc.filename).absolute().is_relative_to(run_dir):
+                raise
+            raise LocalError(
+                f"{exc.filename}: {exc.strerror}: the run dir ({run_dir}) must be a directory this user can "
+                "write, holding only what `dsx-bus local up` put there; choose another --run-dir or fix that path"
+            ) from None
+
+    return run
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -139,14 +173,26 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         f"{versions.DEPLOYED}; tested: {', '.join(versions.SUPPORTED)}; also ${binaries.VERSION_ENV})",
     )
     common(up)
-    up.set_defaults(run=_up)
+    up.set_defaults(run=_guarded(_up))
     status = sub.add_parser("status", help="which servers run and how many leafs each has")
     status.add_argument("--json", action="store_true")
     common(status)
-    status.set_defaults(run=_status)
+    status.set_defaults(run=_guarded(_status))
     down = sub.add_parser("down", help="stop the servers `local up` started (by recorded PID)")
+    down.add_argument(
+        "--force",
+        action="store_true",
+        help="also when state.json is damaged: stop every nats-server whose config is in the run dir",
+    )
     common(down)
-    down.set_defaults(run=_down)
+    down.set_defaults(run=_guarded(_down))
+    restart = sub.add_parser(
+        "restart", help="start a stack's stopped or crashed servers again, on their own ports with their own keys"
+    )
+    restart.add_argument("stack", help="the stack whose servers to restart (e.g. cpc-a)")
+    restart.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for every leaf (default 15)")
+    common(restart)
+    restart.set_defaults(run=_guarded(_restart))
     check_cmd = sub.add_parser("check", help="run the cross-layer routing matrix against the running federation")
     common(check_cmd)
-    check_cmd.set_defaults(run=_check)
+    check_cmd.set_defaults(run=_guarded(_check))

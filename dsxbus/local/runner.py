@@ -32,13 +32,40 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def running(run_dir: Path) -> list[Server]:
-    """Servers recorded in `run_dir` that are still alive."""
+def _refuse_if_running(run_dir: Path, say: Say) -> None:
+    """`up` never starts a second federation on top of live servers of this run dir, recorded or not."""
     try:
-        federation = state.load(run_dir)
-    except LocalError:
-        return []
-    return [s for s in federation.servers() if servers.is_running(s)]
+        federation: Federation | None = state.load(run_dir)
+    except state.CorruptStateError as exc:
+        if servers.ours(run_dir):
+            raise
+        say(f"  warning: {exc.problem}; no server of it runs: starting afresh")
+        federation = None
+    except LocalError:  # nothing recorded
+        federation = None
+    alive = [s for s in federation.servers() if servers.is_running(s)] if federation else []
+    if alive:
+        names = ", ".join(f"{s.name} (PID {s.pid})" for s in alive)
+        raise LocalError(f"a local federation is already running in {run_dir}: {names}; `dsx-bus local down` first")
+    strays = servers.ours(run_dir)
+    if strays:
+        pids = ", ".join(f"{pid} ({conf})" for pid, conf in sorted(strays.items()))
+        raise LocalError(
+            f"nats-server PID(s) {pids} still run from configs in {run_dir}, though {state.STATE} does not record "
+            f"them: stop them with `{state.FORCE_DOWN}`"
+        )
+
+
+def _clear(run_dir: Path) -> None:
+    """Empty a run dir an earlier `local up` made, all but the lock this `up` holds."""
+    for entry in run_dir.iterdir():
+        if entry.name == state.LOCK:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    run_dir.chmod(0o700)
 
 
 # ---- up --------------------------------------------------------------------------------------------
@@ -116,18 +143,16 @@ def up(
     project_dir = project_dir.resolve()
     run_dir = (run_dir or state.default_run_dir(project_dir)).resolve()
     resolved = _resolve(project_dir, stacks, say)
-    alive = running(run_dir)
-    if alive:
-        names = ", ".join(f"{s.name} (PID {s.pid})" for s in alive)
-        raise LocalError(f"a local federation is already running in {run_dir}: {names}; `dsx-bus local down` first")
-    if run_dir.exists():
-        # Only ever delete a directory a previous `local up` made: `--run-dir ~` must not wipe a home.
-        if any(run_dir.iterdir()) and not state.is_run_dir(run_dir):
-            raise LocalError(f"{run_dir} is not empty and holds no local federation: choose another --run-dir")
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, mode=0o700)
-    run_dir.chmod(0o700)
+    # Only ever delete a directory a previous `local up` made: `--run-dir ~` must not wipe a home.
+    if run_dir.exists() and any(run_dir.iterdir()) and not state.is_run_dir(run_dir):
+        raise LocalError(f"{run_dir} is not empty and holds no local federation: choose another --run-dir")
+    with state.locked(run_dir, "up", create=True):
+        _refuse_if_running(run_dir, say)
+        _clear(run_dir)
+        return _up(project_dir, run_dir, resolved, say, leaf_timeout)
 
+
+def _up(project_dir: Path, run_dir: Path, resolved: dict[str, Resolved], say: Say, leaf_timeout: float) -> Federation:
     for name, item in resolved.items():
         for note in plan.unsupported_locally(item.bus):
             say(f"  note: {name}: {note}")
@@ -136,7 +161,7 @@ def up(
     if any(item.bus.mtls.enabled for item in resolved.values()):
         ca = certs.LocalCa("dsx-bus local CA (throw-away)")
         ca_path = run_dir / "ca.crt"
-        ca_path.write_bytes(ca.pem.certificate)
+        state.write_atomic(ca_path, ca.pem.certificate, 0o644)
     setup = _Setup(run_dir, project_dir, resolved, keys, ca, ca_path)
 
     version = servers.nats_server_version()
@@ -199,7 +224,7 @@ def _start(setup: _Setup, launcher: _Launcher, leaf_timeout: float) -> Federatio
         for name, item, server in launched:
             servers.wait_ready(server, MAIN_PORTS)
             # Written again with the ports it chose, so a restart comes back on the same ones.
-            server.conf.write_text(setup.main_conf(name, csc_leaf_url, server.ports))
+            state.write_private(server.conf, setup.main_conf(name, csc_leaf_url, server.ports))
             cluster = _describe(name, item, server)
             if wave == "csc":
                 csc_leaf_url = server.url("leaf")
@@ -249,7 +274,7 @@ def _start_mtls(
         pem = ca.client(_identity_cn(entry.identity))
         cert, key = cert_dir / "clients" / f"{entry_name}.crt", cert_dir / "clients" / f"{entry_name}.key"
         cert.parent.mkdir(parents=True, exist_ok=True)
-        cert.write_bytes(pem.certificate)
+        state.write_atomic(cert, pem.certificate, 0o644)
         state.write_private(key, pem.key.decode())
         clients[entry_name] = MtlsClient(entry.identity, entry.account, str(cert), str(key))
 
@@ -260,7 +285,7 @@ def _start_mtls(
 
     server = launcher.launch(f"{bus.cluster_name}-mtls", directory, "nats-mtls", conf(None))
     servers.wait_ready(server, MTLS_PORTS)
-    server.conf.write_text(conf(server.ports))
+    state.write_private(server.conf, conf(server.ports))
     return server, clients
 
 
@@ -329,17 +354,32 @@ def wait_for_leafs(federation: Federation, timeout: float, say: Say = _stderr) -
 # ---- after up ----------------------------------------------------------------------------------------
 
 
-def down(run_dir: Path, say: Say = _stderr) -> list[Server]:
-    """Stop the servers `local up` recorded (terminate, kill after 5 s); nothing else."""
-    federation = state.load(run_dir)
-    stopped = []
-    for server in reversed(federation.servers()):
-        if servers.is_running(server):
-            say(f"* stopping {server.name} (PID {server.pid})")
-            servers.stop(server)
-            stopped.append(server)
-    state.forget(run_dir)
-    return stopped
+def down(run_dir: Path, say: Say = _stderr, *, force: bool = False) -> list[Server]:
+    """Stop the servers `local up` recorded (terminate, kill after 5 s), then any other nats-server running from a
+    config in this run dir; nothing else. `force`: without trusting state.json (damaged, or from another version)."""
+    command = "down --force" if force else "down"
+    with state.locked(run_dir, command):
+        try:
+            federation: Federation | None = state.load(run_dir)
+        except state.CorruptStateError:
+            if not force:
+                raise
+            federation = None
+        except LocalError:  # nothing recorded: still stop what is provably ours (state.json deleted by hand)
+            if not (force or servers.ours(run_dir)):
+                raise
+            federation = None
+        stopped = []
+        for server in reversed(federation.servers() if federation else []):
+            if servers.is_running(server):
+                say(f"* stopping {server.name} (PID {server.pid})")
+                servers.stop(server)
+                stopped.append(server)
+        for pid, conf in servers.stop_ours(run_dir).items():
+            say(f"* stopped nats-server PID {pid} ({conf})")
+            stopped.append(Server(f"{conf.parent.name}/{conf.stem}", conf, conf.with_suffix(".log"), pid, {}))
+        state.forget(run_dir)
+        return stopped
 
 
 def status(run_dir: Path) -> list[dict[str, Any]]:
@@ -362,20 +402,70 @@ def status(run_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def restart(federation: Federation, stack: str, *, sig: signal.Signals = signal.SIGKILL, timeout: float = 15.0) -> None:
-    """Stop one cluster's main server (killed by default: a crash) and start it again on the same ports."""
+def restart(
+    federation: Federation,
+    stack: str,
+    *,
+    sig: signal.Signals = signal.SIGKILL,
+    timeout: float = 15.0,
+    grace: float = 0.0,
+) -> None:
+    """Stop one cluster's main server (killed by default: a crash; `sig` then SIGKILL after `grace` s) and start it
+    again on the same ports with the same config and keys."""
+    with state.locked(federation.run_dir, f"restart {stack}"):
+        cluster = federation.clusters[stack]
+        servers.stop(cluster.main, grace=grace, sig=sig)
+        _revive(federation, stack, timeout, lambda _: None)
+
+
+def restart_stopped(run_dir: Path, stack: str, *, say: Say = _stderr, timeout: float = 15.0) -> list[Server]:
+    """`local restart STACK`: start again whichever of the stack's servers (main, nats-mtls) are not running, from
+    the recorded configs, so each comes back on its own ports with its own keys. Refused if none is stopped: a
+    running server is the user's to stop (its PID is in the message), never ours to kill unasked."""
+    with state.locked(run_dir, f"restart {stack}"):
+        federation = state.load(run_dir)
+        if stack not in federation.clusters:
+            raise LocalError(
+                f"restart: stack {stack!r} is not in the federation in {run_dir}: "
+                f"choose one of {', '.join(federation.clusters)}"
+            )
+        cluster = federation.clusters[stack]
+        stopped = [s for s in cluster.servers if not servers.is_running(s)]
+        if not stopped:
+            names = ", ".join(f"{s.name} (PID {s.pid})" for s in cluster.servers)
+            raise LocalError(
+                f"restart {stack}: every server of it is running ({names}): nothing to restart; "
+                "to restart one anyway, stop it first (`kill <PID>`)"
+            )
+        _revive(federation, stack, timeout, say)
+        return [s for s in cluster.servers if s.name in {old.name for old in stopped}]
+
+
+def _revive(federation: Federation, stack: str, timeout: float, say: Say) -> None:
+    """Start the stack's servers that are not running, on the configs (and so the ports) they ran with."""
     cluster = federation.clusters[stack]
-    old = cluster.main
-    servers.stop(old, grace=0, sig=sig)
-    new = servers.start(old.name, old.conf, old.log)
-    servers.wait_ready(new, MAIN_PORTS)
-    cluster.main = new
-    state.save(federation)
-    stacks = fleet.load(federation.project, list(federation.clusters))
-    item = fleet.resolve(stacks, stack)
-    # Memory streams died with the process: recreate them before MQTT clients come back.
-    _create_streams(cluster, item, federation.keys[stack], lambda _: None)
-    wait_for_leafs(federation, timeout, lambda _: None)
+    if not servers.is_running(cluster.main):
+        say(f"* starting {cluster.main.name} ({cluster.main.conf})")
+        cluster.main = _start_again(cluster.main, MAIN_PORTS)
+        state.save(federation)
+        stacks = fleet.load(federation.project, list(federation.clusters))
+        item = fleet.resolve(stacks, stack)
+        # Memory streams died with the process: recreate them before MQTT clients (nats-mtls included) come back.
+        _create_streams(cluster, item, federation.keys[stack], say)
+    if cluster.mtls is not None and not servers.is_running(cluster.mtls):
+        say(f"* starting {cluster.mtls.name} ({cluster.mtls.conf})")
+        cluster.mtls = _start_again(cluster.mtls, MTLS_PORTS)
+        state.save(federation)
+    wait_for_leafs(federation, timeout, say)
+
+
+def _start_again(old: Server, ports: tuple[str, ...]) -> Server:
+    new = servers.wait_ready(servers.start(old.name, old.conf, old.log), ports)
+    moved = {k: (old.ports.get(k), v) for k, v in new.ports.items() if old.ports.get(k) != v}
+    if moved:  # the config pins every port, so this would be a dsx-bus bug, not a user's mistake
+        servers.stop(new)
+        raise RuntimeError(f"{old.name} came back on other ports (recorded, now): {moved}")
+    return new
 
 
 @contextlib.contextmanager

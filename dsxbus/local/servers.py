@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import os
 import re
@@ -206,3 +207,73 @@ def monitor(server: Server, endpoint: str, timeout: float = 2.0) -> dict[str, An
 def leaf_count(server: Server) -> int | None:
     data = monitor(server, "leafz")
     return None if data is None else len(data.get("leafs") or [])
+
+
+# ---- processes found without a state file (`local down --force`) ------------------------------------------
+
+
+def _config_under(pid: int, run_dir: Path) -> Path | None:
+    """The config of PID if it is a nats-server of this user started with `-c <a file under run_dir>`."""
+    proc = Path(f"/proc/{pid}")
+    try:
+        if proc.stat().st_uid != os.getuid():
+            return None
+        argv = [a.decode(errors="replace") for a in (proc / "cmdline").read_bytes().split(b"\0")]
+    except OSError:
+        return None
+    if not argv or not Path(argv[0]).name.startswith("nats-server"):
+        return None
+    for flag, value in itertools.pairwise(argv):
+        if flag in ("-c", "--config"):
+            conf = Path(os.path.normpath(value))  # `<run dir>/../x.conf` is not inside it
+            return conf if conf.is_absolute() and conf.is_relative_to(run_dir) else None
+    return None
+
+
+def ours(run_dir: Path) -> dict[int, Path]:
+    """Every live nats-server whose command line names a config inside `run_dir`: PID -> config.
+
+    `local up` passes the absolute path of a config it wrote in the run dir, so this proves a process ours without
+    the state file; a zombie has no command line and is not counted."""
+    run_dir = run_dir.resolve()
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (conf := _config_under(int(entry.name), run_dir)) is not None:
+            found[int(entry.name)] = conf
+    return found
+
+
+def stop_ours(run_dir: Path, grace: float = 5.0) -> dict[int, Path]:
+    """Stop every process `ours(run_dir)` finds (SIGTERM, SIGKILL after `grace`); return what was stopped.
+
+    Each signal goes through a pidfd opened before the command line is checked: if the PID was reused in between,
+    the pidfd still names the old, dead process and the signal reaches no one."""
+    found = ours(run_dir)
+    signalled = {pid: conf for pid, conf in found.items() if _signal_if_ours(pid, run_dir, signal.SIGTERM)}
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_config_under(pid, run_dir.resolve()) for pid in signalled):
+        time.sleep(0.02)
+    for pid in signalled:
+        _signal_if_ours(pid, run_dir, signal.SIGKILL)
+    with contextlib.suppress(WaitTimeoutError):
+        wait_for(lambda: None if any(_config_under(p, run_dir.resolve()) for p in signalled) else True, 5, "exit")
+    left = [pid for pid in signalled if _config_under(pid, run_dir.resolve())]
+    if left:
+        raise LocalError(f"nats-server PID(s) {', '.join(map(str, left))} in {run_dir} survived SIGKILL")
+    return signalled
+
+
+def _signal_if_ours(pid: int, run_dir: Path, sig: signal.Signals) -> bool:
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return False
+    try:
+        if _config_under(pid, run_dir.resolve()) is None:
+            return False
+        signal.pidfd_send_signal(pidfd, sig)
+        return True
+    except ProcessLookupError:
+        return False
+    finally:
+        os.close(pidfd)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
+import signal
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -13,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from dsxbus.local import check, clients, runner, servers
+from dsxbus import cli
+from dsxbus.local import check, clients, runner, servers, state
 from dsxbus.local.state import Federation, LocalCluster
 
 
@@ -100,3 +103,56 @@ def test_qos1_messages_sent_while_a_persistent_subscriber_is_offline_arrive_when
         returning.close()
 
     assert got == sent
+
+
+def _gone(server: servers.Server) -> bool | None:
+    return None if servers.is_running(server) else True
+
+
+def _local(federation: Federation, *command: str) -> int:
+    return cli.main(["--dir", str(federation.project), "local", *command, "--run-dir", str(federation.run_dir)])
+
+
+def test_a_crashed_cpc_restarted_with_local_restart_is_back_on_its_own_ports_and_keys_and_routes_again(
+    own_federation: Federation, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's case: after a crash the only way back was `down && up`, which changed every port and key."""
+    cpc = own_federation.clusters["cpc-a"]
+    keys_before = (own_federation.run_dir / state.KEYS).read_bytes()
+    ports_before = {s.name: dict(s.ports) for s in cpc.servers}
+    for server in cpc.servers:  # its main server and its nats-mtls
+        os.kill(server.pid, signal.SIGKILL)
+        servers.wait_for(partial(_gone, server), 5, f"{server.name} to die")
+
+    code = _local(own_federation, "restart", "cpc-a")
+    restarted = state.load(own_federation.run_dir).clusters["cpc-a"]
+    cpc.main, cpc.mtls = restarted.main, restarted.mtls  # so the fixture stops the new processes, not the dead ones
+
+    assert code == 0, capsys.readouterr().err
+    assert all(servers.is_running(s) for s in cpc.servers)
+    assert {s.name: s.ports for s in restarted.servers} == ports_before
+    assert (own_federation.run_dir / state.KEYS).read_bytes() == keys_before
+    assert not _failures(check.run(own_federation, mqtt=False))
+
+
+def test_restart_refuses_a_stack_whose_servers_all_run_naming_their_pids(
+    own_federation: Federation, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pids = {s.pid for s in own_federation.servers()}
+
+    code = _local(own_federation, "restart", "cpc-b")
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("error: restart cpc-b: every server of it is running (") and "`kill <PID>`" in err
+    assert f"(PID {own_federation.clusters['cpc-b'].main.pid})" in err
+    assert {s.pid for s in own_federation.servers()} == pids
+
+
+def test_restart_of_an_unknown_stack_names_the_stacks_there_are(
+    own_federation: Federation, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = _local(own_federation, "restart", "cpc-z")
+
+    assert code == 1
+    assert "stack 'cpc-z' is not in the federation" in capsys.readouterr().err
