@@ -293,6 +293,9 @@ class Monitoring(_Model):
     """ServiceMonitors/PodMonitor for Prometheus Operator."""
     alerts: Alerts = Alerts()
     grafana_dashboard: GrafanaDashboard = GrafanaDashboard()
+    monitor_urls: tuple[str, ...] = ()
+    """The nats servers' monitoring endpoints (http://HOST:8222, one per server) `dsx-bus doctor` reads, e.g.
+    through `kubectl port-forward`; never deployed."""
 
 
 class EventBus(_Model):
