@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ ENDPOINTS = {
     "accountz": "accountz",
     "leafz": "leafz?subs=1",
     "jsz": "jsz?accounts=true&streams=true&config=true",
+    "connz": "connz?auth=true&limit=4096",  # with auth: each connection's signed-in user, leafs included
 }
 
 
@@ -54,6 +56,9 @@ class Target:
     stack: str
     urls: tuple[str, ...]
     version: str | None
+    leaf_keys: Mapping[str, str] = field(default_factory=dict)
+    """CPC: account -> the public key its leaf signs in to the CSC with, where known (the local federation's
+    state; a deployment's CPC stack exports them as leafPublicKeys)."""
 
 
 @dataclass
@@ -83,7 +88,11 @@ def observe(urls: Iterable[str], timeout: float) -> Observed:
     for url in urls:
         base = url.rstrip("/")
         try:
-            observed.answers[url] = {name: _get(f"{base}/{path}", timeout) for name, path in ENDPOINTS.items()}
+            answer = {name: _get(f"{base}/{path}", timeout) for name, path in ENDPOINTS.items()}
+            names = [n for n in answer["accountz"].get("accounts") or () if n != "$G"]
+            details = {n: _get(f"{base}/accountz?acc={urllib.parse.quote(n)}", timeout) for n in names}
+            answer["account_detail"] = {n: d.get("account_detail") or {} for n, d in details.items()}
+            observed.answers[url] = answer
         except (OSError, ValueError) as exc:
             observed.unreachable[url] = str(getattr(exc, "reason", exc))
     return observed
@@ -93,9 +102,15 @@ def observe(urls: Iterable[str], timeout: float) -> Observed:
 
 
 def diagnose(
-    stack: str, bus: EventBus, version: str | None, observed: Observed, cpcs: Mapping[str, EventBus]
+    stack: str,
+    bus: EventBus,
+    version: str | None,
+    observed: Observed,
+    cpcs: Mapping[str, EventBus],
+    leaf_keys: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[Finding]:
-    """Every way the observed cluster differs from `bus`; `cpcs` are the CPCs (by id) whose leafs the CSC must have."""
+    """Every way the observed cluster differs from `bus`; `cpcs` are the CPCs (by id) whose leafs the CSC must have,
+    `leaf_keys` (CPC id -> account -> public key) the identities those leafs must sign in with, where known."""
     found = [
         Finding(
             stack,
@@ -111,7 +126,12 @@ def diagnose(
     if not observed.answers:
         return found
     found += _accounts(stack, bus, observed)
-    found += _csc_leafs(stack, cpcs, observed) if bus.cluster_type == "csc" else _cpc_leafs(stack, bus, observed)
+    found += _routing(stack, bus, observed)
+    if bus.cluster_type == "csc":
+        found += _csc_leafs(stack, cpcs, observed, leaf_keys or {})
+    else:
+        found += _cpc_leafs(stack, bus, observed)
+    found += _identities(stack, bus, observed)
     found += _streams(stack, bus, observed, cpcs)
     return found
 
@@ -164,6 +184,58 @@ def _accounts(stack: str, bus: EventBus, observed: Observed) -> list[Finding]:
     ]
 
 
+_RELOAD = (
+    "the server runs another config than the stack's: deploy the rendered nats.conf (`dsx-bus render`; the "
+    "reloader applies it) and look for a failed reload in the server's log"
+)
+
+
+def _routing(stack: str, bus: EventBus, observed: Observed) -> list[Finding]:
+    """The imports, exports and mappings each account actually has, against the rendered ones: a config change
+    that did not load (a failed reload keeps the old routes) shows here, cross-layer lists included."""
+    found = []
+    loaded: dict[str, Mapping[str, Any]] = {}
+    for details in observed.each("account_detail"):
+        for name, detail in details.items():
+            loaded.setdefault(name, detail)
+    accounts = topology.cluster_accounts(bus)
+    ours = {a.name for a in accounts}
+    for account in accounts:
+        detail = loaded.get(account.name)
+        if detail is None:
+            continue  # reported as a missing account
+        exports = {(e.get("type"), e.get("subject")) for e in detail.get("exports") or ()}
+        imports = {
+            (i.get("type"), i.get("account"), i.get("subject"), i.get("local_subject"))
+            for i in detail.get("imports") or ()
+        }
+        mappings = {(src, d.get("subject")) for src, dests in (detail.get("mappings") or {}).items() for d in dests}
+        where = f"account {account.name}"
+        for export in account.exports:
+            if (export.kind, export.subject) not in exports:
+                found.append(Finding(stack, where, f"does not export {export.kind} {export.subject!r}", _RELOAD))
+        expected = {(i.kind, i.account, i.subject, i.to or i.subject) for i in account.imports}
+        for kind, source, subject, local in sorted(expected - imports):
+            found.append(
+                Finding(stack, where, f"does not import {kind} {subject!r} from {source} as {local!r}", _RELOAD)
+            )
+        for kind, source, subject, local in sorted(i for i in imports - expected if i[1] in ours):
+            found.append(
+                Finding(
+                    stack, where, f"imports {kind} {subject!r} from {source} as {local!r}, not in its config", _RELOAD
+                )
+            )
+        for src, dest in account.mappings:
+            if (src, dest) not in mappings:
+                found.append(Finding(stack, where, f"does not map {src!r} to {dest!r}", _RELOAD))
+        found += [
+            Finding(stack, where, f"has an invalid import {i.get('subject')!r} from {i.get('account')}", _RELOAD)
+            for i in detail.get("imports") or ()
+            if i.get("invalid")
+        ]
+    return found
+
+
 def _leafs(observed: Observed) -> list[dict[str, Any]]:
     return [leaf for leafz in observed.each("leafz") for leaf in leafz.get("leafs") or ()]
 
@@ -176,9 +248,41 @@ def _carries_routing_of(leaf: Mapping[str, Any]) -> str | None:
     return next(iter(owners)) if len(owners) == 1 else None
 
 
-def _csc_leafs(stack: str, cpcs: Mapping[str, EventBus], observed: Observed) -> list[Finding]:
+def _signed_in_as(observed: Observed) -> dict[int, str]:
+    """Connection id -> the user it signed in as (an nkey's public key), leaf connections included."""
+    return {
+        c["cid"]: c["authorized_user"]
+        for connz in observed.each("connz")
+        for c in connz.get("connections") or ()
+        if c.get("authorized_user")
+    }
+
+
+def _identities(stack: str, bus: EventBus, observed: Observed) -> list[Finding]:
+    """Every connection of an operator nkey identity is in the account its permissions.json entry names."""
+    entries = {e.public_key: (name, e.account) for name, e in bus.auth.permissions.nkey.items()}
+    found = []
+    for connz in observed.each("connz"):
+        for conn in connz.get("connections") or ():
+            name, account = entries.get(conn.get("authorized_user") or "", (None, None))
+            if name is not None and conn.get("account") != account:
+                found.append(
+                    Finding(
+                        stack,
+                        f"connection {conn.get('cid')} of nkey identity {name!r}",
+                        f"is in account {conn.get('account')}, but auth.permissions.nkey.{name}.account is {account}",
+                        "deploy the rendered permissions.json (the auth-callout re-reads it every 5 s)",
+                    )
+                )
+    return found
+
+
+def _csc_leafs(
+    stack: str, cpcs: Mapping[str, EventBus], observed: Observed, leaf_keys: Mapping[str, Mapping[str, str]]
+) -> list[Finding]:
     found = []
     leafs = _leafs(observed)
+    users = _signed_in_as(observed)
     for cluster_id, cpc in cpcs.items():
         ours = [leaf for leaf in leafs if _carries_routing_of(leaf) == cluster_id]
         main = next((leaf for leaf in ours if leaf.get("account") == naming.CSC), None)
@@ -199,6 +303,19 @@ def _csc_leafs(stack: str, cpcs: Mapping[str, EventBus], observed: Observed) -> 
             continue
         # Its other leafs come from the same server: the same name and address, one per extra account.
         same = [leaf for leaf in leafs if (leaf.get("name"), leaf.get("ip")) == (main.get("name"), main.get("ip"))]
+        keys = leaf_keys.get(cluster_id, {})
+        for leaf in same:
+            want, got = keys.get(str(leaf.get("account"))), users.get(leaf.get("id", -1))
+            if want is not None and got is not None and got != want:
+                found.append(
+                    Finding(
+                        stack,
+                        f"leaf from CPC {cluster_id} ({cpc.cluster_name}) in account {leaf.get('account')}",
+                        f"signed in as {got}, not as CPC {cluster_id}'s leaf key {want}",
+                        f"check which key CPC {cluster_id}'s leaf Secret holds and which the CSC admits "
+                        f"(auth.permissions: {naming.leaf_permission(cluster_id)})",
+                    )
+                )
         for account in cpc.enabled_extra_accounts:
             if not any(leaf.get("account") == account for leaf in same):
                 found.append(
@@ -334,7 +451,8 @@ def targets(
             if not names:
                 continue
             raise DsxBusError(f"no monitoring endpoint for {name!r}: pass --monitor {name}=http://HOST:8222")
-        found[name] = Target(name, (local.clusters[name].main.url("http"),), local.nats_version or None)
+        keys = {a: k.public_key for a, k in local.keys[name].leaf.items()} if name in local.keys else {}
+        found[name] = Target(name, (local.clusters[name].main.url("http"),), local.nats_version or None, keys)
     return found, frozenset(absent)
 
 
@@ -366,5 +484,6 @@ def examine(
         if bus.cluster_type == "csc":
             by_id = {b.cluster_id: b for n, b in resolved.items() if b.cluster_type == "cpc" and n not in absent}
             cpcs = {cid: by_id[cid] for cid in bus.cpc_ids if cid in by_id}
-        found += diagnose(name, bus, target.version, observe(target.urls, timeout), cpcs)
+        leaf_keys = {resolved[n].cluster_id or "": t.leaf_keys for n, t in where.items() if t.leaf_keys}
+        found += diagnose(name, bus, target.version, observe(target.urls, timeout), cpcs, leaf_keys)
     return found

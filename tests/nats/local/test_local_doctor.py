@@ -3,17 +3,22 @@ named, and what a server runs is compared with what is deployed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import shutil
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
+from natstools import seed_client
 
 from dsxbus import cli, doctor, fleet
 from dsxbus.local import runner, servers
 from dsxbus.local.state import Federation
+from dsxbus.nkeys import KeyPair
 
 
 def _doctor(federation: Federation, *stacks: str, json_out: bool = False) -> list[str]:
@@ -96,3 +101,77 @@ def test_a_stalled_stream_source_is_named_with_its_stream_and_origin(own_federat
         line.startswith("cpc-b: stream $MQTT_msgs in account CPC, source MQTT_msgs_cpc_b: is stalled: last heard")
         for line in found
     ), found
+
+
+def test_cross_layer_lists_the_servers_did_not_load_are_named(
+    federation: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The stack file says one thing, the running servers another (a change not yet deployed, a failed reload)."""
+    project = tmp_path / "project"
+    shutil.copytree(federation.project, project)
+    path = project / "Pulumi.cpc-b.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["config"]["dsx-bus:eventBus"]["crossLayer"]["cpcExports"] = ["sensor.>", "alarm.>"]  # was status.>
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    _settled(federation)
+
+    argv = ["--dir", str(project), "doctor", "cpc-b", "--run-dir", str(federation.run_dir), "--timeout", "1"]
+    assert cli.main(argv) == 1
+
+    lines = capsys.readouterr().out.splitlines()
+    assert any(
+        line.startswith("cpc-b: account CSC: does not import stream 'alarm.>' from CPC as 'cpc.b.alarm.>'")
+        for line in lines
+    ), lines
+    assert any(
+        line.startswith("cpc-b: account CSC: imports stream 'status.>' from CPC as 'cpc.b.status.>', not in its config")
+        for line in lines
+    ), lines
+    assert any(line.startswith("cpc-b: account CPC: does not export stream 'alarm.>'") for line in lines), lines
+
+
+def test_a_cpc_leaf_signed_in_with_another_key_than_its_own_is_named(federation: Federation) -> None:
+    """Observed for real; the key CPC a must sign in with is, for this check, CPC b's."""
+    stacks = fleet.load(federation.project)
+    csc = fleet.resolve(stacks, "csc").bus
+    cpcs = {cid: fleet.resolve(stacks, f"cpc-{cid}").bus for cid in ("a", "b")}
+    swapped = {"a": {"CSC": federation.keys["cpc-b"].leaf["CSC"].public_key}}
+    _settled(federation)
+    observed = doctor.observe([federation.csc.main.url("http")], 1)
+
+    found = [str(f) for f in doctor.diagnose("csc", csc, None, observed, cpcs, swapped)]
+
+    own = federation.keys["cpc-a"].leaf["CSC"].public_key
+    assert found == [
+        f"csc: leaf from CPC a (cpc-a) in account CSC: signed in as {own}, not as CPC a's leaf key "
+        f"{swapped['a']['CSC']}. Fix: check which key CPC a's leaf Secret holds and which the CSC admits "
+        "(auth.permissions: leaf-cpc-a)"
+    ]
+
+
+def test_an_nkey_identity_in_another_account_than_its_entry_names_is_named(
+    federation: Federation, tester_key: KeyPair
+) -> None:
+    """The tester signs in (into CSC, as the running config says); the stack now says LaunchLayer."""
+    stacks = fleet.load(federation.project)
+    csc = fleet.resolve(stacks, "csc").bus
+    tester = next(n for n, e in csc.auth.permissions.nkey.items() if e.public_key == tester_key.public_key)
+    entry = csc.auth.permissions.nkey[tester].model_copy(update={"account": "LaunchLayer"})
+    moved = csc.model_copy(
+        update={
+            "auth": csc.auth.model_copy(
+                update={"permissions": csc.auth.permissions.model_copy(update={"nkey": {tester: entry}})}
+            )
+        }
+    )
+
+    async def observe_while_signed_in() -> doctor.Observed:
+        async with seed_client(federation, tester_key.seed):
+            return await asyncio.to_thread(doctor.observe, [federation.csc.main.url("http")], 1)
+
+    observed = asyncio.run(observe_while_signed_in())
+    found = [f for f in doctor.diagnose("csc", moved, None, observed, {}) if "nkey identity" in f.where]
+
+    (finding,) = found
+    assert finding.where.endswith(f"of nkey identity {tester!r}")
+    assert finding.what == f"is in account CSC, but auth.permissions.nkey.{tester}.account is LaunchLayer"
