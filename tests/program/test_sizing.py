@@ -63,3 +63,17 @@ def test_the_csc_alerts_on_missing_cpc_leafs_source_lag_and_the_auth_callout(csc
     assert ("NATSCpcLeafsMissing", "CSC") in names and ("NATSCpcLeafsMissing", "LaunchLayer") in names
     assert ("NATSStreamSourceLag", "a") in names and ("NATSStreamSourceLag", "b") in names
     assert {"AuthCalloutErrors", "AuthCalloutDisconnected", "NATSSlowConsumers"} <= {r["alert"] for r in rules}
+
+
+def test_a_cpc_with_alerts_watches_each_of_its_leafs_to_the_csc_by_name() -> None:
+    bus = harness.stack_config("cpc-a")["dsx-bus:eventBus"]
+    bus = {**bus, "monitoring": {"alerts": {"enabled": True, "team": "ops"}}}
+    run = harness.run("cpc-a", event_bus=bus, stack_outputs={"organization/dsx-bus/csc": {}})
+    assert run.error is None
+    rules = _object(run, "PrometheusRule", "dsx-alerts")["spec"]["groups"][0]["rules"]
+    lost = [r for r in rules if r["alert"] == "NATSLeafToCscLost"]
+    assert [(r["labels"]["cpc"], r["labels"]["account"], r["labels"]["team"]) for r in lost] == [
+        ("a", "CSC", "ops"),
+        ("a", "LaunchLayer", "ops"),
+    ]
+    assert not [r for r in rules if r["alert"] in ("NATSCpcLeafsMissing", "NATSStreamSourceLag")]
