@@ -43,6 +43,10 @@ _ALERTS = (
 )
 
 
+_Rule = tuple[str, str, str, str, dict[str, str], str]
+"""dsx-bus's own rules: (alert, expression, for, severity, extra labels, summary annotation)."""
+
+
 @dataclass(frozen=True)
 class Watched:
     """What one cluster's alerts watch beyond upstream's: its leaf connections and the CPCs' stream sources."""
@@ -74,7 +78,7 @@ def _leafs(ns: str, account: str) -> str:
     return f'(sum(nats_core_account_leaf_count{{namespace="{ns}", account="{account}"}}) or vector(0))'
 
 
-def _leaf_alerts(ns: str, watch: Watched) -> list[tuple[str, str, str, str, dict[str, str], str]]:
+def _leaf_alerts(ns: str, watch: Watched) -> list[_Rule]:
     if watch.cluster_type == "cpc":
         return [
             (
@@ -108,7 +112,7 @@ def _leaf_alerts(ns: str, watch: Watched) -> list[tuple[str, str, str, str, dict
     return alerts
 
 
-def _source_alerts(ns: str, watch: Watched) -> list[tuple[str, str, str, str, dict[str, str], str]]:
+def _source_alerts(ns: str, watch: Watched) -> list[_Rule]:
     # Surveyor exports no per-source lag (collector_statz.go at v0.9.7 has none) and the CPC's source consumer is
     # hidden from jsz (measured: `consumer_detail` is empty on the per-CPC streams). What it does export: messages
     # still arriving in a CPC's source stream on the CSC while a CPC leaf is missing wait there, unsourced, until
@@ -134,7 +138,7 @@ def _source_alerts(ns: str, watch: Watched) -> list[tuple[str, str, str, str, di
     return alerts
 
 
-def _callout_alerts(ns: str) -> list[tuple[str, str, str, str, dict[str, str], str]]:
+def _callout_alerts(ns: str) -> list[_Rule]:
     # auth_errors_total: the auth-callout's own counter (INVENTORY §3, read from its source; served on :9090 and
     # scraped by its ServiceMonitor). AUTHX: the account the auth-callout signs in to (topology.auth_accounts).
     return [

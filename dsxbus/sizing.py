@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from pydantic import model_validator
+from pydantic.alias_generators import to_snake
 
 from dsxbus.model import Model
 
@@ -70,14 +71,16 @@ class WorkloadResources(Model):
             return data
         merged: dict[object, object] = {}
         for workload, default in UPSTREAM.items():
-            snake = re.sub(r"[A-Z]", lambda m: "_" + m.group().lower(), workload)
-            given = data.get(workload, data.get(snake, {}))
+            given = data.get(workload, data.get(to_snake(workload), {}))
             merged[workload] = _deep_merge(default, given) if isinstance(given, dict) else given
-        merged.update({k: v for k, v in data.items() if k not in merged and k not in _SNAKE})
+        known = {*UPSTREAM, *map(to_snake, UPSTREAM)}
+        merged.update({k: v for k, v in data.items() if k not in known})  # extra="forbid" names a misspelt one
         return merged
 
-
-_SNAKE = {re.sub(r"[A-Z]", lambda m: "_" + m.group().lower(), w) for w in UPSTREAM}
+    def of(self, workload: str) -> Resources:
+        """By stack-config key (`natsMtls`)."""
+        resources: Resources = getattr(self, to_snake(workload))
+        return resources
 
 
 def _deep_merge(default: dict[str, Any], given: dict[Any, Any]) -> dict[Any, Any]:

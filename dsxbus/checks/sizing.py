@@ -15,7 +15,7 @@ def problems(bus: EventBus) -> list[Problem]:
 def _request_limit_problems(bus: EventBus) -> list[Problem]:
     found = []
     for workload in sizing.UPSTREAM:
-        resources: sizing.Resources = getattr(bus.resources, _attribute(workload))
+        resources = bus.resources.of(workload)
         for what, parse, unit in (("cpu", sizing.millicores, "m"), ("memory", sizing.memory_bytes, " bytes")):
             amounts: dict[str, int] = {}
             for side in ("requests", "limits"):
@@ -37,10 +37,6 @@ def _request_limit_problems(bus: EventBus) -> list[Problem]:
                     )
                 )
     return found
-
-
-def _attribute(workload: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in workload)
 
 
 def _memory_store_problems(bus: EventBus) -> list[Problem]:
