@@ -15,7 +15,7 @@ import pytest
 import yaml
 from natstools import seed_client
 
-from dsxbus import cli, doctor, fleet
+from dsxbus import cli, doctor, fleet, versions
 from dsxbus.local import runner, servers
 from dsxbus.local.state import Federation
 from dsxbus.nkeys import KeyPair
@@ -175,3 +175,22 @@ def test_an_nkey_identity_in_another_account_than_its_entry_names_is_named(
     (finding,) = found
     assert finding.where.endswith(f"of nkey identity {tester!r}")
     assert finding.what == f"is in account CSC, but auth.permissions.nkey.{tester}.account is LaunchLayer"
+
+
+def test_endpoints_named_with_monitor_are_held_to_the_version_the_stacks_deploy(
+    federation: Federation, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without the local state, the version that must run is `images.nats`'s."""
+    _settled(federation)
+    monitors = [f"--monitor={stack}={c.main.url('http')}" for stack, c in federation.clusters.items()]
+
+    code = cli.main(["--dir", str(federation.project), "doctor", *monitors, "--timeout", "1"])
+
+    lines = capsys.readouterr().out.splitlines()
+    if federation.nats_version == versions.DEPLOYED:
+        assert (code, lines) == (0, [])
+    else:
+        assert code == 1
+        assert sorted(line.split(":")[0] for line in lines) == ["cpc-a", "cpc-b", "csc"]
+        mismatch = f"runs nats-server {federation.nats_version}, but {versions.DEPLOYED} is deployed"
+        assert all(mismatch in line for line in lines)
