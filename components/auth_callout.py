@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.secrets import LABELS, env_sources
-from dsxbus import naming
+from dsxbus import naming, sizing
 from dsxbus.config import AuthCallout, EventBus
 
 HTTP_PORT = 8000
@@ -74,6 +74,10 @@ class AuthCalloutServiceArgs:
     permissions_json: pulumi.Input[str]
     restart_key: pulumi.Input[str] = ""
     """Anything else the pod reads only at start (the CPC leaf public keys in its env): a change restarts it."""
+    replicas: int = 1
+    """`sizing.auth_callout_replicas`: 2 by default where nats runs 3 servers."""
+    resources: dict[str, Any] | None = None
+    """The container's `resources` (`resources.authCallout`, upstream's by default)."""
 
 
 def service_args(
@@ -94,6 +98,8 @@ def service_args(
         bus.monitoring.service_monitors,
         permissions_json,
         restart_key,
+        sizing.auth_callout_replicas(bus.auth_callout.replicas, bus.nats.replicas),
+        bus.resources.auth_callout.manifest(),
     )
 
 
@@ -150,7 +156,7 @@ class AuthCalloutService(pulumi.ComponentResource):
             spec=cast(
                 Any,
                 {
-                    "replicas": args.settings.replicas,
+                    "replicas": args.replicas,
                     "selector": {"matchLabels": selector},
                     "template": {
                         "metadata": {"labels": labels, "annotations": {"checksum/config": checksum}},
@@ -182,6 +188,7 @@ class AuthCalloutService(pulumi.ComponentResource):
                                         "failureThreshold": 3,
                                     },
                                     "volumeMounts": mounts,
+                                    **({"resources": args.resources} if args.resources else {}),
                                 }
                             ],
                             "volumes": volumes,
@@ -191,6 +198,14 @@ class AuthCalloutService(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[config_map, permissions]),
         )
+        budget = sizing.pod_disruption_budget(args.replicas)
+        if budget is not None:  # a drain takes one callout pod at a time: sign-ins never stop
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-pdb",
+                metadata=meta(full),
+                spec=cast(Any, {**budget, "selector": {"matchLabels": selector}}),
+                opts=child,
+            )
         k8s.core.v1.Service(
             f"{name}-service",
             metadata=meta(full),

@@ -84,7 +84,11 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
         service_args(namespace, bus, inputs.effective, inputs.permissions_json, inputs.restart_key),
         opts=keyed,
     )
-    nack = Nack(f"{name}-nack", NackArgs(namespace, bus.charts, nack_values(bus.images.nack)), opts=keyed)
+    nack = Nack(
+        f"{name}-nack",
+        NackArgs(namespace, bus.charts, nack_values(bus.images.nack, bus.resources.nack.manifest())),
+        opts=keyed,
+    )
     Surveyor(
         f"{name}-surveyor",
         SurveyorArgs(namespace, bus.charts, surveyor_release(bus), surveyor_values(bus)),
@@ -114,7 +118,7 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
             namespace,
             bus.release_name,
             bus.monitoring,
-            monitoring.alert_rules(bus.namespace, bus.monitoring.alerts.team),
+            monitoring.alert_rules(bus.namespace, bus.monitoring.alerts.team, monitoring.watched(bus)),
             monitoring.dashboard(bus.namespace),
         ),
         opts=child,

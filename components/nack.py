@@ -13,7 +13,7 @@ from dsxbus import naming
 from dsxbus.config import Charts
 
 
-def nack_values(image_reference: str) -> dict[str, Any]:
+def nack_values(image_reference: str, resources: dict[str, Any]) -> dict[str, Any]:
     return {
         # Only this namespace's Streams (one NACK per bus): the chart passes --namespace=<release namespace>.
         "namespaced": True,
@@ -27,7 +27,7 @@ def nack_values(image_reference: str) -> dict[str, Any]:
                 "nkey": {"secret": {"name": naming.NACK_USER.seed.secret, "key": naming.NACK_USER.seed.key}},
             },
         },
-        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}},
+        "resources": resources,  # `resources.nack`
     }
 
 

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.charts import chart, image
 from components.secrets import ENV_CONFIG_MAP, LABELS, env_sources
-from dsxbus import naming, natsconf, render
+from dsxbus import naming, natsconf, render, sizing
 from dsxbus.config import Charts, EventBus, LeafTls
 
 # The chart sets these itself (POD_NAME fieldRef, SERVER_NAME=$(POD_NAME)).
@@ -26,10 +26,6 @@ def chart_env(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
     if unknown:  # a renderer/naming mismatch is a dsx-bus bug, not an operator mistake
         raise AssertionError(f"no Secret or ConfigMap provides {', '.join(unknown)}")
     return {name: sources[name] for name in needed}
-
-
-def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:
-    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu_limit, "memory": memory_limit}}
 
 
 def _mount_patches(volume: str, secret_name: str, mount_path: str) -> tuple[list[Any], list[Any]]:
@@ -86,9 +82,8 @@ def main_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
         },
         "container": {
             "image": image(bus.images.nats),
-            # GOMEMLIMIT at 80 % of the memory limit, as upstream: the Go GC works before the OOM killer does.
-            "env": {"GOMEMLIMIT": "1638MiB", **chart_env(bus, tree)},
-            "merge": {"resources": _resources("200m", "512Mi", "1000m", "2Gi")},
+            "env": {"GOMEMLIMIT": sizing.gomemlimit(bus.resources.nats.limits.memory), **chart_env(bus, tree)},
+            "merge": {"resources": bus.resources.nats.manifest()},
         },
         "podTemplate": {
             "topologySpreadConstraints": {
@@ -127,7 +122,7 @@ def mtls_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
         "container": {
             "image": image(bus.images.nats),
             "env": chart_env(bus, tree),
-            "merge": {"resources": _resources("100m", "256Mi", "500m", "1Gi")},
+            "merge": {"resources": bus.resources.nats_mtls.manifest()},
             "patch": container,  # the chart copies it into the reloader, which watches the certificates
         },
         "reloader": reloader_values(bus, tree, (render.MTLS_CERT_DIR,)),

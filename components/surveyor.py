@@ -28,10 +28,13 @@ def surveyor_values(bus: EventBus) -> dict[str, Any]:
             "nkey": {"secret": {"name": naming.SURVEYOR_USER.seed.secret, "key": naming.SURVEYOR_USER.seed.key}},
             "accounts": True,
             "timeout": "3s",
+            # Upstream's `--jsz=all`: stream and consumer metrics of every account (`nats_stream_*`,
+            # `nats_consumer_*`), which the stream alerts and the dashboard read.
+            "jsz": "all",
             "expectedServers": expected,
         },
         "serviceMonitor": {"enabled": bus.monitoring.service_monitors},
-        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}},
+        "resources": bus.resources.surveyor.manifest(),
     }
 
 

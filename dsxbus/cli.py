@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dsxbus import certs, fleet, render, threatmodel
+from dsxbus import certs, fleet, operate, render, threatmodel
 from dsxbus.cliargs import project_dir_option
 from dsxbus.errors import DsxBusError, nothing_changed
 from dsxbus.local import cli as local_cli
@@ -89,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     project_dir_option(threat)
     threat.set_defaults(run=_threat_model)
     local_cli.register(commands)
+    operate.register(commands)
     return parser
 
 

@@ -14,6 +14,7 @@ from dsxbus.model import Model as _Model
 from dsxbus.model import Permissions as Permissions
 from dsxbus.model import ResponsePermission as ResponsePermission
 from dsxbus.model import SubjectRule as SubjectRule
+from dsxbus.sizing import WorkloadResources
 from dsxbus.sveltos.config import Sveltos
 
 ClusterType = Literal["csc", "cpc"]
@@ -252,7 +253,8 @@ class LeafTls(_Model):
 class AuthCallout(_Model):
     image: str
     """The auth-callout image; upstream publishes none, so it must be built and named here."""
-    replicas: Annotated[int, Field(ge=1)] = 1
+    replicas: Annotated[int, Field(ge=1)] | None = None
+    """Default: 2 where nats runs 3 or more servers, else 1 (dsxbus.sizing.auth_callout_replicas)."""
     extra_envs: dict[str, str] = {}
 
 
@@ -291,6 +293,9 @@ class Monitoring(_Model):
     """ServiceMonitors/PodMonitor for Prometheus Operator."""
     alerts: Alerts = Alerts()
     grafana_dashboard: GrafanaDashboard = GrafanaDashboard()
+    monitor_urls: tuple[str, ...] = ()
+    """The nats servers' monitoring endpoints (http://HOST:8222, one per server) `dsx-bus doctor` reads, e.g.
+    through `kubectl port-forward`; never deployed."""
 
 
 class EventBus(_Model):
@@ -326,6 +331,8 @@ class EventBus(_Model):
     charts: Charts = Charts()
     monitoring: Monitoring = Monitoring()
     sveltos: Sveltos = Sveltos()
+    resources: WorkloadResources = Field(default_factory=lambda: WorkloadResources.model_validate({}))
+    """CPU and memory per workload (`resources.<nats|natsMtls|nack|surveyor|authCallout>`), upstream's by default."""
 
     @field_validator("cluster_id", mode="before")
     @classmethod

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
+
+from dsxbus import naming
+from dsxbus.config import EventBus
+from dsxbus.topology import SOURCED_KINDS, cpc_source_stream
 
 # (alert, expression with {ns} for the namespace filter, for, severity) — upstream's rules, verbatim.
 _ALERTS = (
@@ -38,36 +43,176 @@ _ALERTS = (
 )
 
 
-def alert_rules(namespace: str, team: str) -> dict[str, Any]:
-    """A PrometheusRule's spec: upstream's alerts, each on this bus's namespace only, labelled for `team`."""
-    return {
-        "groups": [
-            {
-                "name": "nats-event-bus.rules",
-                "interval": "30s",
-                "rules": [
-                    {
-                        "alert": name,
-                        "expr": expr.format(ns=namespace),
-                        "for": duration,
-                        "labels": {"severity": severity, "team": team},
-                    }
-                    for name, expr, duration, severity in _ALERTS
-                ],
-            }
+_Rule = tuple[str, str, str, str, dict[str, str], str]
+"""dsx-bus's own rules: (alert, expression, for, severity, extra labels, summary annotation)."""
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What one cluster's alerts watch beyond upstream's: its leaf connections and the CPCs' stream sources."""
+
+    cluster_type: str = "csc"
+    cluster_id: str = ""
+    """CPC only: names the CPC in the alerts' `cpc` label."""
+    cpc_ids: tuple[str, ...] = ()
+    """CSC only: the CPCs whose leafs and source streams it serves."""
+    leaf_accounts: tuple[str, ...] = (naming.CSC,)
+    """The accounts a CPC leaf-connects: CSC and every enabled extra account."""
+    mtls: bool = False
+    """nats-mtls leaf-connects into the domain account too (one more leaf there)."""
+
+
+def watched(bus: EventBus) -> Watched:
+    return Watched(
+        bus.cluster_type,
+        bus.cluster_id or "",
+        bus.cpc_ids,
+        (naming.CSC, *bus.enabled_extra_accounts),
+        bus.mtls.enabled,
+    )
+
+
+def _leafs(ns: str, account: str) -> str:
+    # Surveyor asks accstatz with include_unused, but a server that never saw the account has no series: count
+    # nothing as 0 so that the alert fires instead of going silent.
+    return f'(sum(nats_core_account_leaf_count{{namespace="{ns}", account="{account}"}}) or vector(0))'
+
+
+def _leaf_alerts(ns: str, watch: Watched) -> list[_Rule]:
+    if watch.cluster_type == "cpc":
+        return [
+            (
+                "NATSLeafToCscLost",
+                f"{_leafs(ns, account)} < 1",
+                "2m",
+                "critical",
+                {"cpc": watch.cluster_id, "account": account},
+                f"CPC {watch.cluster_id} has no leaf connection to the CSC in account {account}: nothing crosses "
+                "between them. Run `dsx-bus doctor` for the reason (credentials, endpoint, TLS).",
+            )
+            for account in watch.leaf_accounts
         ]
-    }
+    if not watch.cpc_ids:
+        return []
+    alerts = []
+    for account in watch.leaf_accounts:
+        expected = len(watch.cpc_ids) + (1 if watch.mtls and account == naming.CSC else 0)
+        alerts.append(
+            (
+                "NATSCpcLeafsMissing",
+                f"{_leafs(ns, account)} < {expected}",
+                "2m",
+                "critical",
+                {"account": account},
+                f"fewer than {expected} leaf connections in account {account} (one per CPC: "
+                f"{', '.join(watch.cpc_ids)}{', and nats-mtls' if expected > len(watch.cpc_ids) else ''}). "
+                "`dsx-bus doctor` names the missing CPC.",
+            )
+        )
+    return alerts
+
+
+def _source_alerts(ns: str, watch: Watched) -> list[_Rule]:
+    # Surveyor exports no per-source lag (collector_statz.go at v0.9.7 has none) and the CPC's source consumer is
+    # hidden from jsz (measured: `consumer_detail` is empty on the per-CPC streams). What it does export: messages
+    # still arriving in a CPC's source stream on the CSC while a CPC leaf is missing wait there, unsourced, until
+    # the leaf is back. `dsx-bus doctor` reads the exact lag of every source from jsz.
+    if watch.cluster_type != "csc" or not watch.cpc_ids:
+        return []
+    expected = len(watch.cpc_ids) + (1 if watch.mtls else 0)
+    alerts = []
+    for cpc in watch.cpc_ids:
+        streams = "|".join(cpc_source_stream(kind, cpc) for kind in SOURCED_KINDS)
+        alerts.append(
+            (
+                "NATSStreamSourceLag",
+                f'sum(increase(nats_stream_last_seq{{namespace="{ns}", account="{naming.SOURCES}", '
+                f'stream=~"{streams}"}}[10m])) > 0 and on() {_leafs(ns, naming.CSC)} < {expected}',
+                "5m",
+                "warning",
+                {"cpc": cpc},
+                f"MQTT messages for CPC {cpc} keep arriving in its source streams on the CSC ({streams}) while a "
+                f"CPC leaf is down: they wait there until it is back. `dsx-bus doctor` shows each source's lag.",
+            )
+        )
+    return alerts
+
+
+def _callout_alerts(ns: str) -> list[_Rule]:
+    # auth_errors_total: the auth-callout's own counter (INVENTORY §3, read from its source; served on :9090 and
+    # scraped by its ServiceMonitor). AUTHX: the account the auth-callout signs in to (topology.auth_accounts).
+    return [
+        (
+            "AuthCalloutErrors",
+            f'sum(increase(auth_errors_total{{namespace="{ns}"}}[10m])) > 0',
+            "5m",
+            "warning",
+            {},
+            "the auth-callout failed to answer sign-ins (errors, not refused credentials): clients and leafs "
+            "cannot connect. See its logs.",
+        ),
+        (
+            "AuthCalloutDisconnected",
+            f'(sum(nats_core_account_conn_count{{namespace="{ns}", account="{naming.AUTHX}"}}) or vector(0)) < 1',
+            "2m",
+            "critical",
+            {},
+            "no auth-callout is connected to NATS (account AUTHX is empty): every new connection is refused.",
+        ),
+    ]
+
+
+def alert_rules(namespace: str, team: str, watch: Watched | None = None) -> dict[str, Any]:
+    """A PrometheusRule's spec: upstream's alerts, then dsx-bus's (leafs, stream sources, auth-callout), each on
+    this bus's namespace only, labelled for `team`."""
+    ns = namespace
+    ours = _leaf_alerts(ns, watch or Watched()) + _source_alerts(ns, watch or Watched()) + _callout_alerts(ns)
+    rules: list[dict[str, Any]] = [
+        {
+            "alert": name,
+            "expr": expr.format(ns=namespace),
+            "for": duration,
+            "labels": {"severity": severity, "team": team},
+        }
+        for name, expr, duration, severity in _ALERTS
+    ]
+    rules += [
+        {
+            "alert": name,
+            "expr": expr,
+            "for": duration,
+            "labels": {"severity": severity, "team": team, **labels},
+            "annotations": {"summary": summary},
+        }
+        for name, expr, duration, severity, labels, summary in ours
+    ]
+    return {"groups": [{"name": "nats-event-bus.rules", "interval": "30s", "rules": rules}]}
 
 
 def dashboard(namespace: str) -> str:
     """A small Surveyor dashboard over the alerted metrics (upstream's JSON body is not vendored here)."""
+    ns = namespace
     panels = [
-        ("Servers surveyed / expected", f'nats_survey_surveyed_count{{namespace="{namespace}"}}'),
-        ("Connections", f'sum by (server_name) (nats_core_connection_count{{namespace="{namespace}"}})'),
-        ("Slow consumers", f'sum by (server_cluster) (nats_core_slow_consumer_count{{namespace="{namespace}"}})'),
+        ("Servers surveyed / expected", f'nats_survey_surveyed_count{{namespace="{ns}"}}'),
+        ("Connections", f'sum by (server_name) (nats_core_connection_count{{namespace="{ns}"}})'),
+        ("Slow consumers", f'sum by (server_cluster) (nats_core_slow_consumer_count{{namespace="{ns}"}})'),
         (
             "Memory / GOMEMLIMIT",
-            f'nats_core_mem_bytes{{namespace="{namespace}"}} / nats_core_go_memlimit_bytes{{namespace="{namespace}"}}',
+            f'nats_core_mem_bytes{{namespace="{ns}"}} / nats_core_go_memlimit_bytes{{namespace="{ns}"}}',
+        ),
+        ("Leaf connections by account", f'sum by (account) (nats_core_account_leaf_count{{namespace="{ns}"}})'),
+        (
+            "CPC source streams (last sequence)",
+            f'max by (stream) (nats_stream_last_seq{{namespace="{ns}", account="{naming.SOURCES}"}})',
+        ),
+        ("Auth-callout errors (10m)", f'sum(increase(auth_errors_total{{namespace="{ns}"}}[10m]))'),
+        (
+            "Auth-callout connections (AUTHX)",
+            f'sum(nats_core_account_conn_count{{namespace="{ns}", account="{naming.AUTHX}"}})',
+        ),
+        (
+            "Slow consumers by account",
+            f'sum by (account) (nats_core_account_slow_consumer_count{{namespace="{ns}"}})',
         ),
     ]
     body = {

@@ -5,7 +5,7 @@ One module per concern; here only the entry points, and the order one cluster's 
 
 from __future__ import annotations
 
-from dsxbus.checks import accounts, auth, crosslayer, gateway, grants, images, mtls, roles, streams, sveltos
+from dsxbus.checks import accounts, auth, crosslayer, gateway, grants, images, mtls, roles, sizing, streams, sveltos
 from dsxbus.checks.fleet import effective_problems, fleet_problems
 from dsxbus.config import EventBus
 from dsxbus.errors import Problem
@@ -27,6 +27,7 @@ def problems(bus: EventBus) -> list[Problem]:
     found += mtls.problems(bus)
     found += gateway.problems(bus)
     found += streams.problems(bus)
+    found += sizing.problems(bus)
     found += images.problems(bus)
     found += sveltos.problems(bus)
     if bus.cross_layer is not None or bus.csc_stack is None:

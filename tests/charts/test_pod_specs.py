@@ -53,3 +53,19 @@ def test_the_mtls_server_certificates_are_mounted_once_and_watched_by_the_reload
         "/etc/nats-certs/tls.key",
         "/etc/nats-config/nats.conf",
     }
+
+
+def test_surveyor_runs_with_upstreams_jetstream_metrics_and_the_configured_resources(deployment: Deployment) -> None:
+    """`--jsz=all`, as upstream's render: without it no `nats_stream_*` series exist for the stream alerts."""
+    surveyor = container(deployment.pod("Deployment/dsx-surveyor"), "surveyor")
+    assert "--jsz=all" in surveyor["args"]
+    assert surveyor["resources"] == deployment.bus.resources.surveyor.manifest()
+
+
+def test_the_nats_and_nack_containers_get_the_configured_resources(deployment: Deployment) -> None:
+    nats = container(deployment.pod("StatefulSet/nats"), "nats")
+    assert nats["resources"] == deployment.bus.resources.nats.manifest()
+    env = {e["name"]: e.get("value") for e in nats["env"]}
+    assert env["GOMEMLIMIT"] == "1638MiB"
+    jsc = container(deployment.pod("Deployment/nack"), "jsc")
+    assert jsc["resources"] == deployment.bus.resources.nack.manifest()

@@ -14,6 +14,7 @@ COMMON = {
     ("ConfigMap", "dsx-auth-callout-config"),
     ("ServiceAccount", "dsx-auth-callout"),
     ("Deployment", "dsx-auth-callout"),
+    ("PodDisruptionBudget", "dsx-auth-callout"),  # two callout pods in front of three nats servers (sizing)
     ("Service", "dsx-auth-callout"),
     ("Service", "dsx-auth-callout-metrics"),
     ("ServiceMonitor", "dsx-auth-callout"),
