@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -110,8 +109,6 @@ class CscEventBus(pulumi.ComponentResource):
         permissions_json = pulumi.Output.all(pending, cpc_lists, cpc_versions).apply(
             lambda a: _permissions_json(bus, a[0], a[1], a[2])
         )
-        # The auth-callout reads leaf public keys from env at start: restart it when any of them changes.
-        restart_key = pulumi.Output.all(**leaf_keys).apply(lambda keys: json.dumps(keys, sort_keys=True)) if ids else ""
         cluster.build(
             name,
             cluster.ClusterInputs(
@@ -119,7 +116,6 @@ class CscEventBus(pulumi.ComponentResource):
                 effective=bus,
                 files=render.cluster_files(bus),
                 permissions_json=permissions_json,
-                restart_key=restart_key,
                 stream_specs=_stream_specs(bus, lists),
                 cpc_leaf_public_keys=leaf_keys,
             ),
