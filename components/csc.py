@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 
 from components import cluster
-from dsxbus import fleet, permissions, render, streams
+from dsxbus import fleet, permissions, render, rotation, streams
 from dsxbus.config import CrossLayer, EventBus
 
 
@@ -72,11 +72,19 @@ def _permissions_json(
     pending: list[str],
     cpc_lists: Mapping[str, CrossLayer],
     cpc_versions: Mapping[str, str | None],
+    next_keys: Mapping[str, Mapping[str, str]],
 ) -> str:
     # Pending CPCs get no permission entry: their (empty) key would match nothing anyway, and the
     # file then says plainly who is admitted.
     admitted = bus.model_copy(update={"cpcs": {c: r for c, r in bus.cpcs.items() if c not in pending}})
-    return permissions.render(permissions.permissions_document(admitted, cpc_lists, cpc_versions=cpc_versions))
+    document = permissions.permissions_document(admitted, cpc_lists, cpc_versions=cpc_versions)
+    # Each CPC's next leaf keys are admitted ahead of its rotation (dsxbus.rotation).
+    return permissions.render(rotation.with_next_leaf_keys(document, next_keys, bus.enabled_extra_accounts))
+
+
+def _next_keys(exported: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    # Absent (a CPC deployed before it exported them, or pending): nothing admitted ahead.
+    return {cid: dict(keys) for cid, keys in exported.items() if isinstance(keys, dict)}
 
 
 class CscEventBus(pulumi.ComponentResource):
@@ -94,6 +102,7 @@ class CscEventBus(pulumi.ComponentResource):
         # get_output, not require_output: a stack initialised but never deployed has no outputs, and
         # that is the normal bootstrap state, not an error.
         leaf_keys = {cid: ref.get_output("leafPublicKeys") for cid, ref in refs.items()}
+        next_leaf_keys = {cid: ref.get_output("nextLeafPublicKeys") for cid, ref in refs.items()}
         lists = {cid: ref.get_output("crossLayer").apply(_cross_layer) for cid, ref in refs.items()}
         nats_versions = {cid: ref.get_output("natsServerVersion") for cid, ref in refs.items()}
         if ids:
@@ -102,12 +111,14 @@ class CscEventBus(pulumi.ComponentResource):
             )
             cpc_lists = pulumi.Output.all(**lists).apply(_cpc_lists)
             cpc_versions = pulumi.Output.all(**nats_versions).apply(_cpc_versions)
+            next_keys = pulumi.Output.all(**next_leaf_keys).apply(_next_keys)
         else:
             pending = pulumi.Output.from_input([])
             cpc_lists = pulumi.Output.from_input({})
             cpc_versions = pulumi.Output.from_input({})
-        permissions_json = pulumi.Output.all(pending, cpc_lists, cpc_versions).apply(
-            lambda a: _permissions_json(bus, a[0], a[1], a[2])
+            next_keys = pulumi.Output.from_input({})
+        permissions_json = pulumi.Output.all(pending, cpc_lists, cpc_versions, next_keys).apply(
+            lambda a: _permissions_json(bus, a[0], a[1], a[2], a[3])
         )
         cluster.build(
             name,

@@ -56,6 +56,8 @@ class ClusterSecrets(pulumi.ComponentResource):
     keys: dict[str, NKeyPair]
     leaf_public_keys: pulumi.Output[dict[str, str]]
     """CPC: its leaf users' public keys by account (`CSC`, extra accounts), for the CSC stack to read."""
+    next_leaf_public_keys: pulumi.Output[dict[str, str]]
+    """CPC: the keys of its next leaf generation, same shape: the CSC admits them before the CPC dials with them."""
     secrets: list[k8s.core.v1.Secret]
     fingerprints: dict[tuple[str, str], pulumi.Input[str]]
     """(Secret, key) -> what changes exactly when its value does, safe to hash into a pod annotation
@@ -95,15 +97,26 @@ class ClusterSecrets(pulumi.ComponentResource):
             keep(key.seed, nkey.seed, fingerprint)
             keep(key.public_key, nkey.public_key, fingerprint)
         leaf: dict[str, pulumi.Output[str]] = {}
+        following_leaf: dict[str, pulumi.Output[str]] = {}
         accounts = (None, *args.extra_accounts)
         if args.cluster_type == "cpc":
             for account in accounts:
                 seed = naming.leaf_seed(account)
                 generation = rotation.leaf_generation(args.generations)
-                nkey = NKey(f"{name}-{seed.secret}", nkeys.KeyKind.USER, generation, opts=child)
-                self.keys[seed.secret] = NKeyPair(nkey.seed, nkey.public_key)
-                keep(seed, nkey.seed, rollout.generated_key_fingerprint(seed.secret, generation))
-                leaf[account or naming.CSC] = nkey.public_key
+                # The key it dials with and the next one, pre-published for the CSC to admit (rotation.py).
+                current, following = (
+                    NKey(
+                        f"{name}-{seed.secret}{rotation.leaf_slot_suffix(rotation.leaf_slot(held))}",
+                        nkeys.KeyKind.USER,
+                        held,
+                        opts=child,
+                    )
+                    for held in rotation.leaf_window_generations(generation)
+                )
+                self.keys[seed.secret] = NKeyPair(current.seed, current.public_key)
+                keep(seed, current.seed, rollout.generated_key_fingerprint(seed.secret, generation))
+                leaf[account or naming.CSC] = current.public_key
+                following_leaf[account or naming.CSC] = following.public_key
         else:
             for cluster_id, exported in args.cpc_leaf_public_keys.items():
                 for account in accounts:
@@ -116,7 +129,12 @@ class ClusterSecrets(pulumi.ComponentResource):
         for held in naming.key_secrets(args.cluster_type, args.mtls, cpc_ids, args.extra_accounts):
             secret(held.name, {key.key: values[key] for key in held.keys})
         self.leaf_public_keys = pulumi.Output.all(**leaf) if leaf else pulumi.Output.from_input({})
-        self.register_outputs({"leafPublicKeys": self.leaf_public_keys})
+        self.next_leaf_public_keys = (
+            pulumi.Output.all(**following_leaf) if following_leaf else pulumi.Output.from_input({})
+        )
+        self.register_outputs(
+            {"leafPublicKeys": self.leaf_public_keys, "nextLeafPublicKeys": self.next_leaf_public_keys}
+        )
 
     def start_checksum(
         self,

@@ -56,3 +56,28 @@ def test_every_service_key_belongs_to_a_generation_family() -> None:
         "nats-mtls-authx-leaf": 4,
         "nats-mtls-sys-leaf": 4,
     }
+
+
+def test_a_next_leaf_entry_names_the_leaf_it_takes_over() -> None:
+    owner = naming.leaf_entry_name(naming.next_leaf_permission("a", "LaunchLayer"))
+    assert owner == naming.LeafEntryName("a", "launchlayer", next=True)
+    assert naming.leaf_entry_name(naming.leaf_permission("a")) == naming.LeafEntryName("a", None)
+
+
+def test_the_next_key_entry_copies_the_grants_of_the_leaf_entry_it_takes_over() -> None:
+    entry = {"public_key": "${NKEY_LEAF_CPC_a_PUBKEY}", "account": "CSC", "permissions": {"pub": {"allow": ["x"]}}}
+    document = {"nkey": {"leaf-cpc-a": entry}}
+    found = rotation.with_next_leaf_keys(document, {"a": {"CSC": "UNEXT"}}, ())
+    assert found["nkey"]["leaf-cpc-a-next"] == {**entry, "public_key": "UNEXT"}
+    assert found["nkey"]["leaf-cpc-a"] == entry
+
+
+def test_a_cpc_without_a_leaf_entry_gets_no_next_key_entry() -> None:
+    found = rotation.with_next_leaf_keys({"nkey": {}}, {"a": {"CSC": "UNEXT"}}, ())
+    assert found["nkey"] == {}
+
+
+def test_a_cpc_holds_its_current_and_next_leaf_keys_in_alternating_slots() -> None:
+    assert [rotation.leaf_slot(g) for g in rotation.leaf_window_generations(0)] == [0, 1]
+    assert [rotation.leaf_slot(g) for g in rotation.leaf_window_generations(1)] == [1, 0]
+    assert rotation.leaf_slot_suffix(0) == ""  # the resource a leaf key had before windows: same identity
