@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.secrets import LABELS, env_sources
-from dsxbus import naming, sizing
+from dsxbus import naming, rollout, sizing
 from dsxbus.config import AuthCallout, EventBus
 
 HTTP_PORT = 8000
@@ -72,8 +72,9 @@ class AuthCalloutServiceArgs:
     """Mount the mTLS CA (the auth-callout maps client certificates to identities)."""
     service_monitor: bool
     permissions_json: pulumi.Input[str]
-    restart_key: pulumi.Input[str] = ""
-    """Anything else the pod reads only at start (the CPC leaf public keys in its env): a change restarts it."""
+    checksum: pulumi.Input[str]
+    """Of what the pod reads only at start: config.yaml and every key in its env (on the CSC the CPCs' leaf
+    public keys). permissions.json is re-read every 5 s, so it is not in it."""
     replicas: int = 1
     """`sizing.auth_callout_replicas`: 2 by default where nats runs 3 servers."""
     resources: dict[str, Any] | None = None
@@ -85,19 +86,22 @@ def service_args(
     bus: EventBus,
     effective: EventBus,
     permissions_json: pulumi.Input[str],
-    restart_key: pulumi.Input[str],
+    start_checksum: Callable[[list[dict[str, Any]], str], pulumi.Input[str]],
 ) -> AuthCalloutServiceArgs:
-    """What the auth-callout needs of a stack's own config (`bus`) and of its effective one (`effective`)."""
+    """What the auth-callout needs of a stack's own config (`bus`) and of its effective one (`effective`);
+    `start_checksum(env, config_yaml)` fingerprints what it reads at start (ClusterSecrets.start_checksum)."""
+    config_yaml = yaml.safe_dump(service_config(effective), sort_keys=True)
+    env = container_env(bus)
     return AuthCalloutServiceArgs(
         namespace,
         bus.release_name,
         bus.auth_callout,
-        yaml.safe_dump(service_config(effective), sort_keys=True),
-        container_env(bus),
+        config_yaml,
+        env,
         bus.mtls.enabled,
         bus.monitoring.service_monitors,
         permissions_json,
-        restart_key,
+        start_checksum(env, config_yaml),
         sizing.auth_callout_replicas(bus.auth_callout.replicas, bus.nats.replicas),
         bus.resources.auth_callout.manifest(),
     )
@@ -130,10 +134,6 @@ class AuthCalloutService(pulumi.ComponentResource):
             data=cast(Any, {"permissions.json": args.permissions_json}),
             opts=child,
         )
-        # permissions.json is re-read every 5 s, but config.yaml and the env only at start.
-        checksum = pulumi.Output.all(config_yaml, pulumi.Output.from_input(args.restart_key)).apply(
-            lambda parts: hashlib.sha256("\n".join(parts).encode()).hexdigest()
-        )
         volumes: list[dict[str, Any]] = [
             {"name": "config-volume", "configMap": {"name": f"{full}-config"}},
             {"name": "permissions-volume", "configMap": {"name": PERMISSIONS_CONFIG_MAP}},
@@ -159,7 +159,7 @@ class AuthCalloutService(pulumi.ComponentResource):
                     "replicas": args.replicas,
                     "selector": {"matchLabels": selector},
                     "template": {
-                        "metadata": {"labels": labels, "annotations": {"checksum/config": checksum}},
+                        "metadata": {"labels": labels, "annotations": {rollout.AUTH_CALLOUT_ANNOTATION: args.checksum}},
                         "spec": {
                             "serviceAccountName": full,
                             "containers": [

@@ -14,12 +14,12 @@ from components.certificates import MtlsCertificate, MtlsCertificateArgs
 from components.gateway import GatewayRouteResources, GatewayRouteResourcesArgs
 from components.monitoring import MonitoringResources, MonitoringResourcesArgs
 from components.nack import Nack, NackArgs, nack_values
-from components.nats import NatsServers, NatsServersArgs, main_values, mtls_values
-from components.secrets import LABELS, ClusterSecrets, ClusterSecretsArgs
+from components.nats import NatsServers, NatsServersArgs, main_values, mtls_values, rolled, start_parts
+from components.secrets import ENV_CONFIG_MAP, LABELS, ClusterSecrets, ClusterSecretsArgs
 from components.streams import MqttStreamResources, MqttStreamResourcesArgs
 from components.surveyor import Surveyor, SurveyorArgs, surveyor_release, surveyor_values
 from components.sveltos import SveltosArgs, SveltosOnBus
-from dsxbus import gateway, hostnames, monitoring, render
+from dsxbus import gateway, hostnames, monitoring, naming, natsconf, render
 from dsxbus.config import EventBus
 
 
@@ -36,7 +36,6 @@ class ClusterInputs:
     """An Output on the CSC: whom it admits follows what its CPC stacks export."""
     stream_specs: Mapping[str, pulumi.Input[dict[str, Any]]]
     """The MQTT streams' NACK specs by object name; Outputs on the CSC, as its CPCs' source streams follow them."""
-    restart_key: pulumi.Input[str] = ""
     cpc_leaf_public_keys: Mapping[str, pulumi.Output[dict[str, str] | None]] | None = None
 
 
@@ -51,7 +50,12 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
     secrets = ClusterSecrets(
         f"{name}-secrets",
         ClusterSecretsArgs(
-            namespace, bus.cluster_type, bus.mtls.enabled, bus.enabled_extra_accounts, inputs.cpc_leaf_public_keys or {}
+            namespace,
+            bus.cluster_type,
+            bus.mtls.enabled,
+            bus.enabled_extra_accounts,
+            inputs.cpc_leaf_public_keys or {},
+            bus.key_generations,
         ),
         opts=child,
     )
@@ -68,30 +72,45 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
     prerequisites: list[pulumi.Resource] = [*secrets.secrets, *([certificate] if certificate else [])]
     keyed = pulumi.ResourceOptions(parent=parent, depends_on=prerequisites)
     files = inputs.files
+
+    def nats_release(values: dict[str, Any], tree: natsconf.Tree) -> dict[str, Any]:
+        # Each pod template carries the checksum of what its pods read only at start (dsxbus.rollout).
+        env_maps = {ENV_CONFIG_MAP: files.environment}
+        parts = start_parts(bus, tree)
+        return rolled(values, secrets.start_checksum(values["container"]["env"], config_maps=env_maps, config=parts))
+
     nats = NatsServers(
         f"{name}-nats",
         NatsServersArgs(
             namespace,
             bus.charts,
             files.environment,
-            main_values(bus, files.nats_conf),
-            mtls_values(bus, files.nats_mtls_conf) if files.nats_mtls_conf is not None else None,
+            nats_release(main_values(bus, files.nats_conf), files.nats_conf),
+            nats_release(mtls_values(bus, files.nats_mtls_conf), files.nats_mtls_conf)
+            if files.nats_mtls_conf is not None
+            else None,
         ),
         opts=keyed,
     )
+
+    def callout_checksum(env: list[dict[str, Any]], config_yaml: str) -> pulumi.Output[str]:
+        return secrets.start_checksum(env, config={"config.yaml": config_yaml})
+
     AuthCalloutService(
         f"{name}-auth-callout",
-        service_args(namespace, bus, inputs.effective, inputs.permissions_json, inputs.restart_key),
+        service_args(namespace, bus, inputs.effective, inputs.permissions_json, callout_checksum),
         opts=keyed,
     )
+    nack_checksum = secrets.start_checksum([], mounted=(naming.NACK_USER.seed.secret,))
     nack = Nack(
         f"{name}-nack",
-        NackArgs(namespace, bus.charts, nack_values(bus.images.nack, bus.resources.nack.manifest())),
+        NackArgs(namespace, bus.charts, nack_values(bus.images.nack, bus.resources.nack.manifest(), nack_checksum)),
         opts=keyed,
     )
+    surveyor_checksum = secrets.start_checksum([], mounted=(naming.SURVEYOR_USER.seed.secret,))
     Surveyor(
         f"{name}-surveyor",
-        SurveyorArgs(namespace, bus.charts, surveyor_release(bus), surveyor_values(bus)),
+        SurveyorArgs(namespace, bus.charts, surveyor_release(bus), surveyor_values(bus, surveyor_checksum)),
         opts=keyed,
     )
     # The Stream CRDs come with the nack chart; the streams must exist before MQTT clients (see dsxbus.streams).

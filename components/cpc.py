@@ -75,6 +75,8 @@ class CpcEventBus(pulumi.ComponentResource):
             "clusterType": "cpc",
             "clusterId": bus.cluster_id,
             "leafPublicKeys": secrets.leaf_public_keys,
+            # The next leaf generation's keys, same shape: the CSC admits them ahead of a rotation (rotation.py).
+            "nextLeafPublicKeys": secrets.next_leaf_public_keys,
             # None until known (own or inherited): the CSC then falls back to its fleet defaults.
             "crossLayer": (
                 effective.cross_layer.model_dump(mode="json", by_alias=True) if effective.cross_layer else None

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 
 from components import cluster, stackrefs
-from dsxbus import fleet, permissions, render, stackoutputs, streams
+from dsxbus import fleet, permissions, render, rotation, stackoutputs, streams
 from dsxbus.config import CrossLayer, EventBus
 
 
@@ -44,11 +43,14 @@ def _permissions_json(
     pending: list[str],
     cpc_lists: Mapping[str, CrossLayer],
     cpc_versions: Mapping[str, str | None],
+    next_keys: Mapping[str, Mapping[str, str]],
 ) -> str:
     # Pending CPCs get no permission entry: their (empty) key would match nothing anyway, and the
     # file then says plainly who is admitted.
     admitted = bus.model_copy(update={"cpcs": {c: r for c, r in bus.cpcs.items() if c not in pending}})
-    return permissions.render(permissions.permissions_document(admitted, cpc_lists, cpc_versions=cpc_versions))
+    document = permissions.permissions_document(admitted, cpc_lists, cpc_versions=cpc_versions)
+    # Each CPC's next leaf keys are admitted ahead of its rotation (dsxbus.rotation).
+    return permissions.render(rotation.with_next_leaf_keys(document, next_keys, bus.enabled_extra_accounts))
 
 
 class CscEventBus(pulumi.ComponentResource):
@@ -71,16 +73,14 @@ class CscEventBus(pulumi.ComponentResource):
         # Absent (a CPC deployed before it exported one): unknown, which gets the shape every version routes.
         cpc_versions = {cid: o.nats_server_version if o else None for cid, o in cpcs.items()}
         leaf_keys = {cid: dict(o.leaf_public_keys) if o else None for cid, o in cpcs.items()}
-        # The auth-callout reads leaf public keys from env at start: restart it when any of them changes.
-        restart_key = json.dumps(leaf_keys, sort_keys=True) if leaf_keys else ""
+        next_keys = {cid: dict(o.next_leaf_public_keys) for cid, o in cpcs.items() if o and o.next_leaf_public_keys}
         cluster.build(
             name,
             cluster.ClusterInputs(
                 bus=bus,
                 effective=bus,
                 files=render.cluster_files(bus),
-                permissions_json=_permissions_json(bus, pending, cpc_lists, cpc_versions),
-                restart_key=restart_key,
+                permissions_json=_permissions_json(bus, pending, cpc_lists, cpc_versions, next_keys),
                 stream_specs=_stream_specs(bus, cpcs),
                 cpc_leaf_public_keys={cid: pulumi.Output.from_input(keys) for cid, keys in leaf_keys.items()},
             ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_random as random
 
-from dsxbus import nkeys
+from dsxbus import nkeys, rotation
 
 
 class NKey(pulumi.ComponentResource):
@@ -14,11 +14,19 @@ class NKey(pulumi.ComponentResource):
     seed: pulumi.Output[str]
     public_key: pulumi.Output[str]
 
-    def __init__(self, name: str, kind: nkeys.KeyKind, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, kind: nkeys.KeyKind, generation: int = 0, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("dsx-bus:keys:NKey", name, None, opts)
         # The entropy lives (encrypted) in Pulumi state, so every `up` yields the same keys and a
-        # lost cluster gets its old identities back; rotation = `pulumi up --replace` on this resource.
-        entropy = random.RandomBytes(f"{name}-entropy", length=32, opts=pulumi.ResourceOptions(parent=self))
+        # lost cluster gets its old identities back. Rotation: a new generation changes the keepers, and Pulumi
+        # replaces the RandomBytes (new entropy, new key).
+        entropy = random.RandomBytes(
+            f"{name}-entropy",
+            length=32,
+            keepers=rotation.keepers(generation),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.seed = pulumi.Output.secret(entropy.base64.apply(lambda b64: nkeys.seed_from_entropy(kind, b64)))
         # Derived from a secret, so Pulumi would mark it secret; a public key is meant to be read by
         # the other stacks (and by operators), so it is published in the clear.

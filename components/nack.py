@@ -9,12 +9,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.charts import chart, image
-from dsxbus import naming
+from dsxbus import naming, rollout
 from dsxbus.config import Charts
 
 
-def nack_values(image_reference: str, resources: dict[str, Any]) -> dict[str, Any]:
+def nack_values(image_reference: str, resources: dict[str, Any], checksum: pulumi.Input[str] = "") -> dict[str, Any]:
+    """`resources`: `resources.nack`; `checksum`: of NACK's Secret (it reads its seed file at start), as the pod
+    annotation rollout.ANNOTATION."""
     return {
+        "podAnnotations": {rollout.ANNOTATION: checksum},
         # Only this namespace's Streams (one NACK per bus): the chart passes --namespace=<release namespace>.
         "namespaced": True,
         "useLegacyNames": True,  # upstream's names and the `app: nack` label the PodMonitor selects

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.charts import chart, image
 from components.secrets import ENV_CONFIG_MAP, LABELS, env_sources
-from dsxbus import naming, natsconf, render, sizing
+from dsxbus import naming, natsconf, render, rollout, sizing
 from dsxbus.config import Charts, EventBus, LeafTls
 
 # The chart sets these itself (POD_NAME fieldRef, SERVER_NAME=$(POD_NAME)).
@@ -130,6 +130,18 @@ def mtls_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
         "natsBox": {"enabled": False},
         "service": {"ports": {"mqtt": {"enabled": True}, "leafnodes": {"enabled": True}}},
     }
+
+
+def rolled(values: dict[str, Any], checksum: pulumi.Input[str]) -> dict[str, Any]:
+    """The release's values with the pod-template checksum (rollout.ANNOTATION) of what its pods read at start."""
+    pod_template = dict(values.get("podTemplate", {}))
+    pod_template["merge"] = {"metadata": {"annotations": {rollout.ANNOTATION: checksum}}}
+    return {**values, "podTemplate": pod_template}
+
+
+def start_parts(bus: EventBus, tree: natsconf.Tree) -> dict[str, str]:
+    """What a nats pod reads only at start beyond its env: leaf remotes, where its nats-server cannot reload them."""
+    return rollout.unreloadable_parts(tree, bus.nats_server_version)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.charts import chart, image
-from dsxbus import naming
+from dsxbus import naming, rollout
 from dsxbus.config import Charts, EventBus
 
 
@@ -17,10 +17,12 @@ def surveyor_release(bus: EventBus) -> str:
     return f"{bus.release_name}-surveyor"
 
 
-def surveyor_values(bus: EventBus) -> dict[str, Any]:
+def surveyor_values(bus: EventBus, checksum: pulumi.Input[str] = "") -> dict[str, Any]:
+    """`checksum`: of Surveyor's Secret (it reads its seed at start), as the pod annotation rollout.ANNOTATION."""
     expected = bus.nats.replicas + (1 if bus.mtls.enabled else 0)  # nats-mtls is seen through its SYS leaf
     return {
         "fullnameOverride": surveyor_release(bus),
+        "podAnnotations": {rollout.ANNOTATION: checksum},
         "image": image(bus.images.surveyor),
         "config": {
             "servers": "nats://nats:4222",

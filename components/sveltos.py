@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -12,7 +13,7 @@ import pulumi_kubernetes as k8s
 from components.secrets import LABELS
 from dsxbus.config import CertificateIssuer
 from dsxbus.errors import DsxBusError
-from dsxbus.sveltos import agent, manifests
+from dsxbus.sveltos import agent, manifests, sync
 from dsxbus.sveltos.config import Sveltos
 
 WAIT_FOR_READY = {"pulumi.com/waitFor": "condition=Ready"}
@@ -87,6 +88,7 @@ class SveltosOnBus(pulumi.ComponentResource):
             data={agent.SECRET_KEY: config.apply(lambda text: base64.b64encode(text.encode()).decode())},
             opts=child,
         )
+        self._credential_sync(name, namespace, block, secret_name, client_tls)
         self._streams(name, namespace, block)
         for rule in block.event_rules:
             templates = [
@@ -137,6 +139,78 @@ class SveltosOnBus(pulumi.ComponentResource):
                 "subjects": list(block.subscriptions()),
                 "eventRules": [rule.name for rule in block.event_rules],
             }
+        )
+
+    def _credential_sync(
+        self, name: str, namespace: str, block: Sveltos, secret_name: str, client_tls: k8s.core.v1.Secret
+    ) -> None:
+        """The CronJob that keeps `sveltos-nats` on the renewed certificate (dsxbus.sveltos.sync), and the least
+        it may do: read the certificate Secret, read and patch `sveltos-nats`."""
+        child = pulumi.ResourceOptions(parent=self)
+        labels = {**LABELS, "app.kubernetes.io/name": sync.NAME}
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sync-sa", metadata={"name": sync.NAME, "namespace": namespace, "labels": labels}, opts=child
+        )
+        grants = {namespace: (secret_name, ["get"]), agent.SECRET_NAMESPACE: (agent.SECRET_NAME, ["get", "patch"])}
+        for where, (secret, verbs) in grants.items():
+            rule = cast(Any, [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret], "verbs": verbs}])
+            role = k8s.rbac.v1.Role(
+                f"{name}-sync-role-{where}",
+                metadata=cast(Any, {"name": sync.NAME, "namespace": where, "labels": labels}),
+                rules=rule,
+                opts=child,
+            )
+            k8s.rbac.v1.RoleBinding(
+                f"{name}-sync-binding-{where}",
+                metadata=cast(Any, {"name": sync.NAME, "namespace": where, "labels": labels}),
+                role_ref=cast(Any, {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": sync.NAME}),
+                subjects=cast(Any, [{"kind": "ServiceAccount", "name": sync.NAME, "namespace": namespace}]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[role, account]),
+            )
+        with_ca = client_tls.data.apply(lambda data: bool((data or {}).get("ca.crt")))
+        files = k8s.core.v1.ConfigMap(
+            f"{name}-sync-files",
+            metadata={"name": sync.NAME, "namespace": namespace, "labels": labels},
+            data={
+                sync.SCRIPT_KEY: sync.SCRIPT,
+                sync.TEMPLATE_KEY: with_ca.apply(lambda ca: sync.template(block, namespace, ca)),
+            },
+            opts=child,
+        )
+        env = [{"name": k, "value": v} for k, v in sync.environment(namespace, secret_name).items()]
+        container = {
+            "name": "sync",
+            "image": block.credential_sync_image,
+            "command": ["/bin/sh", f"{sync.MOUNT_PATH}/{sync.SCRIPT_KEY}"],
+            "env": env,
+            "volumeMounts": [{"name": "files", "mountPath": sync.MOUNT_PATH, "readOnly": True}],
+            "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
+        }
+        k8s.batch.v1.CronJob(
+            f"{name}-sync",
+            metadata={"name": sync.NAME, "namespace": namespace, "labels": labels},
+            spec=cast(
+                Any,
+                {
+                    "schedule": block.credential_sync_schedule,
+                    "concurrencyPolicy": "Forbid",
+                    "jobTemplate": {
+                        "spec": {
+                            "backoffLimit": 2,
+                            "template": {
+                                "metadata": {"labels": labels},
+                                "spec": {
+                                    "serviceAccountName": sync.NAME,
+                                    "restartPolicy": "OnFailure",
+                                    "containers": [container],
+                                    "volumes": [{"name": "files", "configMap": {"name": sync.NAME}}],
+                                },
+                            },
+                        }
+                    },
+                },
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[files, account]),
         )
 
     def _streams(self, name: str, namespace: str, block: Sveltos) -> None:

@@ -298,6 +298,25 @@ class Monitoring(_Model):
     through `kubectl port-forward`; never deployed."""
 
 
+Generation = Annotated[int, Field(ge=0)]
+
+
+class KeyGenerations(_Model):
+    """Rotation: raise a family's generation and the next `pulumi up` draws new entropy for every key of it (its
+    RandomBytes are replaced through their keepers). 0 = the keys a stack got on its first `up`."""
+
+    leaf: Generation = 0
+    """CPC: its leaf users' keys (the CSC account's and each extra account's)."""
+    auth_callout: Generation = 0
+    """The auth-callout's issuer (signing) key, xkey and AUTHX user: nats, nats-mtls and the auth-callout roll."""
+    nack: Generation = 0
+    """NACK's users (and on the CSC its SOURCES user)."""
+    surveyor: Generation = 0
+    """Surveyor's user."""
+    mtls_leaf: Generation = 0
+    """nats-mtls's three leaf users (mtls)."""
+
+
 class EventBus(_Model):
     """`dsx-bus:eventBus`: one cluster's event bus, CSC or CPC."""
 
@@ -333,6 +352,8 @@ class EventBus(_Model):
     sveltos: Sveltos = Sveltos()
     resources: WorkloadResources = Field(default_factory=lambda: WorkloadResources.model_validate({}))
     """CPU and memory per workload (`resources.<nats|natsMtls|nack|surveyor|authCallout>`), upstream's by default."""
+    key_generations: KeyGenerations = KeyGenerations()
+    """Rotate generated keys (dsxbus.rotation, docs/operations.md)."""
 
     @field_validator("cluster_id", mode="before")
     @classmethod

@@ -224,6 +224,14 @@ def leaf_permission(cluster_id: str, account: str | None = None) -> str:
     return f"leaf-{account_secret_token(account)}-cpc-{cluster_id}"
 
 
+NEXT_LEAF_SUFFIX = "-next"
+
+
+def next_leaf_permission(cluster_id: str, account: str | None = None) -> str:
+    """`leaf-cpc-a-next`: the CSC entry admitting the next key a CPC pre-publishes for that leaf (dsxbus.rotation)."""
+    return leaf_permission(cluster_id, account) + NEXT_LEAF_SUFFIX
+
+
 @dataclass(frozen=True)
 class NkeyUser:
     """An nkey entry dsx-bus generates in permissions.json: its name, the key it admits and the account it gives."""
@@ -273,17 +281,24 @@ class LeafEntryName:
     cluster_id: str
     account_token: str | None
     """None: the CPC's CSC-account leaf; else the extra account's Secret token (`launchlayer`)."""
+    next: bool = False
+    """An entry admitting the leaf's pre-published next key (`-next`), not the key it dials with now."""
 
 
 # The inverses of leaf_permission and leaf_pubkey_secret (tests/unit/test_naming.py checks each undoes the other).
-_LEAF_PERMISSION = re.compile(r"^leaf-(?:(?P<account>[a-z0-9-]+?)-)?cpc-(?P<cluster_id>[a-z0-9]+)$")
+_LEAF_PERMISSION = re.compile(
+    r"^leaf-(?:(?P<account>[a-z0-9-]+?)-)?cpc-(?P<cluster_id>[a-z0-9]+)(?P<next>" + NEXT_LEAF_SUFFIX + ")?$"
+)
 _LEAF_SECRET = re.compile(r"^nats-leaf-(?:(?P<account>[a-z0-9-]+?)-)?cpc-(?P<cluster_id>[a-z0-9]+)$")
 
 
 def leaf_entry_name(name: str) -> LeafEntryName | None:
-    """`leaf-cpc-a` -> (a, None); `leaf-launchlayer-cpc-a` -> (a, launchlayer); anything else -> None."""
+    """`leaf-cpc-a` -> (a, None); `leaf-launchlayer-cpc-a` -> (a, launchlayer); `leaf-cpc-a-next` -> (a, None,
+    next); anything else -> None."""
     match = _LEAF_PERMISSION.match(name)
-    return None if match is None else LeafEntryName(match.group("cluster_id"), match.group("account"))
+    if match is None:
+        return None
+    return LeafEntryName(match.group("cluster_id"), match.group("account"), match.group("next") is not None)
 
 
 def leaf_secret_name(name: str) -> LeafEntryName | None:

@@ -1,7 +1,7 @@
 """What one stack reads from another's outputs, checked: a referenced stack is input like any other.
 
-The CSC reads each listed CPC's `clusterType`, `clusterId`, `leafPublicKeys`, `crossLayer` and
-`natsServerVersion`; a CPC reads its CSC's `clusterType`, `leafEndpoint` and `fleetDefaults`. A stack that
+The CSC reads each listed CPC's `clusterType`, `clusterId`, `leafPublicKeys`, `nextLeafPublicKeys`, `crossLayer`
+and `natsServerVersion`; a CPC reads its CSC's `clusterType`, `leafEndpoint` and `fleetDefaults`. A stack that
 exports none of them has not been deployed yet (the bootstrap state: `None`). Anything else that is not what
 that kind of stack exports, or that names another cluster than the reference expects, is one `Problem` each,
 raised together as a `StackOutputError` before anything is admitted.
@@ -9,6 +9,7 @@ raised together as a `StackOutputError` before anything is admitted.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,12 +25,13 @@ from dsxbus.errors import ConfigError, Problem, key_path
 CLUSTER_TYPE = "clusterType"
 CLUSTER_ID = "clusterId"
 LEAF_PUBLIC_KEYS = "leafPublicKeys"
+NEXT_LEAF_PUBLIC_KEYS = "nextLeafPublicKeys"
 CROSS_LAYER = "crossLayer"
 NATS_SERVER_VERSION = "natsServerVersion"
 LEAF_ENDPOINT = "leafEndpoint"
 FLEET_DEFAULTS = "fleetDefaults"
 
-CPC_OUTPUTS = (CLUSTER_TYPE, CLUSTER_ID, LEAF_PUBLIC_KEYS, CROSS_LAYER, NATS_SERVER_VERSION)
+CPC_OUTPUTS = (CLUSTER_TYPE, CLUSTER_ID, LEAF_PUBLIC_KEYS, NEXT_LEAF_PUBLIC_KEYS, CROSS_LAYER, NATS_SERVER_VERSION)
 """What the CSC reads from each CPC stack in its `cpcs`."""
 CSC_OUTPUTS = (CLUSTER_TYPE, LEAF_ENDPOINT, FLEET_DEFAULTS)
 """What a CPC reads from the CSC stack its `cscStack` names."""
@@ -69,6 +71,8 @@ class CpcOutputs:
     """Its effective cross-layer lists; None while unknown (the CSC then uses its fleet defaults)."""
     nats_server_version: str | None
     """`2.12.6`; None from a CPC deployed before it exported one (unknown)."""
+    next_leaf_public_keys: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """The keys its leafs rotate to next, admitted ahead (`dsxbus.rotation`); empty from a CPC that exports none."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,10 @@ def _read_cpc(
                 + f": point cpcs.{cluster_id} at CPC {cluster_id}'s stack",
             )
         )
-    keys = _leaf_public_keys(ref, exported.get(LEAF_PUBLIC_KEYS), problems)
+    keys = _leaf_public_keys(ref, LEAF_PUBLIC_KEYS, exported.get(LEAF_PUBLIC_KEYS), problems)
+    raw_next = exported.get(NEXT_LEAF_PUBLIC_KEYS)
+    # Absent: a CPC deployed before it pre-published keys; nothing is admitted ahead of its rotation.
+    next_keys = {} if raw_next is None else _leaf_public_keys(ref, NEXT_LEAF_PUBLIC_KEYS, raw_next, problems)
     raw_lists = exported.get(CROSS_LAYER)
     # Falsy is unknown, as before these outputs were checked: a CPC exports null until its lists are known.
     lists = _model(ref, CROSS_LAYER, CrossLayer, raw_lists or None, problems)
@@ -153,9 +160,9 @@ def _read_cpc(
                 "not a nats-server version (e.g. 2.12.6): run `pulumi up` on that CPC stack with this dsx-bus",
             )
         )
-    if problems or keys is None:
+    if problems or keys is None or next_keys is None:
         return None, problems
-    return CpcOutputs(keys, lists, version if isinstance(version, str) else None), []
+    return CpcOutputs(keys, lists, version if isinstance(version, str) else None, next_keys), []
 
 
 def _kind_problems(
@@ -177,11 +184,11 @@ def _kind_problems(
     ]
 
 
-def _leaf_public_keys(ref: Reference, value: object, problems: list[Problem]) -> dict[str, str] | None:
+def _leaf_public_keys(ref: Reference, output: str, value: object, problems: list[Problem]) -> dict[str, str] | None:
     if not isinstance(value, Mapping) or not value:
         problems.append(
             ref.problem(
-                LEAF_PUBLIC_KEYS,
+                output,
                 value,
                 "a deployed CPC exports a mapping of account -> leaf public key (U...): run `pulumi up` on that CPC "
                 "stack with this dsx-bus",
@@ -193,7 +200,7 @@ def _leaf_public_keys(ref: Reference, value: object, problems: list[Problem]) ->
         if not isinstance(account, str) or not isinstance(key, str) or not nkeys.is_public_key(key, nkeys.KeyKind.USER):
             problems.append(
                 Problem(
-                    ref.output_key(LEAF_PUBLIC_KEYS, str(account)),
+                    ref.output_key(output, str(account)),
                     key,
                     "not a user public NKey (U..., valid checksum): run `pulumi up` on that CPC stack again",
                 )
@@ -203,7 +210,7 @@ def _leaf_public_keys(ref: Reference, value: object, problems: list[Problem]) ->
     if naming.CSC not in value:
         problems.append(
             ref.problem(
-                LEAF_PUBLIC_KEYS,
+                output,
                 value,
                 f"has no key for the {naming.CSC} account, the leaf every CPC dials: run `pulumi up` on that CPC stack",
             )

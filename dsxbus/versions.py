@@ -66,3 +66,15 @@ def hub_checks_delivery_before_transform(version: str | None) -> bool:
     got nothing of `cpc.<id>.command.user.x` imported as `command.user.x` on 2.12.6, and got it on 2.15.1.
     Unknown versions: True."""
     return leaf_checks_publish_before_transform(version)
+
+
+LEAF_REMOTES_RELOADABLE: Version = (2, 14, 0)
+"""From this release a config reload adds and removes leaf remotes (nats-server PR #7937); before it, a reload
+refuses a changed `leafnodes.remotes` and only a restart dials a new remote (tests/nats/test_leaf_remote_reload.py:
+2.12.6 never connects the added remote, 2.15.1 does)."""
+
+
+def leaf_remotes_reload(version: str | None) -> bool:
+    """True where a reload applies changed leaf remotes, so a change needs no pod restart; unknown versions: False."""
+    parsed = parse(version) if version is not None else None
+    return parsed is not None and parsed >= LEAF_REMOTES_RELOADABLE

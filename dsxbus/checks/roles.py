@@ -41,6 +41,8 @@ def _csc_problems(bus: EventBus) -> list[Problem]:
         ("cscStack", bus.csc_stack),
         ("cscEndpoint", bus.csc_endpoint),
         ("cpcLeafClientTLS", bus.cpc_leaf_client_tls),
+        # The CSC holds no leaf key: each CPC rotates its own (docs/operations.md).
+        ("keyGenerations.leaf", bus.key_generations.leaf or None),
     )
     found += _leaf_endpoint_problems(bus.leaf_endpoint)
     found += _cpc_id_problems(bus.cpcs)

@@ -124,6 +124,12 @@ class Sveltos(Model):
     and ca.crt. With mtls.certificateIssuer dsx-bus requests it from cert-manager instead."""
     event_rules: tuple[EventRule, ...] = ()
     """EventSources/EventTriggers to create in this cluster (it must run the Sveltos management plane)."""
+    credential_sync_image: str = "bitnami/kubectl:1.31.4"
+    """The CronJob that copies the renewed client certificate into `sveltos-nats` (dsxbus.sveltos.sync) runs
+    `kubectl` and `sh` from this image."""
+    credential_sync_schedule: str = "17 * * * *"
+    """When it checks (cron). cert-manager renews a third of a certificate's lifetime before it expires (30 days
+    of the default 90), so hourly leaves the agent weeks of margin."""
 
     def identity_for(self, cluster_name: str) -> str:
         return self.identity or f"CN=sveltos-agent.{cluster_name}"

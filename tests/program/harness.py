@@ -108,8 +108,9 @@ class Mocks(pulumi.runtime.Mocks):
         if args.typ == "random:index/randomBytes:RandomBytes":
             if pulumi.runtime.is_dry_run():
                 return f"{args.name}-id", dict(args.inputs)  # a preview has no bytes yet: omitted = unknown
-            # Deterministic per logical name, so tests can recompute a key the program derived.
-            raw = entropy_for(args.name)
+            # Deterministic per logical name and keepers (a new generation is new entropy, as a replacement is),
+            # so tests can recompute a key the program derived.
+            raw = entropy_for(args.name, args.inputs.get("keepers"))
             return f"{args.name}-id", {**args.inputs, "base64": base64.b64encode(raw).decode(), "hex": raw.hex()}
         return f"{args.name}-id", dict(args.inputs)
 
@@ -132,8 +133,10 @@ def issued_tls(secret_name: str) -> dict[str, str]:
     return ISSUED_TLS[secret_name]
 
 
-def entropy_for(name: str) -> bytes:
-    return hashlib.sha256(name.encode()).digest()
+def entropy_for(name: str, keepers: Mapping[str, str] | None = None) -> bytes:
+    """What the mock RandomBytes `name` draws; without keepers as before generations existed."""
+    seed = name if not keepers else f"{name} {json.dumps(dict(keepers), sort_keys=True)}"
+    return hashlib.sha256(seed.encode()).digest()
 
 
 class _Records(logging.Handler):

@@ -60,6 +60,13 @@ SVELTOS = {
     ("EventSource", "user-operation"),  # cluster-scoped
     ("EventTrigger", "user-operation"),  # cluster-scoped
     ("ConfigMap", "namespace-template"),  # namespace default, as the rule says
+    # The CronJob keeping sveltos-nats on the renewed certificate (dsxbus.sveltos.sync), its script and template,
+    # and its rights: a Role + RoleBinding in the bus namespace and in projectsveltos each (same name).
+    ("CronJob", "sveltos-nats-sync"),
+    ("ConfigMap", "sveltos-nats-sync"),
+    ("ServiceAccount", "sveltos-nats-sync"),
+    ("Role", "sveltos-nats-sync"),
+    ("RoleBinding", "sveltos-nats-sync"),
 }
 CHARTS = {
     "nats": ("nats", "2.12.6"),

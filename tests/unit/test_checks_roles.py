@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dsxbus import stackfile
 from tests.unit.stackconfigs import KEY, cpc, csc, only_error
 
 
@@ -56,3 +57,23 @@ def test_a_csc_endpoint_with_port_0_or_a_line_break_is_refused() -> None:
         assert problem.key == f"{KEY}.cscEndpoint"
         assert problem.value == url
         assert "host and port" in problem.fix
+
+
+def test_a_leaf_key_generation_on_the_csc_is_refused() -> None:
+    problem = only_error(csc(keyGenerations={"leaf": 1}))
+    assert problem.key == f"{KEY}.keyGenerations.leaf"
+    assert problem.value == 1
+    assert problem.fix == "only a CPC has this setting; remove it here"
+
+
+def test_key_generations_of_the_csc_own_keys_are_accepted() -> None:
+    raw = csc(keyGenerations={"authCallout": 2, "nack": 1, "surveyor": 1, "mtlsLeaf": 3})
+    bus, found = stackfile.parse(raw, source="Pulumi.test.yaml")  # raises on any error
+    assert bus.key_generations.mtls_leaf == 3
+    assert all(p.warning for p in found)
+
+
+def test_a_negative_key_generation_is_refused_naming_its_key() -> None:
+    problem = only_error(cpc(keyGenerations={"leaf": -1}))
+    assert problem.key == f"{KEY}.keyGenerations.leaf"
+    assert problem.value == -1

@@ -132,6 +132,19 @@ def test_a_leaf_public_key_that_is_no_user_nkey_is_refused(key: object) -> None:
     )
 
 
+def test_next_leaf_public_keys_are_read_and_absent_ones_admit_nothing_ahead() -> None:
+    ahead = read_cpcs("csc", {"a": CPC_A}, {"a": _cpc(nextLeafPublicKeys={"CSC": OTHER_USER})})["a"]
+    absent = read_cpcs("csc", {"a": CPC_A}, {"a": _cpc()})["a"]
+    assert ahead is not None and absent is not None
+    assert (dict(ahead.next_leaf_public_keys), dict(absent.next_leaf_public_keys)) == ({"CSC": OTHER_USER}, {})
+
+
+@pytest.mark.parametrize("keys", ["U...", {"CSC": ACCOUNT}, {"LaunchLayer": USER}, {}])
+def test_next_leaf_public_keys_that_are_no_leaf_keys_are_refused_and_nothing_is_admitted(keys: object) -> None:
+    lines = _refused_cpc(_cpc(nextLeafPublicKeys=keys))
+    assert "output nextLeafPublicKeys" in lines[0]
+
+
 def test_leaf_public_keys_without_the_csc_account_are_refused() -> None:
     lines = _refused_cpc(_cpc(leafPublicKeys={"LaunchLayer": USER}))
     assert f"has no key for the {naming.CSC} account" in lines[0]
