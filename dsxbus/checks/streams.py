@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dsxbus import natsconf
+from dsxbus import natsconf, streams
 from dsxbus.config import EventBus
 from dsxbus.errors import Problem, key_path
 
@@ -39,12 +39,15 @@ def _store_problems(bus: EventBus) -> list[Problem]:
     except ValueError:
         return []  # not a size: the chart and nats-server refuse it on their own (issue: typed sizes)
     main = 5 * settings.max_bytes if settings.max_bytes > 0 else 0
-    per_cpc = 2 * len(bus.cpc_ids) * settings.per_cpc_max_bytes if bus.cluster_type == "csc" else 0
+    per_cpc = (
+        streams.STREAMS_PER_CPC * len(bus.cpc_ids) * settings.per_cpc_max_bytes if bus.cluster_type == "csc" else 0
+    )
     if main + per_cpc <= store:
         return []
     spelled = f"5 x mqttStreams.maxBytes ({settings.max_bytes})"
     if per_cpc:
-        spelled += f" + 2 x {len(bus.cpc_ids)} CPCs x mqttStreams.perCpcMaxBytes ({settings.per_cpc_max_bytes})"
+        count = f"{streams.STREAMS_PER_CPC} x {len(bus.cpc_ids)} CPCs"
+        spelled += f" + {count} x mqttStreams.perCpcMaxBytes ({settings.per_cpc_max_bytes})"
     return [
         Problem(
             key_path("nats", field),

@@ -36,10 +36,10 @@ def _csc_with_cpcs(count: int, **overrides: object) -> dict[str, Any]:
 
 
 def test_mqtt_streams_that_do_not_fit_the_memory_store_are_an_error_naming_every_reservation() -> None:
-    # 5 x 64 MiB + 2 x 200 x 8 MiB = 3520 MiB > 2 GiB: JetStream would refuse the streams past the limit.
+    # 5 x 64 MiB + 4 x 200 x 8 MiB = 6720 MiB > 2 GiB: JetStream would refuse the streams past the limit.
     problem = only_error(_csc_with_cpcs(200))
     assert problem.key == "dsx-bus:eventBus.nats.maxMemoryStore" and problem.value == "2Gi"
-    assert "reserve 3690987520 (5 x mqttStreams.maxBytes (67108864) + 2 x 200 CPCs" in problem.fix
+    assert "reserve 7046430720 (5 x mqttStreams.maxBytes (67108864) + 4 x 200 CPCs" in problem.fix
     assert "raise nats.maxMemoryStore, or lower mqttStreams.maxBytes / perCpcMaxBytes" in problem.fix
 
 
