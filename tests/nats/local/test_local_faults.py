@@ -92,6 +92,31 @@ def _received(cluster: LocalCluster, federation: Federation, client_id: str, wan
     return got
 
 
+def _storage(federation: Federation, cluster: LocalCluster, account: str, stream: str) -> str:
+    async def info() -> str:
+        client = await clients.nats_connect(cluster, federation, account)
+        try:
+            reply = await client.request(f"$JS.API.STREAM.INFO.{stream}", b"", timeout=5)
+            return str(json.loads(reply.data)["config"]["storage"])
+        finally:
+            await client.close()
+
+    return asyncio.run(info())
+
+
+def test_with_mqtt_streams_storage_file_every_stream_and_the_server_store_are_on_file(
+    own_federation: Federation,
+) -> None:
+    csc, cpc = own_federation.csc, own_federation.cluster("a")
+    assert _storage(own_federation, csc, "CSC", "$MQTT_msgs") == "file"
+    assert _storage(own_federation, csc, "CSC", topology.cpc_uplink_stream("msgs", "a")) == "file"
+    assert _storage(own_federation, csc, "SOURCES", topology.cpc_source_stream("msgs", "a")) == "file"
+    assert _storage(own_federation, cpc, "CPC", "$MQTT_sess") == "file"
+    jsz = servers.monitor(csc.main, "jsz")
+    assert jsz is not None and jsz["config"]["max_storage"] == 2**30  # nats.maxFileStore
+    assert jsz["config"]["store_dir"].startswith(str(csc.dir))
+
+
 @dataclass(frozen=True)
 class Crash:
     """One kill -9 of the CSC with QoS 1 traffic both ways, done once per module (its wait is the sources')."""
