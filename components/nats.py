@@ -73,7 +73,7 @@ def main_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
             "cluster": {"enabled": bus.nats.replicas > 1, "replicas": bus.nats.replicas},
             "jetstream": {
                 "enabled": True,
-                "fileStore": {"enabled": False},  # upstream: memory only, no PVCs
+                "fileStore": render.file_store_values(bus),  # upstream: memory only, no PVCs
                 "memoryStore": {"enabled": True, "maxSize": bus.nats.max_memory_store},
             },
             "leafnodes": {"enabled": True},

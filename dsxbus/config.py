@@ -224,18 +224,26 @@ class MqttStreams(_Model):
     """The JetStream streams MQTT persistence lives in (created through NACK)."""
 
     storage: Literal["memory", "file"] = "memory"
+    """`file`: the streams (and MQTT's consumers) live on the servers' file store, a PVC of nats.maxFileStore per
+    server, and survive a restart: retained messages, persistent sessions and stored QoS 1 messages. `memory`
+    (upstream's choice): a restarted server starts empty."""
     replicas: Annotated[int, Field(ge=1, le=5)] = 3
     max_bytes: Annotated[int, Field(ge=-1)] = 67108864
     max_age: str = "3h"
     per_cpc_max_bytes: Annotated[int, Field(ge=1)] = 8388608
     """CSC only: the size of each CPC's two source streams there (what that CPC sources of msgs and rmsgs).
     JetStream reserves every stream's maxBytes in the memory store, so the CSC needs
-    5 x maxBytes + 2 x CPCs x perCpcMaxBytes of nats.maxMemoryStore."""
+    5 x maxBytes + 2 x CPCs x perCpcMaxBytes of nats.maxMemoryStore (nats.maxFileStore with `storage: file`)."""
 
 
 class Nats(_Model):
     replicas: Annotated[int, Field(ge=1, le=9)] = 3
     max_memory_store: str = "2Gi"
+    max_file_store: str = "10Gi"
+    """With mqttStreams.storage `file`: each server's JetStream file store, the size of its PVC (the nats chart's
+    `config.jetstream.fileStore.pvc.size`). Unused with memory storage: then the servers have no file store."""
+    storage_class_name: str | None = None
+    """With mqttStreams.storage `file`: the PVCs' StorageClass (None: the cluster's default)."""
 
 
 class LeafTls(_Model):

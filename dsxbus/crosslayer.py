@@ -25,6 +25,8 @@ RESERVED = {
     "CPC's traffic on the CSC",
     f"{subjects.SOURCING_ROOT}.>": f"{subjects.sourcing_deliveries('<id>')}, the deliver prefix of each CPC's MQTT "
     "stream sourcing",
+    f"{subjects.UPSOURCING_ROOT}.>": f"{subjects.upsourcing_deliveries('<id>')}, the deliver prefix of the CSC's "
+    "MQTT stream sourcing from each CPC",
 }
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Union
 
 from dsxbus import naming
-from dsxbus.config import LeafTls, Permissions, SubjectRule
+from dsxbus.config import EventBus, LeafTls, Permissions, SubjectRule
 from dsxbus.topology import Account, CalloutBlock, Cluster, Export, Import, Key, LeafRemote, User, Var
 
 Value = Union[str, int, bool, Var, "Tree", list["Value"]]
@@ -49,11 +49,27 @@ class ServerSettings:
     max_memory_store: int = 2 * 2**30
     max_file_store: int = 0
     mqtt_stream_replicas: int = 3
+    mqtt_consumer_memory_storage: bool = True
+    """Upstream's choice: MQTT's consumers (QoS 1 subscriptions, sessions' delivery state) in memory. False with
+    file storage, so a persistent session resumes where it was after a restart."""
     mqtt_no_auth_user: str | None = None
     """Locally: anonymous MQTT lands on this static user. Only MQTT: anonymous NATS clients and leafs are refused."""
     pid_file: str | None = "/var/run/nats/nats.pid"
     lame_duck: bool = True
     mtls_cert_dir: str = "/etc/nats-certs"
+
+
+def with_store(settings: ServerSettings, bus: EventBus, store_dir: str) -> ServerSettings:
+    """What mqttStreams.storage decides: `file` gives the server a file store (at `store_dir`, nats.maxFileStore)
+    and MQTT's consumers on file; `memory` (upstream) neither: `max_file_store: 0`, consumers in memory."""
+    if bus.mqtt_streams.storage != "file":
+        return settings
+    return replace(
+        settings,
+        store_dir=store_dir,
+        max_file_store=size_in_bytes(bus.nats.max_file_store),
+        mqtt_consumer_memory_storage=False,
+    )
 
 
 def kubernetes_routes(name: str, replicas: int) -> tuple[str, ...]:
@@ -102,7 +118,10 @@ def main_tree(cluster: Cluster, settings: ServerSettings) -> Tree:
     if settings.store_dir:
         jetstream["store_dir"] = settings.store_dir
     tree["jetstream"] = jetstream
-    mqtt: Tree = {"consumer_memory_storage": True, "stream_replicas": settings.mqtt_stream_replicas}
+    mqtt: Tree = {
+        "consumer_memory_storage": settings.mqtt_consumer_memory_storage,
+        "stream_replicas": settings.mqtt_stream_replicas,
+    }
     key, value = _listen(settings, settings.mqtt_port)
     mqtt[key] = value
     if settings.mqtt_no_auth_user:

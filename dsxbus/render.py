@@ -14,6 +14,19 @@ PLACEHOLDER_CSC_ENDPOINT = "nats://csc-leaf.invalid:7422"
 
 MAIN_LEAF_URL = "nats://nats:7422"
 MTLS_CERT_DIR = "/etc/nats-certs"
+FILE_STORE_DIR = "/data"
+"""The nats chart's `config.jetstream.fileStore.dir`, where it mounts the JetStream PVC."""
+
+
+def file_store_values(bus: EventBus) -> dict[str, object]:
+    """The nats chart's `config.jetstream.fileStore`: a PVC of nats.maxFileStore per server with file storage,
+    none with memory (upstream). The chart's `max_file_store` and `store_dir` agree with the core's tree."""
+    if bus.mqtt_streams.storage != "file":
+        return {"enabled": False}
+    pvc: dict[str, object] = {"enabled": True, "size": bus.nats.max_file_store}
+    if bus.nats.storage_class_name is not None:
+        pvc["storageClassName"] = bus.nats.storage_class_name
+    return {"enabled": True, "dir": FILE_STORE_DIR, "pvc": pvc, "maxSize": bus.nats.max_file_store}
 
 
 def _certificates_under(bus: EventBus, root: str) -> EventBus:
@@ -53,14 +66,12 @@ def cluster_files(
         bus = _certificates_under(bus, cert_root)
     endpoint = bus.csc_endpoint or csc_endpoint or PLACEHOLDER_CSC_ENDPOINT
     cluster = topology.cluster(bus, csc_endpoint=endpoint)
-    main = natsconf.main_tree(
-        cluster,
-        natsconf.ServerSettings(
-            cluster_routes=natsconf.kubernetes_routes("nats", bus.nats.replicas),
-            max_memory_store=natsconf.size_in_bytes(bus.nats.max_memory_store),
-            mqtt_stream_replicas=bus.mqtt_streams.replicas,
-        ),
+    settings = natsconf.ServerSettings(
+        cluster_routes=natsconf.kubernetes_routes("nats", bus.nats.replicas),
+        max_memory_store=natsconf.size_in_bytes(bus.nats.max_memory_store),
+        mqtt_stream_replicas=bus.mqtt_streams.replicas,
     )
+    main = natsconf.main_tree(cluster, natsconf.with_store(settings, bus, FILE_STORE_DIR))
     mtls = None
     if bus.mtls.enabled:
         mtls = natsconf.mtls_tree(

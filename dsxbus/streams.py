@@ -15,8 +15,16 @@ from dsxbus import naming
 from dsxbus.config import EventBus, MqttStreams
 from dsxbus.crosslayer import CrossLayer
 from dsxbus.durations import duration_ns
-from dsxbus.subjects import cpc_prefix, sourcing_prefix
-from dsxbus.topology import MQTT_API, SOURCED_KINDS, SOURCES_API, SOURCES_DELIVER_PREFIX, cpc_source_stream, mqtt_stream
+from dsxbus.subjects import cpc_jetstream_api, cpc_prefix, sourcing_prefix, upsourcing_prefix
+from dsxbus.topology import (
+    MQTT_API,
+    SOURCED_KINDS,
+    SOURCES_API,
+    SOURCES_DELIVER_PREFIX,
+    cpc_source_stream,
+    cpc_uplink_stream,
+    mqtt_stream,
+)
 
 
 @dataclass(frozen=True)
@@ -48,14 +56,21 @@ class MqttStream:
     sources: tuple[Source, ...] = ()
     per_cpc: bool = False
     """A CPC's source stream on the CSC: sized by mqttStreams.perCpcMaxBytes, kept in the SOURCES account."""
+    uplink: bool = False
+    """On the CSC, what it sources of one CPC's stream: sized by mqttStreams.perCpcMaxBytes, in the CSC account."""
 
     @property
     def account(self) -> str | None:
         """The account the stream is in when it is not the cluster's domain account."""
         return naming.SOURCES if self.per_cpc else None
 
+    @property
+    def for_one_cpc(self) -> bool:
+        """On the CSC, one CPC's stream: its lists decide it."""
+        return self.per_cpc or self.uplink
+
     def max_bytes(self, settings: MqttStreams) -> int:
-        return settings.per_cpc_max_bytes if self.per_cpc else settings.max_bytes
+        return settings.per_cpc_max_bytes if self.for_one_cpc else settings.max_bytes
 
 
 _STREAMS = (
@@ -101,24 +116,61 @@ def _per_cpc_stream(kind: str, cluster_id: str, lists: CrossLayer) -> MqttStream
     )
 
 
+STREAMS_PER_CPC = 2 * len(SOURCED_KINDS)
+"""On the CSC, per listed CPC: what it sources (SOURCES account) and what the CSC sources of it (uplinks)."""
+
+
+def _uplink_stream(kind: str, cluster_id: str, lists: CrossLayer) -> MqttStream:
+    """On the CSC: CPC `cluster_id`'s `$MQTT_<kind>`, as far as its cpcExports reach, under `cpc.<id>.` subjects.
+
+    What a QoS 1 (or retained) publish on the CPC becomes on the CSC: the CPC keeps it in its own stream until
+    this source has it, so it crosses however long the leaf is down. The CSC's `$MQTT_<kind>` sources it on
+    (`_uplink_source`), where the CSC's QoS 1 subscribers read it.
+    """
+    transforms = tuple((f"$MQTT.{kind}.{e}", f"$MQTT.{kind}.{cpc_prefix(cluster_id)}{e}") for e in lists.cpc_exports)
+    per_subject = next(p for _, k, _, _, p in _STREAMS if k == kind)
+    external = External(cpc_jetstream_api(cluster_id).removesuffix(".>"), upsourcing_prefix(cluster_id))
+    return MqttStream(
+        f"mqtt-{kind}-from-cpc-{cluster_id}",
+        cpc_uplink_stream(kind, cluster_id),
+        (),  # sourced only
+        True,
+        per_subject,
+        (Source(mqtt_stream(kind), external, transforms),),
+        uplink=True,
+    )
+
+
+def _uplink_source(kind: str, cluster_id: str) -> Source:
+    """The CSC's `$MQTT_<kind>` takes of an uplink stream only the CPC's own namespace (topology.cpc_uplink_stream)."""
+    return Source(cpc_uplink_stream(kind, cluster_id), None, ((f"$MQTT.{kind}.{cpc_prefix(cluster_id)}>", ""),))
+
+
 def mqtt_streams(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None) -> tuple[MqttStream, ...]:
     """The five MQTT streams of one cluster; on a CPC, msgs and rmsgs source the CSC's stream for that CPC.
 
-    On the CSC, one msgs and one rmsgs stream per listed CPC follow (`cpc_lists`: each CPC's own lists; the
-    fleet defaults for a CPC not given).
+    On the CSC, msgs and rmsgs source each listed CPC's uplink streams, and per listed CPC its two uplink and its
+    two source streams follow (`cpc_lists`: each CPC's own lists; the fleet defaults for a CPC not given).
     """
     streams = []
     for resource, kind, subject, has_max_age, per_subject in _STREAMS:
         sources: tuple[Source, ...] = ()
         if bus.cluster_type == "cpc" and kind in SOURCED_KINDS:
             sources = (_cpc_source(kind, bus.cluster_id or "", bus.effective_cross_layer),)
+        if bus.cluster_type == "csc" and kind in SOURCED_KINDS:
+            sources = tuple(_uplink_source(kind, cluster_id) for cluster_id in bus.cpc_ids)
         streams.append(MqttStream(resource, mqtt_stream(kind), (subject,), has_max_age, per_subject, sources))
     if bus.cluster_type == "csc":
         lists = cpc_lists or {}
         for cluster_id in bus.cpc_ids:
-            for kind in SOURCED_KINDS:
-                streams.append(_per_cpc_stream(kind, cluster_id, lists.get(cluster_id, bus.effective_cross_layer)))
+            streams += _one_cpc_streams(bus, cluster_id, lists.get(cluster_id, bus.effective_cross_layer))
     return tuple(streams)
+
+
+def _one_cpc_streams(bus: EventBus, cluster_id: str, lists: CrossLayer) -> list[MqttStream]:
+    return [_per_cpc_stream(kind, cluster_id, lists) for kind in SOURCED_KINDS] + [
+        _uplink_stream(kind, cluster_id, lists) for kind in SOURCED_KINDS
+    ]
 
 
 def _nack_source(source: Source) -> dict[str, Any]:
@@ -190,7 +242,7 @@ def nack_specs(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None)
 
 def own_nack_specs(bus: EventBus) -> dict[str, dict[str, Any]]:
     """The part of `nack_specs` that no CPC's lists change: every stream but the CSC's per-CPC ones."""
-    return {s.resource_name: nack_spec(s, bus.mqtt_streams) for s in mqtt_streams(bus) if not s.per_cpc}
+    return {s.resource_name: nack_spec(s, bus.mqtt_streams) for s in mqtt_streams(bus) if not s.for_one_cpc}
 
 
 def cpc_nack_specs(bus: EventBus, cluster_id: str, lists: CrossLayer | None) -> dict[str, dict[str, Any]]:
@@ -199,5 +251,4 @@ def cpc_nack_specs(bus: EventBus, cluster_id: str, lists: CrossLayer | None) -> 
     The program gives each CPC's streams only that CPC's stack reference to wait on, not the whole fleet's.
     """
     own = lists if lists is not None else bus.effective_cross_layer  # as mqtt_streams falls back
-    sourced = (_per_cpc_stream(kind, cluster_id, own) for kind in SOURCED_KINDS)
-    return {s.resource_name: nack_spec(s, bus.mqtt_streams) for s in sourced}
+    return {s.resource_name: nack_spec(s, bus.mqtt_streams) for s in _one_cpc_streams(bus, cluster_id, own)}

@@ -114,6 +114,20 @@ SOURCING_ROOT = "csc2cpc"
 """The first token of every CPC's MQTT stream sourcing deliveries on the CSC (`csc2cpc.<id>.>`)."""
 
 
+UPSOURCING_ROOT = "cpc2csc"
+"""The first token of the CSC's MQTT stream sourcing deliveries from each CPC (`cpc2csc.<id>.>`)."""
+
+
+def upsourcing_prefix(cluster_id: str) -> str:
+    """The deliver prefix of the CSC's MQTT stream sources from CPC `cluster_id`."""
+    return f"{UPSOURCING_ROOT}.{cluster_id}"
+
+
+def upsourcing_deliveries(cluster_id: str) -> str:
+    """`cpc2csc.<id>.>`: every delivery of the CSC's MQTT stream sources from one CPC, on the CPC and on the CSC."""
+    return f"{upsourcing_prefix(cluster_id)}.>"
+
+
 def cpc_prefix(cluster_id: str) -> str:
     """The prefix under which the CSC's unified topic space carries one CPC's subjects."""
     return f"{PREFIX_ROOT}.{cluster_id}."

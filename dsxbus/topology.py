@@ -134,6 +134,17 @@ def cpc_source_stream(kind: str, cluster_id: str) -> str:
     return f"MQTT_{kind}_cpc_{cluster_id}"
 
 
+def cpc_uplink_stream(kind: str, cluster_id: str) -> str:
+    """The stream (CSC account, on the CSC) sourcing CPC `cluster_id`'s `$MQTT_<kind>` into `cpc.<id>.` subjects.
+
+    The CSC's own `$MQTT_<kind>` sources it in turn, filtered to `$MQTT.<kind>.cpc.<id>.>`: a stream source stores
+    a delivery whose subject no transform matches as it came, so whoever holds the CPC's leaf key could put any
+    subject here (`$MQTT.msgs.cpc.<other>.command.x`). The CSC's filter, applied inside the CSC, keeps it to the
+    CPC's own namespace.
+    """
+    return f"MQTT_{kind}_from_cpc_{cluster_id}"
+
+
 def flow_control(stream: str) -> str:
     """`$JS.FC.<stream>.>`: where the consumers a stream's sources create ask that stream for flow control."""
     return f"$JS.FC.{stream}.>"
@@ -153,6 +164,13 @@ def sourcing_api(cluster_id: str) -> tuple[str, ...]:
 def sourcing_flow_control(cluster_id: str) -> tuple[str, ...]:
     """Where a CPC's stream sources answer the CSC consumers' flow control (`$JS.FC.<stream>.<consumer>.*`)."""
     return tuple(flow_control(cpc_source_stream(kind, cluster_id)) for kind in SOURCED_KINDS)
+
+
+UPSOURCING_FLOW_CONTROL = tuple(flow_control(mqtt_stream(kind)) for kind in SOURCED_KINDS)
+"""Where the CSC's uplink streams answer the flow control of their consumers on a CPC's `$MQTT_msgs`/`$MQTT_rmsgs`."""
+UPSOURCING_REPLIES = "$JSC.R.>"
+"""Where nats-server waits for a CPC's answer to an uplink stream's consumer creation (`$JSC.R.<random>`, in the CSC
+account). Measured: without it in a CPC leaf's pub grant the uplinks never become active."""
 
 
 def _mqtt_consumer_create() -> tuple[tuple[str, str], ...]:
@@ -248,6 +266,7 @@ def cpc_accounts(cluster_id: str, lists: CrossLayer) -> tuple[Account, Account]:
     """
     prefix = subjects.cpc_prefix(cluster_id)
     sourcing = subjects.sourcing_deliveries(cluster_id)
+    upsourcing = subjects.upsourcing_deliveries(cluster_id)
     csc = Account(
         naming.CSC,
         jetstream=False,
@@ -264,6 +283,9 @@ def cpc_accounts(cluster_id: str, lists: CrossLayer) -> tuple[Account, Account]:
         imports=(
             *(Import("stream", naming.CPC, s, to=prefix + s) for s in lists.cpc_exports),
             Import("service", naming.CPC, "$JS.API.>", to=subjects.cpc_jetstream_api(cluster_id)),
+            # The CSC's uplink streams source this CPC's MQTT streams: their deliveries up, flow control down.
+            Import("stream", naming.CPC, upsourcing),
+            *(Import("service", naming.CPC, s) for s in UPSOURCING_FLOW_CONTROL),
         ),
         mappings=_js_mappings(naming.CSC, mqtt_sessions=True),
     )
@@ -274,6 +296,7 @@ def cpc_accounts(cluster_id: str, lists: CrossLayer) -> tuple[Account, Account]:
             *(Export("stream", s) for s in lists.cpc_exports),
             Export("service", "$JS.API.>", response_type="stream"),
             Export("service", "$JS.FC.>"),
+            Export("stream", upsourcing),
         ),
         imports=(
             *(Import("stream", naming.CSC, s) for s in lists.csc_exports),
@@ -339,7 +362,9 @@ def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | Non
     inject `cpc.2.command.>`. Here it may publish its own `cpc.<id>.` subjects, create consumers on
     its own source streams only (no stream admin, no other stream: docs/threat-model.md) and answer
     their flow control; it receives its broadcasts, its commands, its sources' deliveries and the
-    replies to its JetStream requests. Measured to keep every route and QoS 1 sourcing working on
+    replies to its JetStream requests. For the CSC's uplink streams (cpc_uplink_stream) it receives their
+    consumer creation on its own JetStream and their flow control answers, and sends their deliveries and
+    the creation's answers. Measured to keep every route and QoS 1 sourcing working on
     each supported version; `_R_.>` (the service-import replies, whose prefix the server draws at
     random) is needed or the stream source never becomes active.
 
@@ -358,7 +383,15 @@ def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | Non
     unprefixed = lists.cpc_exports if versions.leaf_checks_publish_before_transform(nats_version) else ()
     return Permissions(
         pub=SubjectRule(
-            allow=(own, *unprefixed, *sourcing_api(cluster_id), *sourcing_flow_control(cluster_id)), deny=LEAF_DENY
+            allow=(
+                own,
+                *unprefixed,
+                *sourcing_api(cluster_id),
+                *sourcing_flow_control(cluster_id),
+                subjects.upsourcing_deliveries(cluster_id),
+                UPSOURCING_REPLIES,
+            ),
+            deny=LEAF_DENY,
         ),
         sub=SubjectRule(
             allow=(
@@ -367,6 +400,7 @@ def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | Non
                 subjects.sourcing_deliveries(cluster_id),
                 "_R_.>",
                 subjects.cpc_jetstream_api(cluster_id),
+                *UPSOURCING_FLOW_CONTROL,
             ),
             deny=LEAF_DENY,
         ),

@@ -1,14 +1,15 @@
-"""JetStream streams the bus creates (`mqttStreams`, `nats`): placed on enough servers, in memory, and fitting it."""
+"""JetStream streams the bus creates (`mqttStreams`, `nats`): placed on enough servers, fitting their store."""
 
 from __future__ import annotations
 
-from dsxbus import natsconf
+from dsxbus import natsconf, streams
 from dsxbus.config import EventBus
 from dsxbus.errors import Problem, key_path
 
 NO_FILE_STORE = (
-    "the bus's NATS servers have no file store (max_file_store 0, as upstream: no volumes), so JetStream refuses "
-    "the stream ('insufficient storage resources'); use memory"
+    "the bus's NATS servers have no file store with mqttStreams.storage memory (max_file_store 0, as upstream: no "
+    "volumes), so JetStream refuses the stream ('insufficient storage resources'); use memory, or set "
+    "mqttStreams.storage: file"
 )
 
 
@@ -23,32 +24,36 @@ def problems(bus: EventBus) -> list[Problem]:
                 "cannot place the MQTT streams and QoS 1 clients get no CONNACK. Lower it or add servers",
             )
         )
-    if bus.mqtt_streams.storage == "file":
-        found.append(Problem(key_path("mqttStreams", "storage"), "file", NO_FILE_STORE))
-    return found + _memory_problems(bus)
+    return found + _store_problems(bus)
 
 
-def _memory_problems(bus: EventBus) -> list[Problem]:
-    # JetStream reserves each memory stream's maxBytes when it is created and refuses a stream that does not fit
-    # ("insufficient memory resources available"): NACK then retries forever and MQTT QoS 1 has nowhere to go.
+def _store_problems(bus: EventBus) -> list[Problem]:
+    # JetStream reserves each stream's maxBytes in its store when it is created and refuses a stream that does not
+    # fit ("insufficient memory resources available"): NACK then retries forever and MQTT QoS 1 has nowhere to go.
     settings = bus.mqtt_streams
+    field, size = ("maxFileStore", bus.nats.max_file_store)
+    if settings.storage == "memory":
+        field, size = ("maxMemoryStore", bus.nats.max_memory_store)
     try:
-        store = natsconf.size_in_bytes(bus.nats.max_memory_store)
+        store = natsconf.size_in_bytes(size)
     except ValueError:
         return []  # not a size: the chart and nats-server refuse it on their own (issue: typed sizes)
     main = 5 * settings.max_bytes if settings.max_bytes > 0 else 0
-    per_cpc = 2 * len(bus.cpc_ids) * settings.per_cpc_max_bytes if bus.cluster_type == "csc" else 0
+    per_cpc = (
+        streams.STREAMS_PER_CPC * len(bus.cpc_ids) * settings.per_cpc_max_bytes if bus.cluster_type == "csc" else 0
+    )
     if main + per_cpc <= store:
         return []
     spelled = f"5 x mqttStreams.maxBytes ({settings.max_bytes})"
     if per_cpc:
-        spelled += f" + 2 x {len(bus.cpc_ids)} CPCs x mqttStreams.perCpcMaxBytes ({settings.per_cpc_max_bytes})"
+        count = f"{streams.STREAMS_PER_CPC} x {len(bus.cpc_ids)} CPCs"
+        spelled += f" + {count} x mqttStreams.perCpcMaxBytes ({settings.per_cpc_max_bytes})"
     return [
         Problem(
-            key_path("nats", "maxMemoryStore"),
-            bus.nats.max_memory_store,
+            key_path("nats", field),
+            size,
             f"is {store} bytes, but the MQTT streams reserve {main + per_cpc} ({spelled}): JetStream refuses the "
             "streams that do not fit, and MQTT QoS 1 and retained messages for those clusters have nowhere to go. "
-            "Fix: raise nats.maxMemoryStore, or lower mqttStreams.maxBytes / perCpcMaxBytes",
+            f"Fix: raise nats.{field}, or lower mqttStreams.maxBytes / perCpcMaxBytes",
         )
     ]

@@ -32,7 +32,7 @@ def problems(bus: EventBus) -> list[Problem]:
     found += _event_rules_problems(block)
     found += _sign_in_problems(bus)
     found += _server_certificate_problems(bus)
-    if block.jetstream is not None and block.jetstream.storage == "file":
+    if block.jetstream is not None and block.jetstream.storage == "file" and bus.mqtt_streams.storage != "file":
         found.append(Problem(key_path(*ROOT, "jetstream", "storage"), "file", NO_FILE_STORE))
     identity = block.identity_for(bus.cluster_name)
     found += _common_name_problems(bus, identity)

@@ -96,14 +96,8 @@ async def _later(name: str, publish: Publish, sinks: Sequence[Sink], note: str =
     return await deliver(name, publish, sinks, note)
 
 
-QOS1_UP_NOTE = (
-    "measured upstream behaviour, docs/measured-facts.md §1: a QoS 1 publish on a CPC is stored only in the CPC's "
-    "$MQTT_msgs and no stream sources it into the CSC, so a QoS 1 subscriber on the CSC gets nothing"
-)
-
-
 async def mqtt_routes(federation: Federation, c: Clients) -> list[Awaitable[Result]]:
-    """MQTT 3.1.1 at QoS 0 and 1: topic `a/b` is subject `a.b`; CSC -> CPC QoS 1 goes through stream sourcing."""
+    """MQTT 3.1.1 at QoS 0 and 1: topic `a/b` is subject `a.b`; QoS 1 goes through stream sourcing both ways."""
     csc, cpcs = federation.csc, federation.cpcs
     routes: list[Awaitable[Result]] = []
     for cpc in cpcs:
@@ -119,17 +113,13 @@ async def mqtt_routes(federation: Federation, c: Clients) -> list[Awaitable[Resu
             ]
             publish = mqtt_publisher(c.mq(cpc), topic(subject), 0)
             routes.append(_later(f"mqtt q0 {cpc.stack} {topic(subject)} -> csc {up}", publish, sinks))
-            sinks = [c.mqtt_sink(csc, up, 0, 1), c.mqtt_sink(csc, up, 1, 0)]
-            sinks += [c.mqtt_sink(o, "#", 0, 0) for o in others]
+            # QoS 1 up goes through the CSC's uplink stream sources: once to either subscriber, never twice.
+            sinks = [c.mqtt_sink(csc, up, 0, 1), c.mqtt_sink(csc, up, 1, 1)]
+            # Isolation: not under another CPC's prefix on the CSC, nor on another CPC at either QoS.
+            sinks += [c.mqtt_sink(csc, topic(subjects.cpc_prefix(o.id)) + "#", 1, 0) for o in others]
+            sinks += [c.mqtt_sink(o, "#", qos, 0) for o in others for qos in (0, 1)]
             publish = mqtt_publisher(c.mq(cpc), topic(subject), 1)
-            routes.append(
-                _later(
-                    f"mqtt q1 {cpc.stack} {topic(subject)} -> csc {up}",
-                    publish,
-                    sinks,
-                    "q1 subscriber: 0, " + QOS1_UP_NOTE,
-                )
-            )
+            routes.append(_later(f"mqtt q1 {cpc.stack} {topic(subject)} -> csc {up}", publish, sinks))
         for pattern in cpc.lists.csc_prefixed_exports[:1]:
             subject = concrete(pattern)
             sinks = [c.mqtt_sink(cpc, topic(subject), 1, 1), c.mqtt_sink(cpc, topic(subject), 0, 1)]
@@ -163,7 +153,8 @@ def _first_retained(client: Mqtt, pattern: str, wait: float) -> Delivery | None:
 
 
 def retained_routes(federation: Federation) -> Iterator[Result]:
-    """Retained CSC -> CPC arrives retained (stream sourcing); retained CPC -> CSC does not."""
+    """Retained messages arrive retained both ways (stream sourcing): CSC `cpc/<id>/X` on CPC `<id>` as `X`, and a
+    CPC's `X` (a cpcExports subject) on the CSC as `cpc/<id>/X`."""
     csc = federation.csc
     for cpc in federation.cpcs[:1]:
         prefix = subjects.cpc_prefix(cpc.id)
@@ -186,12 +177,10 @@ def retained_routes(federation: Federation) -> Iterator[Result]:
             try:
                 publisher.publish(topic(subject), b"retained-up", qos=1, retain=True)
                 local = _poll_retained(cpc, federation, topic(subject), want=True)
-                remote = _poll_retained(csc, federation, topic(prefix + subject), want=False)
-                name = f"mqtt retained {cpc.stack} {topic(subject)} -> csc not delivered"
-                ok = local is not None and local.retain and remote is None
-                seen = "nothing" if remote is None else remote
-                detail = f"{cpc.stack} subscriber got it retained, csc subscriber got {seen}"
-                yield Result(name, ok, detail + " (as upstream's peer test expects)")
+                remote = _poll_retained(csc, federation, topic(prefix + subject), want=True)
+                name = f"mqtt retained {cpc.stack} {topic(subject)} -> csc {topic(prefix + subject)}"
+                ok = all(got is not None and got.retain and got.payload == b"retained-up" for got in (local, remote))
+                yield Result(name, ok, f"{cpc.stack} subscriber got {local}, csc subscriber got {remote}")
                 publisher.publish(topic(subject), b"", qos=1, retain=True)
             finally:
                 publisher.close()

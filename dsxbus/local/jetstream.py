@@ -13,10 +13,15 @@ from dsxbus.local.servers import LocalError
 
 
 async def _create(
-    url: str, seed: str, configs: Sequence[dict[str, Any]], consumers: Sequence[dict[str, Any]], where: str
+    url: str,
+    seed: str,
+    configs: Sequence[dict[str, Any]],
+    consumers: Sequence[dict[str, Any]],
+    where: str,
+    verb: str = "CREATE",
 ) -> None:
     client = await nats.connect(url, nkeys_seed_str=seed, allow_reconnect=False, connect_timeout=5)
-    requests = [(f"$JS.API.STREAM.CREATE.{c['name']}", c, f"stream {c['name']}") for c in configs]
+    requests = [(f"$JS.API.STREAM.{verb}.{c['name']}", c, f"stream {c['name']}") for c in configs]
     requests += [
         (
             f"$JS.API.CONSUMER.DURABLE.CREATE.{c['stream_name']}.{c['config']['durable_name']}",
@@ -40,3 +45,8 @@ def create_streams(
 ) -> None:
     """Streams first, then the durable consumers on them."""
     asyncio.run(_create(url, seed, configs, consumers, where))
+
+
+def update_streams(url: str, seed: str, configs: Sequence[dict[str, Any]], where: str) -> None:
+    """Existing streams take these configs; sources they did not have start at once."""
+    asyncio.run(_create(url, seed, configs, (), where, "UPDATE"))

@@ -142,7 +142,8 @@ def main_conf(
     users = static_users(replace(resolved, bus=bus, csc_endpoint=None), keys, cpc_keys)
     cluster = topology.cluster(bus, csc_endpoint=csc_leaf_url, auth=None, users=users)
     noauth = NOAUTH_USER if bus.auth.permissions.noauth is not None else None
-    tree = natsconf.main_tree(cluster, settings(bus.cluster_name, store_dir, ports, noauth))
+    local = natsconf.with_store(settings(bus.cluster_name, store_dir, ports, noauth), bus, store_dir)
+    tree = natsconf.main_tree(cluster, local)
     variables = {naming.leaf_seed_env(None if a == naming.CSC else a): k.seed for a, k in keys.leaf.items()}
     return natsconf.render(tree, variables)
 

@@ -229,7 +229,7 @@ def _start(setup: _Setup, launcher: _Launcher, leaf_timeout: float) -> Federatio
             if wave == "csc":
                 csc_leaf_url = server.url("leaf")
                 # Before any MQTT client (nats-mtls included): streams MQTT creates itself lack the sources.
-                _create_streams(cluster, item, setup.keys[name], launcher.say)
+                _create_streams(cluster, item, setup.keys[name], launcher.say, without_uplinks=True)
             if item.bus.mtls.enabled and setup.ca is not None:
                 cluster.mtls, cluster.mtls_clients = _start_mtls(item, setup.keys[name], server, setup.ca, launcher)
             clusters[name] = cluster
@@ -242,6 +242,9 @@ def _start(setup: _Setup, launcher: _Launcher, leaf_timeout: float) -> Federatio
     for name, item in setup.resolved.items():
         if item.bus.cluster_type == "cpc":
             _create_streams(clusters[name], item, setup.keys[name], launcher.say)
+    for name, item in setup.resolved.items():
+        if item.bus.cluster_type == "csc":
+            _create_uplinks(clusters[name], item, setup.keys[name], launcher.say)
     return federation
 
 
@@ -289,9 +292,19 @@ def _start_mtls(
     return server, clients
 
 
-def _create_streams(cluster: LocalCluster, item: Resolved, keys: ClusterKeys, say: Say) -> None:
+def _sources_uplinks(stream: streams.MqttStream) -> bool:
+    """The CSC's `$MQTT_msgs` and `$MQTT_rmsgs`: their only sources within the server are the uplink streams."""
+    return not stream.uplink and any(source.external is None for source in stream.sources)
+
+
+def _create_streams(
+    cluster: LocalCluster, item: Resolved, keys: ClusterKeys, say: Say, *, without_uplinks: bool = False
+) -> None:
     bus = item.bus
-    mqtt = streams.mqtt_streams(bus, item.cpc_lists)
+    # Uplink streams before the CSC's MQTT streams that source them: a source of a missing stream backs off 10 s.
+    mqtt = sorted(streams.mqtt_streams(bus, item.cpc_lists), key=lambda s: not s.uplink)
+    if without_uplinks:
+        mqtt = [replace(s, sources=()) if _sources_uplinks(s) else s for s in mqtt if not s.uplink]
     configs = [streams.jetstream_config(s, bus.mqtt_streams, replicas=1) for s in mqtt if s.account is None]
     say(f"* {cluster.stack}: creating {len(configs)} MQTT streams in account {bus.domain_account}")
     per_cpc = [streams.jetstream_config(s, bus.mqtt_streams, replicas=1) for s in mqtt if s.account == naming.SOURCES]
@@ -307,6 +320,25 @@ def _create_streams(cluster: LocalCluster, item: Resolved, keys: ClusterKeys, sa
     if per_cpc:
         say(f"* {cluster.stack}: creating {len(per_cpc)} per-CPC source streams in account {naming.SOURCES}")
         jetstream.create_streams(cluster.main.url("client"), keys.admin[naming.SOURCES].seed, per_cpc, cluster.stack)
+
+
+def _create_uplinks(cluster: LocalCluster, item: Resolved, keys: ClusterKeys, say: Say) -> None:
+    """The CSC's uplink streams once every CPC's streams exist, then its MQTT streams gain their sources.
+
+    A stream source whose origin does not exist yet retries only after a 10-40 s backoff (nats-server), and a
+    CPC's streams exist only once its leaf is up: so the CSC sources them last, as a later `pulumi up -s csc`
+    does on Kubernetes.
+    """
+    bus = item.bus
+    mqtt = streams.mqtt_streams(bus, item.cpc_lists)
+    uplinks = [streams.jetstream_config(s, bus.mqtt_streams, replicas=1) for s in mqtt if s.uplink]
+    sourcing = [streams.jetstream_config(s, bus.mqtt_streams, replicas=1) for s in mqtt if _sources_uplinks(s)]
+    if not uplinks:
+        return
+    say(f"* {cluster.stack}: creating {len(uplinks)} uplink streams, then sourcing them")
+    seed = keys.admin[bus.domain_account].seed
+    jetstream.create_streams(cluster.main.url("client"), seed, uplinks, cluster.stack)
+    jetstream.update_streams(cluster.main.url("client"), seed, sourcing, cluster.stack)
 
 
 def _expect_leafs(federation: Federation) -> None:
@@ -448,7 +480,7 @@ def _revive(federation: Federation, stack: str, timeout: float, say: Say) -> Non
         say(f"* starting {cluster.main.name} ({cluster.main.conf})")
         cluster.main = _start_again(cluster.main, MAIN_PORTS)
         state.save(federation)
-        stacks = fleet.load(federation.project, list(federation.clusters))
+        stacks = fleet.load(federation.project)  # the whole fleet, as `up` resolved it (a CPC not started included)
         item = fleet.resolve(stacks, stack)
         # Memory streams died with the process: recreate them before MQTT clients (nats-mtls included) come back.
         _create_streams(cluster, item, federation.keys[stack], say)

@@ -63,6 +63,11 @@ def _one_server(bus: dict[str, Any]) -> None:
     bus["mqttStreams"] = {"replicas": 1}
 
 
+def _file_storage(bus: dict[str, Any]) -> None:
+    bus["mqttStreams"] = {"storage": "file"}
+    bus["nats"] = {"maxFileStore": "20Gi", "storageClassName": "fast-ssd"}
+
+
 VARIANTS: dict[str, tuple[str, Change]] = {
     "csc-leaf-tls": ("csc", _leaf_server_tls),
     "cpc-a-leaf-tls": ("cpc-a", _leaf_client_tls),
@@ -72,6 +77,7 @@ VARIANTS: dict[str, tuple[str, Change]] = {
     "cpc-b-no-service-monitors": ("cpc-b", _no_service_monitors),
     "cpc-b-no-mtls": ("cpc-b", _no_mtls),
     "csc-one-server": ("csc", _one_server),
+    "csc-file-storage": ("csc", _file_storage),
 }
 """Variant -> (the example stack it changes, the change to its eventBus)."""
 

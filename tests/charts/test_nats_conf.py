@@ -81,3 +81,27 @@ def test_every_leaf_remote_dialling_a_tls_leaf_listener_in_the_namespace_uses_tl
         if m["kind"] == "Service"
     }
     assert serverconf.leaf_tls_problems(confs, services, deployment.bus.namespace) == []
+
+
+def test_file_storage_gives_each_nats_server_a_pvc_of_max_file_store_where_nats_conf_stores_jetstream(
+    deployments: dict[str, Deployment],
+) -> None:
+    deployment = deployments["csc-file-storage"]
+    (stateful_set,) = [m for m in deployment.rendered("nats") if m["kind"] == "StatefulSet"]
+    (claim,) = stateful_set["spec"]["volumeClaimTemplates"]
+    (container,) = [c for c in stateful_set["spec"]["template"]["spec"]["containers"] if c["name"] == "nats"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    jetstream = _conf(deployment, "nats")["jetstream"]
+
+    assert claim["spec"]["resources"]["requests"]["storage"] == "20Gi"
+    assert claim["spec"]["storageClassName"] == "fast-ssd"
+    assert mounts[claim["metadata"]["name"]] == jetstream["store_dir"] == "/data"
+    assert jetstream["max_file_store"] == 20 * 2**30
+    assert _conf(deployment, "nats")["mqtt"]["consumer_memory_storage"] is False
+
+
+def test_memory_storage_gives_the_nats_servers_no_pvc_and_no_file_store(deployments: dict[str, Deployment]) -> None:
+    (stateful_set,) = [m for m in deployments["csc"].rendered("nats") if m["kind"] == "StatefulSet"]
+
+    assert not stateful_set["spec"].get("volumeClaimTemplates")  # the chart renders the key, empty
+    assert _conf(deployments["csc"], "nats")["jetstream"]["max_file_store"] == 0

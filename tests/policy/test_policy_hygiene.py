@@ -24,10 +24,15 @@ def test_mqtt_streams_with_more_replicas_than_nats_servers_are_advisory() -> Non
 
     capture = analyzer.capture(program, stack="csc", config=harness.stack_config("csc"))
     found = [d for d in analyzer.analyze(capture, CONFIG) if d.policy == REPLICAS]
-    # The five MQTT streams, and the two each CPC sources from (dsxbus.streams).
+    # The five MQTT streams, the two each CPC sources from and the two the CSC sources of it (dsxbus.streams).
     streams = sorted(
         ["mqtt-msgs", "mqtt-out", "mqtt-qos2in", "mqtt-rmsgs", "mqtt-sess"]
-        + [f"mqtt-{kind}-cpc-{cpc}" for kind in ("msgs", "rmsgs") for cpc in ("a", "b")]
+        + [
+            f"mqtt-{kind}-{way}-{cpc}"
+            for kind in ("msgs", "rmsgs")
+            for cpc in ("a", "b")
+            for way in ("cpc", "from-cpc")
+        ]
     )
     assert analyzer.summary(found) == [
         *((REPLICAS, "ADVISORY", f"csc-streams-{s}") for s in streams),

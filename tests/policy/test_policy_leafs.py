@@ -111,8 +111,8 @@ def test_a_leaf_entry_without_permissions_reaches_every_other_cpc() -> None:
         "$JS.CSC.API.> it read CPC 2's telemetry through a stream of its own and deleted CSC streams, "
         "docs/threat-model.md). Fix: allow pub only cpc.a.>, $JS.CSC-SOURCES.API.CONSUMER.CREATE.MQTT_msgs_cpc_a, "
         "$JS.CSC-SOURCES.API.CONSUMER.CREATE.MQTT_msgs_cpc_a.>, $JS.CSC-SOURCES.API.CONSUMER.CREATE.MQTT_rmsgs_cpc_a, "
-        "$JS.CSC-SOURCES.API.CONSUMER.CREATE.MQTT_rmsgs_cpc_a.>, $JS.FC.MQTT_msgs_cpc_a.>, $JS.FC.MQTT_rmsgs_cpc_a.> "
-        "and deny $MQTT.>."
+        "$JS.CSC-SOURCES.API.CONSUMER.CREATE.MQTT_rmsgs_cpc_a.>, $JS.FC.MQTT_msgs_cpc_a.>, $JS.FC.MQTT_rmsgs_cpc_a.>, "
+        "cpc2csc.a.>, $JSC.R.> and deny $MQTT.>."
     )
     assert "has no sub.allow list, so it may subscribe to any subject" in found[1].message
 

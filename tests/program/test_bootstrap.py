@@ -66,6 +66,8 @@ def test_a_cpc_removed_from_the_csc_config_loses_its_resources(csc: Run, cpc_a: 
         ("Secret", "nats-leaf-launchlayer-cpc-b"),
         ("Stream", "mqtt-msgs-cpc-b"),
         ("Stream", "mqtt-rmsgs-cpc-b"),
+        ("Stream", "mqtt-msgs-from-cpc-b"),
+        ("Stream", "mqtt-rmsgs-from-cpc-b"),
     }
     assert not [c for c in run.captured if c.name.startswith("csc-cpc-b")]
     assert "leaf-cpc-b" not in _permissions(run)["nkey"]

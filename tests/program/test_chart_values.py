@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from dsxbus import natsconf, permissions, render, stackfile, streams
-from dsxbus.config import EventBus, fleet_defaults, inherit
+from dsxbus.config import CrossLayer, EventBus, fleet_defaults, inherit
 from tests.program import harness
 from tests.program.harness import Run, unwrap
 
@@ -79,10 +79,14 @@ def test_a_cpc_auth_callout_inherits_the_csc_jwks(cpc_a: Run) -> None:
 
 
 def test_the_stream_crs_are_the_core_nack_specs_with_inherited_sources(csc: Run, cpc_a: Run, cpc_b: Run) -> None:
+    # Each CPC's streams on the CSC follow the lists that CPC's stack exports (cpc-b adds status.>).
+    exported = {
+        cpc.stack.removeprefix("cpc-"): CrossLayer.model_validate(cpc.outputs["crossLayer"]) for cpc in (cpc_a, cpc_b)
+    }
     for run in (csc, cpc_a, cpc_b):
         bus = _bus(run) if run.stack == "csc" else _effective_cpc(run, csc)[0]
         objects = run.k8s_objects()
-        for stream in streams.mqtt_streams(bus):
+        for stream in streams.mqtt_streams(bus, exported if run.stack == "csc" else None):
             captured = unwrap(objects[("Stream", stream.resource_name)].inputs)
             assert captured["apiVersion"] == "jetstream.nats.io/v1beta2"
             assert harness.plain(captured["spec"]) == _json(streams.nack_spec(stream, bus.mqtt_streams))

@@ -49,6 +49,11 @@ CSC_ONLY = {
     ("Stream", "mqtt-rmsgs-cpc-a"),
     ("Stream", "mqtt-msgs-cpc-b"),
     ("Stream", "mqtt-rmsgs-cpc-b"),
+    # What the CSC sources of each CPC's MQTT streams (QoS 1 and retained up), before its own streams take it.
+    ("Stream", "mqtt-msgs-from-cpc-a"),
+    ("Stream", "mqtt-rmsgs-from-cpc-a"),
+    ("Stream", "mqtt-msgs-from-cpc-b"),
+    ("Stream", "mqtt-rmsgs-from-cpc-b"),
     ("PrometheusRule", "dsx-alerts"),
     ("ConfigMap", "dsx-surveyor-dashboard"),
 }

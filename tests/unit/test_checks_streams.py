@@ -1,4 +1,4 @@
-"""The MQTT streams (dsxbus.checks.streams): on enough servers, in memory, and fitting the memory store."""
+"""The MQTT streams (dsxbus.checks.streams): on enough servers, and fitting the store they are in."""
 
 from __future__ import annotations
 
@@ -16,10 +16,19 @@ def test_more_stream_replicas_than_nats_servers_is_refused() -> None:
     assert "Lower it or add servers" in problem.fix
 
 
-def test_mqtt_streams_on_file_storage_are_refused() -> None:
-    problem = only_error(cpc(mqttStreams={"storage": "file"}))
-    assert problem.key == f"{KEY}.mqttStreams.storage"
-    assert "no file store" in problem.fix and "use memory" in problem.fix
+def test_mqtt_streams_on_file_storage_are_accepted() -> None:
+    bus, _ = stackfile.parse(cpc(mqttStreams={"storage": "file"}), source="Pulumi.test.yaml")
+    assert bus.mqtt_streams.storage == "file"
+
+
+def test_file_stored_streams_that_do_not_fit_the_file_store_name_max_file_store() -> None:
+    problem = only_error(cpc(mqttStreams={"storage": "file"}, nats={"maxFileStore": "100Mi"}))
+    assert problem.key == f"{KEY}.nats.maxFileStore" and problem.value == "100Mi"
+    assert "raise nats.maxFileStore" in problem.fix
+
+
+def test_file_stored_streams_need_no_memory_store() -> None:
+    stackfile.parse(cpc(mqttStreams={"storage": "file"}, nats={"maxMemoryStore": "1Mi"}), source="Pulumi.test.yaml")
 
 
 def _csc_with_cpcs(count: int, **overrides: object) -> dict[str, Any]:
@@ -27,10 +36,10 @@ def _csc_with_cpcs(count: int, **overrides: object) -> dict[str, Any]:
 
 
 def test_mqtt_streams_that_do_not_fit_the_memory_store_are_an_error_naming_every_reservation() -> None:
-    # 5 x 64 MiB + 2 x 200 x 8 MiB = 3520 MiB > 2 GiB: JetStream would refuse the streams past the limit.
+    # 5 x 64 MiB + 4 x 200 x 8 MiB = 6720 MiB > 2 GiB: JetStream would refuse the streams past the limit.
     problem = only_error(_csc_with_cpcs(200))
     assert problem.key == "dsx-bus:eventBus.nats.maxMemoryStore" and problem.value == "2Gi"
-    assert "reserve 3690987520 (5 x mqttStreams.maxBytes (67108864) + 2 x 200 CPCs" in problem.fix
+    assert "reserve 7046430720 (5 x mqttStreams.maxBytes (67108864) + 4 x 200 CPCs" in problem.fix
     assert "raise nats.maxMemoryStore, or lower mqttStreams.maxBytes / perCpcMaxBytes" in problem.fix
 
 

@@ -203,6 +203,15 @@ def test_jetstream_streams_on_file_storage_are_refused() -> None:
     found = _problems(bus)
 
     assert len(found) == 1 and found[0].startswith("dsx-bus:eventBus.sveltos.jetstream.storage = 'file':")
+    assert "set mqttStreams.storage: file" in found[0]
+
+
+def test_jetstream_streams_on_file_storage_are_accepted_when_the_bus_has_a_file_store() -> None:
+    jetstream = {"streams": [{"name": "USERS", "subjects": ["command.user.>"]}], "storage": "file"}
+    bus = cpc_with_sveltos(sveltos_block(jetstream=jetstream))
+    bus = bus.model_copy(update={"mqtt_streams": bus.mqtt_streams.model_copy(update={"storage": "file"})})
+
+    assert _problems(bus) == []
 
 
 def test_two_streams_giving_one_object_name_are_refused() -> None:

@@ -103,13 +103,14 @@ def test_a_star_in_a_prefixed_export_breaks_the_mqtt_stream_sources() -> None:
         (lists(csc=("cpc.>",)), "cscExports[1] 'cpc.>'"),
         (lists(cpc=("csc2cpc.>",)), "cpcExports[1] 'csc2cpc.>'"),
         (lists(pref=("cpc.1.x",)), "cscPrefixedExports[1] 'cpc.1.x'"),
+        (lists(csc=("cpc2csc.*.>",)), "cscExports[1] 'cpc2csc.*.>'"),  # every CPC's uplink deliveries to every CPC
     ],
 )
 def test_a_subject_under_the_generated_prefixes_is_reserved(added: CrossLayer, name: str) -> None:
     finding = only(check(added), "reserved-subject")
     assert finding.fatal
     assert str(finding.entry) == name
-    assert finding.witness is not None and finding.witness.split(".")[0] in ("cpc", "csc2cpc")
+    assert finding.witness is not None and finding.witness.split(".")[0] in ("cpc", "csc2cpc", "cpc2csc")
     assert f"both match {finding.witness!r}" in finding.describe()
 
 

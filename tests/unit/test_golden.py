@@ -38,6 +38,9 @@ equal:
    SOURCES, and imports SOURCES' consumer creation (as `$JS.CSC-SOURCES.API.`), each CPC's flow control and its
    deliveries (`csc2cpc.>`). On a CPC, the `CSC` account exports that consumer creation instead of the whole
    `$JS.API.>` (which it had mapped to the CSC's domain), and the CPC account imports it unrenamed.
+11. accounts.conf of a CPC: the CSC sources the CPC's `$MQTT_msgs` and `$MQTT_rmsgs` (QoS 1 and retained up,
+   which upstream loses: docs/measured-facts.md §1). The CPC account exports those sources' deliveries
+   (`cpc2csc.<id>.>`), and the `CSC` account imports them and the flow control of the CPC's two streams.
    permissions.json of the CSC: `nack-sources`, NACK's identity in SOURCES, with NACK's grant.
 """
 
@@ -343,9 +346,20 @@ def _add_sources_account(accounts: dict[str, Any]) -> dict[str, Any]:
     return {**SOURCES_ACCOUNTS, **extras}
 
 
+def _add_uplinks(accounts: dict[str, Any]) -> dict[str, Any]:
+    """Difference 11, for CPC 1."""
+    accounts["CSC"]["imports"] += [
+        _from("CPC", "stream", "cpc2csc.1.>"),
+        _from("CPC", "service", "$JS.FC.$MQTT_msgs.>"),
+        _from("CPC", "service", "$JS.FC.$MQTT_rmsgs.>"),
+    ]
+    accounts["CPC"]["exports"] += [{"stream": "cpc2csc.1.>"}]
+    return accounts
+
+
 def _documented_accounts(scenario: str, accounts: dict[str, Any]) -> dict[str, Any]:
-    """Differences 7 and 10 applied to upstream's accounts."""
-    return _narrow_cpc_js_imports(accounts) if scenario == "cpc" else _add_sources_account(accounts)
+    """Differences 7, 10 and 11 applied to upstream's accounts."""
+    return _add_uplinks(_narrow_cpc_js_imports(accounts)) if scenario == "cpc" else _add_sources_account(accounts)
 
 
 @pytest.mark.parametrize("scenario", ["csc", "cpc"])

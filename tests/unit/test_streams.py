@@ -43,6 +43,41 @@ def test_a_cpc_exporting_no_lists_gets_the_fleet_defaults_as_in_the_whole() -> N
 def test_a_cpcs_specs_follow_its_own_lists_only() -> None:
     bus = _csc(3)
     mine = streams.cpc_nack_specs(bus, "c1", OWN_LISTS)
-    assert set(mine) == {"mqtt-msgs-cpc-c1", "mqtt-rmsgs-cpc-c1"}
+    assert set(mine) == {"mqtt-msgs-cpc-c1", "mqtt-rmsgs-cpc-c1", "mqtt-msgs-from-cpc-c1", "mqtt-rmsgs-from-cpc-c1"}
     assert mine == {name: spec for name, spec in streams.nack_specs(bus, {"c1": OWN_LISTS}).items() if name in mine}
-    assert streams.own_nack_specs(bus) == streams.nack_specs(bus.model_copy(update={"cpcs": {}}))
+    every_cpcs = {name for c in bus.cpc_ids for name in streams.cpc_nack_specs(bus, c, None)}
+    assert streams.own_nack_specs(bus) == {n: s for n, s in streams.nack_specs(bus).items() if n not in every_cpcs}
+
+
+def test_the_csc_sources_a_cpcs_qos1_messages_under_its_prefix_through_an_uplink_stream() -> None:
+    bus = _csc(1)
+    lists = CrossLayer(cpc_exports=("sensor.>", "status.>"))
+    uplink = streams.cpc_nack_specs(bus, "c0", lists)["mqtt-msgs-from-cpc-c0"]
+
+    assert "subjects" not in uplink  # sourced only: it captures no live publish on the CSC
+    (source,) = uplink["sources"]
+    assert source["name"] == "$MQTT_msgs"
+    assert (source["externalApiPrefix"], source["externalDeliverPrefix"]) == ("$JS.CPC-c0.API", "cpc2csc.c0")
+    assert source["subjectTransforms"] == [
+        {"source": "$MQTT.msgs.sensor.>", "dest": "$MQTT.msgs.cpc.c0.sensor.>"},
+        {"source": "$MQTT.msgs.status.>", "dest": "$MQTT.msgs.cpc.c0.status.>"},
+    ]
+
+
+def test_the_csc_mqtt_streams_take_of_each_uplink_only_that_cpcs_namespace() -> None:
+    """A source stores what no transform matches as it came: whoever holds CPC c0's leaf key could put
+    `$MQTT.msgs.cpc.c1.command.x` into c0's uplink. The CSC's own filter keeps it out of `$MQTT_msgs`."""
+    specs = streams.own_nack_specs(_csc(2))
+
+    for kind in ("msgs", "rmsgs"):
+        sources = specs[f"mqtt-{kind}"]["sources"]
+        assert [(s["name"], s["subjectTransforms"]) for s in sources] == [
+            (f"MQTT_{kind}_from_cpc_{c}", [{"source": f"$MQTT.{kind}.cpc.{c}.>", "dest": ""}]) for c in ("c0", "c1")
+        ]
+        assert all("externalApiPrefix" not in s for s in sources)  # within the CSC account
+
+
+def test_uplink_streams_are_sized_as_the_other_per_cpc_streams() -> None:
+    bus = _csc(1)
+    specs = streams.cpc_nack_specs(bus, "c0", None)
+    assert {specs[n]["maxBytes"] for n in specs} == {bus.mqtt_streams.per_cpc_max_bytes}

@@ -82,6 +82,16 @@ def _assert_refused(outcome: tuple[bool, bool]) -> None:
             f"{topology.MQTT_API}.CONSUMER.CREATE.$MQTT_msgs",
             {"stream_name": "$MQTT_msgs", "config": {"filter_subject": "$MQTT.msgs.cpc.b.>", "ack_policy": "none"}},
         ),
+        # The CSC's uplink streams (what it sources of each CPC's MQTT streams): neither another CPC's nor its own.
+        (
+            f"$JS.API.CONSUMER.CREATE.{topology.cpc_uplink_stream('msgs', 'b')}",
+            {"stream_name": topology.cpc_uplink_stream("msgs", "b"), "config": {"ack_policy": "none"}},
+        ),
+        (
+            f"$JS.API.CONSUMER.CREATE.{topology.cpc_uplink_stream('msgs', 'a')}",
+            {"stream_name": topology.cpc_uplink_stream("msgs", "a"), "config": {"ack_policy": "none"}},
+        ),
+        (f"$JS.API.STREAM.PURGE.{topology.cpc_uplink_stream('msgs', 'b')}", {}),
         ("$KV.anything.key", {}),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
@@ -132,9 +142,25 @@ async def _subscribe_refused(federation: Federation, subject: str) -> bool:
         return errors.refused("subscription", subject)
 
 
-@pytest.mark.parametrize("subject", ["_INBOX.>", "$MQTT.msgs.>", "$JS.FC.>", "cpc.b.>", "csc2cpc.b.>", ">"])
+@pytest.mark.parametrize(
+    "subject", ["_INBOX.>", "$MQTT.msgs.>", "$JS.FC.>", "cpc.b.>", "csc2cpc.b.>", "cpc2csc.>", "$JSC.R.>", ">"]
+)
 def test_cpc_a_leaf_seed_may_not_listen_beyond_its_own_cpc(federation: Federation, subject: str) -> None:
     assert asyncio.run(_subscribe_refused(federation, subject))
+
+
+async def _publish_refused(federation: Federation, subject: str) -> bool:
+    async with leaf_seed_client(federation, "cpc-a") as (client, errors):
+        await client.publish(subject, b"forged")
+        await client.flush()
+        await asyncio.sleep(0.2)
+        return errors.refused("publish", subject)
+
+
+def test_cpc_a_leaf_seed_may_not_publish_into_the_uplink_deliveries_of_another_cpc(federation: Federation) -> None:
+    """CPC b's uplink source reads `cpc2csc.b.<random>`; only CPC b's leaf may deliver there."""
+    assert asyncio.run(_publish_refused(federation, "cpc2csc.b.S.forged"))
+    assert not asyncio.run(_publish_refused(federation, "cpc2csc.a.S.own"))  # positive control: its own prefix
 
 
 @pytest.fixture

@@ -60,13 +60,13 @@ def test_mqtt_topics_are_nats_subjects_across_the_layers_at_qos0(matrix: list[Re
     _assert_pass(_pick(matrix, "mqtt q0 cpc-a sensor/x -> csc cpc/a/sensor/x"))
 
 
-def test_mqtt_qos1_from_a_cpc_does_not_reach_a_qos1_subscriber_on_the_csc(matrix: list[Result]) -> None:
-    """Measured upstream behaviour (docs/measured-facts.md §1): a CPC's QoS 1 publish is stored in the CPC's
-    $MQTT_msgs only; no stream sources it to the CSC, so a CSC QoS 1 subscriber gets nothing while a
-    QoS 0 one gets it. The route asserts exactly that (q1 subscriber: 0)."""
-    for result in _pick(matrix, "mqtt q1 cpc-", "-> csc"):
-        assert result.ok, result.detail
-        assert "q1 cpc/" in result.detail and "=0" in result.detail
+def test_mqtt_qos1_from_a_cpc_reaches_qos0_and_qos1_subscribers_on_the_csc_once_each(matrix: list[Result]) -> None:
+    """Upstream loses it (docs/measured-facts.md §1): the CPC stores it and nothing sources it up. Here the CSC's
+    uplink streams source it, and the core copy still serves QoS 0 subscribers: one copy each, none elsewhere."""
+    routes = _pick(matrix, "mqtt q1 cpc-", "-> csc")
+    _assert_pass(routes)
+    for result in routes:
+        assert "csc mqtt q1 cpc/" in result.detail and "=1" in result.detail
 
 
 def test_mqtt_qos1_csc_to_cpc_goes_through_stream_sourcing(matrix: list[Result]) -> None:
@@ -78,8 +78,8 @@ def test_a_retained_csc_message_reaches_a_cpc_retained(matrix: list[Result]) -> 
     _assert_pass(_pick(matrix, "mqtt retained csc"))
 
 
-def test_a_retained_cpc_message_is_not_delivered_to_the_csc(matrix: list[Result]) -> None:
-    _assert_pass(_pick(matrix, "mqtt retained cpc-a", "not delivered"))
+def test_a_retained_cpc_message_reaches_the_csc_retained_under_its_prefix(matrix: list[Result]) -> None:
+    _assert_pass(_pick(matrix, "mqtt retained cpc-a", "-> csc cpc/a/"))
 
 
 async def _stream_info(federation: Federation, stack: str, account: str, stream: str) -> dict[str, object]:
@@ -98,6 +98,20 @@ def test_the_csc_runs_jetstream_domain_csc(federation: Federation) -> None:
     assert csc["cluster"] and "error" not in csc
     jsz = servers.monitor(federation.csc.main, "jsz")
     assert jsz is not None and jsz["config"]["domain"] == "CSC"
+
+
+def test_the_csc_sources_each_cpcs_mqtt_streams_through_an_uplink_stream(federation: Federation) -> None:
+    """The CSC's `$MQTT_msgs` sources CPC a's uplink stream filtered to `cpc.a.`; the uplink sources CPC a's stream."""
+    main = asyncio.run(_stream_info(federation, "csc", naming.CSC, "$MQTT_msgs"))
+    uplink = asyncio.run(_stream_info(federation, "csc", naming.CSC, topology.cpc_uplink_stream("msgs", "a")))
+
+    sources, origins = main["sources"], uplink["sources"]
+    assert isinstance(sources, list) and isinstance(origins, list)
+    (from_a,) = [s for s in sources if s["name"] == topology.cpc_uplink_stream("msgs", "a")]
+    (origin,) = origins
+    assert [t["src"] for t in from_a["subject_transforms"]] == ["$MQTT.msgs.cpc.a.>"]
+    assert origin["name"] == "$MQTT_msgs" and origin["external"]["api"] == "$JS.CPC-a.API"
+    assert from_a["active"] >= 0 and origin["active"] >= 0  # -1: never reached
 
 
 def test_each_cpc_source_is_active_through_the_sources_account(federation: Federation) -> None:
