@@ -280,12 +280,12 @@ def test_restart_refuses_a_stack_whose_servers_all_run_naming_their_pids(
 ) -> None:
     pids = {s.pid for s in own_federation.servers()}
 
-    code = _local(own_federation, "restart", "cpc-b")
+    code = _local(own_federation, "restart", "csc")
 
     err = capsys.readouterr().err
     assert code == 1
-    assert err.startswith("error: restart cpc-b: every server of it is running (") and "`kill <PID>`" in err
-    assert f"(PID {own_federation.clusters['cpc-b'].main.pid})" in err
+    assert err.startswith("error: restart csc: every server of it is running (") and "`kill <PID>`" in err
+    assert f"(PID {own_federation.csc.main.pid})" in err
     assert {s.pid for s in own_federation.servers()} == pids
 
 
