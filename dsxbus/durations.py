@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
-_DURATION = re.compile(r"(\d+)(h|ms|m|s|us|ns)")
+_DURATION = re.compile(r"(\d{1,19})(h|ms|m|s|us|ns)")
 _NS = {"h": 3600 * 10**9, "m": 60 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_GO_MAX_NS = 2**63 - 1
+"""Go's time.Duration is an int64 of nanoseconds (about 292 years); NACK's ParseDuration refuses more."""
 
 
 def duration_ns(text: str) -> int:
@@ -13,4 +15,7 @@ def duration_ns(text: str) -> int:
     parts = _DURATION.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"{text!r} is not a duration like 3h, 90m or 1h30m")
-    return sum(int(n) * _NS[u] for n, u in parts)
+    ns = sum(int(n) * _NS[u] for n, u in parts)
+    if ns > _GO_MAX_NS:
+        raise ValueError(f"{text!r} is longer than a Go duration can be (about 292 years)")
+    return ns

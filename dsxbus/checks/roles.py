@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from urllib.parse import urlsplit
 
-from dsxbus import naming
+from dsxbus import domains, naming
 from dsxbus.config import EventBus
 from dsxbus.errors import Problem, key_path
-
-_LEAF_SCHEMES = ("nats", "tls", "ws", "wss")
 
 
 def problems(bus: EventBus) -> list[Problem]:
@@ -51,7 +48,7 @@ def _csc_problems(bus: EventBus) -> list[Problem]:
 def _cluster_id_problems(cluster_id: str | None) -> list[Problem]:
     if cluster_id is None:
         return [Problem(key_path("clusterId"), None, 'required on a CPC: set it, e.g. clusterId: "a"')]
-    if not re.match(naming.CLUSTER_ID_PATTERN, cluster_id):
+    if not re.fullmatch(naming.CLUSTER_ID_PATTERN, cluster_id):
         return [
             Problem(
                 key_path("clusterId"),
@@ -96,7 +93,7 @@ def _cpc_id_problems(cpcs: dict[str, str]) -> list[Problem]:
     return [
         Problem(key_path("cpcs", cluster_id), cluster_id, "CPC ids use lower-case letters and digits only ([a-z0-9]+)")
         for cluster_id in cpcs
-        if not re.match(naming.CLUSTER_ID_PATTERN, cluster_id)
+        if not re.fullmatch(naming.CLUSTER_ID_PATTERN, cluster_id)
     ]
 
 
@@ -112,21 +109,8 @@ def _shared_stack_problems(cpcs: dict[str, str]) -> list[Problem]:
 
 
 def _url_problems(key: str, url: str) -> list[Problem]:
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if parts.scheme not in _LEAF_SCHEMES or not parts.hostname or port is None:
-        return [
-            Problem(
-                key_path(key),
-                url,
-                f"write a leaf URL with scheme ({', '.join(_LEAF_SCHEMES)}), host and port, "
-                "e.g. nats://leaf.csc.example.com:7422",
-            )
-        ]
-    return []
+    why = domains.leaf_url_problem(url)
+    return [] if why is None else [Problem(key_path(key), url, why)]
 
 
 def _plain(value: object) -> object:

@@ -148,7 +148,7 @@ def _event_rules_problems(block: Sveltos) -> list[Problem]:
 
 def _rule_problems(path: _Path, rule: EventRule, subscriptions: Sequence[str]) -> list[Problem]:
     found: list[Problem] = []
-    if not _K8S_NAME.match(rule.name):
+    if not _K8S_NAME.fullmatch(rule.name):
         found.append(
             Problem(key_path(*path, "name"), rule.name, "not a Kubernetes name (lower-case letters, digits, '-', '.')")
         )
@@ -158,7 +158,7 @@ def _rule_problems(path: _Path, rule: EventRule, subscriptions: Sequence[str]) -
     found += [
         Problem(key_path(*path, "templates", name), name, "ConfigMap name and namespace must be Kubernetes names")
         for name, template in rule.templates.items()
-        if not _K8S_NAME.match(name) or not _K8S_NAME.match(template.namespace)
+        if not _K8S_NAME.fullmatch(name) or not _K8S_NAME.fullmatch(template.namespace)
     ]
     return found
 
