@@ -18,6 +18,14 @@ class Problem:
     fix: str
     warning: bool = False
     """Warnings are reported but never stop a deployment."""
+    note: bool = False
+    """What was not checked, and why (`dsx-bus validate` on some of the stacks); a note is also a warning, so every
+    filter that keeps errors drops it, but it is shown as `note:` and never counted as a warning."""
+
+    @property
+    def level(self) -> str:
+        """How the CLI prefixes it: `error`, `warning` or `note`."""
+        return "note" if self.note else "warning" if self.warning else "error"
 
     def __str__(self) -> str:
         return f"{self.key} = {_show(self.value)}: {self.fix}"
