@@ -115,7 +115,10 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 def read_yaml(text: str) -> object:
     """One YAML document as plain Python values; ValueError, in one line, for anything a stack file cannot be."""
-    loader = _StackFileLoader(text)
+    try:
+        loader = _StackFileLoader(text)  # the reader checks every character at once: a NUL fails here
+    except yaml.YAMLError as exc:
+        raise ValueError(f"not valid YAML: {' '.join(str(exc).split())}") from None
     try:
         node = loader.get_single_node()
         if node is None:
