@@ -288,7 +288,7 @@ def _render_value(value: Value, variables: Mapping[str, str] | None, depth: int)
         return "{}"
     lines = []
     for key, item in value.items():
-        shown = key if _BARE_KEY.match(key) else json.dumps(key)
+        shown = key if _BARE_KEY.fullmatch(key) else json.dumps(key)
         lines.append(f"{pad}{shown}: {_render_value(item, variables, depth + 1)}")
     return "{\n" + "\n".join(lines) + "\n" + "  " * depth + "}"
 

@@ -23,7 +23,9 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from tests.unit import fuzzing
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.unit import fuzzing  # after the project root is on the path
 
 _DIR: Path | None = None
 _TIMEOUT = 5.0
