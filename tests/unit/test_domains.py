@@ -57,9 +57,14 @@ def test_stream_max_age_must_be_a_go_duration_jetstream_accepts(age: str) -> Non
     assert only_error(cpc(mqttStreams={"maxAge": age})).key == "dsx-bus:eventBus.mqttStreams.maxAge"
 
 
-@pytest.mark.parametrize("age", ["3h", "1h30m", "100ms", "0s"])
+@pytest.mark.parametrize("age", ["3h", "1h30m", "1.5h", ".5s", "100ms", "0s", "0"])
 def test_stream_max_age_takes_go_durations_of_0_or_at_least_100ms(age: str) -> None:
     assert _valid(cpc(mqttStreams={"maxAge": age}))
+
+
+@pytest.mark.parametrize(("text", "ns"), [("1.5h", 5_400 * 10**9), ("2µs", 2_000), ("1.0000000005s", 10**9), ("0", 0)])
+def test_durations_read_as_go_reads_them(text: str, ns: int) -> None:
+    assert duration_ns(text) == ns  # fractions of a nanosecond are dropped, as time.ParseDuration does
 
 
 def test_a_duration_longer_than_go_can_hold_is_refused() -> None:
