@@ -111,7 +111,8 @@ def main() -> int:
         f"{args.seed}-{args.seed + args.inputs - 1}, {args.workers} workers, {wall:.0f} s"
     )
     print(
-        f"validate: exit 0 {codes[('validate', 0)]:,}, exit 1 {codes[('validate', 1)]:,}; "
+        f"validate: exit 0 {codes[('validate', 0)]:,}, exit 1 {codes[('validate', 1)]:,}; validate of the mutated "
+        f"stack alone: exit 0 {codes[('validate STACK', 0)]:,}, exit 1 {codes[('validate STACK', 1)]:,}; "
         f"render (of what validated): exit 0 {codes[('render', 0)]:,}, exit 1 {codes[('render', 1)]:,}"
     )
     print(

@@ -207,7 +207,12 @@ def _pattern_problems(path: _Path, criteria: MatchCriteria) -> list[Problem]:
 
 def _subscription_match_problems(path: _Path, criteria: MatchCriteria, subscriptions: Sequence[str]) -> list[Problem]:
     subject = criteria.patterns().get("subject")
-    if subject and not re2.problem(subject) and subscriptions and not any(re.search(subject, s) for s in subscriptions):
+    if (
+        subject
+        and not re2.problem(subject)
+        and subscriptions
+        and not any(re2.search(subject, s) for s in subscriptions)
+    ):
         return [
             Problem(
                 key_path(*path, "subject"),

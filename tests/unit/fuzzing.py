@@ -205,33 +205,33 @@ def write_project(directory: Path, files: dict[str, bytes]) -> None:
 
 def run(argv: list[str]) -> Outcome:
     """`dsx-bus ARGV` in-process; an exception, an exit code or an output line an operator should not see fails."""
+    command = "validate STACK" if argv[2] == "validate" and len(argv) > 3 else argv[2]
     err = io.StringIO()
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
             code: int | None = cli.main(argv)
     except SystemExit as exc:  # argparse: usage mistakes only, and these arguments are always well-formed
-        return Outcome(argv[2], None, f"exit {exc.code}")
+        return Outcome(command, None, f"exit {exc.code}")
     except RecursionError:
-        return Outcome(argv[2], None, "traceback RecursionError")
+        return Outcome(command, None, "traceback RecursionError")
     except Exception as exc:  # the point: any exception is a finding, recorded by class
-        return Outcome(argv[2], None, f"traceback {type(exc).__name__}")
+        return Outcome(command, None, f"traceback {type(exc).__name__}")
     if code not in (0, 1):
-        return Outcome(argv[2], code, f"exit {code}")
+        return Outcome(command, code, f"exit {code}")
     for line in err.getvalue().splitlines():
         if not line.startswith(("error: ", "warning: ", "note: ")) and not line.endswith("; nothing was changed"):
-            return Outcome(argv[2], code, f"line {line[:200]!r}")
-    return Outcome(argv[2], code, None)
+            return Outcome(command, code, f"line {line[:200]!r}")
+    return Outcome(command, code, None)
 
 
 def check(directory: Path, files: dict[str, bytes], render: bool = True) -> list[Outcome]:
-    """validate every stack; if that passes, render the first mutated one (a valid config must render)."""
+    """validate every stack, then the mutated one alone (the others become notes); if that passes, render it (a
+    config that validates must render)."""
     write_project(directory, files)
-    outcomes = [run(["--dir", str(directory), "validate"])]
+    stack = next((n for n in FILES if files[n] != EXAMPLES[n]), FILES[0]).removeprefix("Pulumi.").removesuffix(".yaml")
+    outcomes = [run(["--dir", str(directory), "validate"]), run(["--dir", str(directory), "validate", stack])]
     if render and outcomes[0].code == 0:
         out = directory / "render"
         shutil.rmtree(out, ignore_errors=True)
-        stack = (
-            next((n for n in FILES if files[n] != EXAMPLES[n]), FILES[0]).removeprefix("Pulumi.").removesuffix(".yaml")
-        )
         outcomes.append(run(["--dir", str(directory), "render", stack, "--out", str(out)]))
     return outcomes

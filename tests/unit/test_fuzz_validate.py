@@ -23,7 +23,7 @@ VALUES = st.one_of(
     st.lists(st.text(max_size=4), max_size=3),
     st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
 )
-FEW = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FEW = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,7 @@ def test_hostile_yaml_in_the_event_bus_fails_cleanly(project: Path, snippet: byt
 
 
 @given(FILES, st.data(), st.sampled_from(("set", "set", "delete", "rename", "wrap", "append")), VALUES)
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_an_example_stack_with_a_value_key_or_type_changed_fails_cleanly_or_renders(
     project: Path, name: str, data: st.DataObject, how: str, value: Any
 ) -> None:
