@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dsxbus import certs, fleet, operate, render, threatmodel
+from dsxbus import certs, fleet, operate, render, stackfile, threatmodel
 from dsxbus.cliargs import project_dir_option
 from dsxbus.errors import DsxBusError, nothing_changed
 from dsxbus.local import cli as local_cli
@@ -15,15 +15,26 @@ from dsxbus.local import cli as local_cli
 
 def _validate(args: argparse.Namespace) -> int:
     stacks = fleet.load(args.dir, args.stacks)
-    found = fleet.problems(stacks)
+    unchecked = set(stackfile.stack_names(args.dir)) - set(stacks) if args.stacks else set()
+    found = fleet.problems(stacks, unchecked)
     for problem in found:
-        print(f"{'warning' if problem.warning else 'error'}: {problem}", file=sys.stderr)
-    errors = [p for p in found if not p.warning]
+        _say(problem.level, str(problem))
+    errors = [p for p in found if p.level == "error"]
     if errors:
-        print(nothing_changed(len(errors)), file=sys.stderr)
+        print(_printable(nothing_changed(len(errors))), file=sys.stderr)
         return 1
-    print(f"ok: {', '.join(stacks)} ({len(found)} warning(s))")
+    warnings = [p for p in found if p.level == "warning"]
+    print(_printable(f"ok: {', '.join(stacks)} ({len(warnings)} warning(s))"))
     return 0
+
+
+def _say(level: str, text: str) -> None:
+    print(f"{level}: {_printable(text)}", file=sys.stderr)
+
+
+def _printable(text: str) -> str:
+    # One message, one line, and nothing from a stack file reaches the terminal as a control sequence.
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -40,12 +51,26 @@ def _render(args: argparse.Namespace) -> int:
         cpc_versions=resolved.cpc_versions,
         cert_root=str(cert_root.resolve()),
     )
-    out.mkdir(parents=True, exist_ok=True)
-    _write_throwaway_certificates(cert_root, resolved.bus.mtls.hostnames or ("nats-mtls",))
-    for name, text in render.texts(files, inline=True).items():
-        (out / name).write_text(text)
-        print(out / name)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_throwaway_certificates(cert_root, resolved.bus.mtls.hostnames or ("nats-mtls",))
+        for name, text in render.texts(files, inline=True).items():
+            (out / name).write_text(text)
+            print(out / name)
+    except OSError as exc:
+        raise DsxBusError(_cannot_write(out, exc)) from None
     return 0
+
+
+def _cannot_write(out: Path, exc: OSError) -> str:
+    where = f"--out {str(out)!r}"
+    if isinstance(exc, FileExistsError):
+        return f"{where}: {exc.filename!r} is a file, not a directory. Fix: name a directory (created if missing)"
+    if isinstance(exc, NotADirectoryError):
+        return f"{where}: a part of {exc.filename!r} is a file. Fix: name a directory (created if missing)"
+    if isinstance(exc, PermissionError):
+        return f"{where}: cannot write {exc.filename!r} (permission denied). Fix: name a directory you can write to"
+    return f"{where}: cannot write there ({exc.strerror or exc}). Fix: name a directory you can create and write to"
 
 
 def _threat_model(args: argparse.Namespace) -> int:
@@ -100,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except DsxBusError as exc:
         for line in exc.lines():
-            print(f"error: {line}", file=sys.stderr)
+            _say("error", line)
         return 1
     # Anything else is a dsx-bus bug: let it raise, traceback and all.
 

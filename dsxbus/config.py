@@ -4,11 +4,31 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, Strict, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from dsxbus import naming, versions
 from dsxbus.crosslayer import CrossLayer as CrossLayer
+from dsxbus.domains import (
+    AbsolutePath,
+    Bytes,
+    ChartVersion,
+    Count,
+    DnsLabel,
+    EnvName,
+    ImageReference,
+    LabelName,
+    LabelValue,
+    ObjectName,
+    Port,
+    PositiveBytes,
+    ReleaseName,
+    ServiceName,
+    Size,
+    StackReference,
+    StreamMaxAge,
+    WebUrl,
+)
 from dsxbus.model import GrantRisk
 from dsxbus.model import Model as _Model
 from dsxbus.model import Permissions as Permissions
@@ -38,9 +58,9 @@ def _reject_numbers(value: object, example: str) -> object:
 class CertificateIssuer(_Model):
     """A cert-manager issuer; dsx-bus creates the mTLS server Certificate from `mtls.hostnames`."""
 
-    name: str
+    name: ObjectName
     kind: Literal["Issuer", "ClusterIssuer"] = "ClusterIssuer"
-    group: str = "cert-manager.io"
+    group: ObjectName = "cert-manager.io"
 
 
 class Mtls(_Model):
@@ -68,7 +88,7 @@ class ExtraAccount(_Model):
 class Jwks(_Model):
     """OAuth2 token validation for the auth-callout; url, issuer and audience go together."""
 
-    url: str | None = None
+    url: WebUrl | None = None
     issuer: str | None = None
     audience: str | None = None
     signing_algorithms: tuple[SigningAlgorithm, ...] = ("RS256",)
@@ -142,12 +162,12 @@ class Auth(_Model):
 
 class Route(_Model):
     enabled: bool = True
-    name: str
+    name: ObjectName
     kind: Literal["TCPRoute", "TLSRoute"]
-    section_name: str
+    section_name: ObjectName
     """The Gateway listener name; it must exist on the Gateway."""
-    backend: str
-    port: Annotated[int, Field(ge=1, le=65535)]
+    backend: ServiceName
+    port: Port
 
 
 _ROUTE_DEFAULTS: dict[str, dict[str, object]] = {
@@ -210,8 +230,8 @@ class Gateway(_Model):
     """Gateway API routes that expose the bus outside the cluster."""
 
     enabled: bool = True
-    gateway_name: str = "shared-gateway"
-    gateway_namespace: str = "envoy-gateway-system"
+    gateway_name: ObjectName = "shared-gateway"
+    gateway_namespace: DnsLabel = "envoy-gateway-system"
     tcp_route_api_version: TcpRouteApiVersion = "gateway.networking.k8s.io/v1alpha2"
     """Gateway API 1.6 added TCPRoute gateway.networking.k8s.io/v1; match the installed CRDs."""
     tls_route_api_version: TlsRouteApiVersion = "gateway.networking.k8s.io/v1alpha2"
@@ -227,73 +247,73 @@ class MqttStreams(_Model):
     """`file`: the streams (and MQTT's consumers) live on the servers' file store, a PVC of nats.maxFileStore per
     server, and survive a restart: retained messages, persistent sessions and stored QoS 1 messages. `memory`
     (upstream's choice): a restarted server starts empty."""
-    replicas: Annotated[int, Field(ge=1, le=5)] = 3
-    max_bytes: Annotated[int, Field(ge=-1)] = 67108864
-    max_age: str = "3h"
-    per_cpc_max_bytes: Annotated[int, Field(ge=1)] = 8388608
-    """CSC only: the size of each CPC's two source streams there (what that CPC sources of msgs and rmsgs).
-    JetStream reserves every stream's maxBytes in the memory store, so the CSC needs
-    5 x maxBytes + 2 x CPCs x perCpcMaxBytes of nats.maxMemoryStore (nats.maxFileStore with `storage: file`)."""
+    replicas: Annotated[int, Strict(), Field(ge=1, le=5)] = 3
+    max_bytes: Bytes = 67108864
+    max_age: StreamMaxAge = "3h"
+    per_cpc_max_bytes: PositiveBytes = 8388608
+    """CSC only: the size of each of a CPC's four streams there (two it sources of msgs and rmsgs, two uplinks the CSC
+    sources of it: dsxbus.streams.STREAMS_PER_CPC). JetStream reserves every stream's maxBytes in its store, so the CSC
+    needs 5 x maxBytes + 4 x CPCs x perCpcMaxBytes of nats.maxMemoryStore (nats.maxFileStore with `storage: file`)."""
 
 
 class Nats(_Model):
-    replicas: Annotated[int, Field(ge=1, le=9)] = 3
-    max_memory_store: str = "2Gi"
-    max_file_store: str = "10Gi"
+    replicas: Annotated[int, Strict(), Field(ge=1, le=9)] = 3
+    max_memory_store: Size = "2Gi"
+    max_file_store: Size = "10Gi"
     """With mqttStreams.storage `file`: each server's JetStream file store, the size of its PVC (the nats chart's
     `config.jetstream.fileStore.pvc.size`). Unused with memory storage: then the servers have no file store."""
-    storage_class_name: str | None = None
+    storage_class_name: ObjectName | None = None
     """With mqttStreams.storage `file`: the PVCs' StorageClass (None: the cluster's default)."""
 
 
 class LeafTls(_Model):
     """TLS on the leaf connection; dsx-bus mounts the Secret into the nats pods (upstream leaves that to you)."""
 
-    secret_name: str
+    secret_name: ObjectName
     """A Secret with ca.crt and, for mutual TLS, tls.crt and tls.key."""
     verify: bool = False
     """Server side: require and verify client certificates from CPC leafs."""
     client_certificate: bool = True
     """Client side: present tls.crt/tls.key to the CSC."""
-    mount_path: str = "/etc/nats-leaf-tls"
+    mount_path: AbsolutePath = "/etc/nats-leaf-tls"
 
 
 class AuthCallout(_Model):
-    image: str
+    image: ImageReference
     """The auth-callout image; upstream publishes none, so it must be built and named here."""
-    replicas: Annotated[int, Field(ge=1)] | None = None
+    replicas: Count | None = None
     """Default: 2 where nats runs 3 or more servers, else 1 (dsxbus.sizing.auth_callout_replicas)."""
-    extra_envs: dict[str, str] = {}
+    extra_envs: dict[EnvName, str] = {}
 
 
 class Images(_Model):
-    nats: str = versions.default_image()
+    nats: ImageReference = versions.default_image()
     """The nats-server image of `nats` and `nats-mtls`; its tag must name a supported version."""
     accept_untested_nats_version: bool = False
     """Run an `images.nats` whose version dsx-bus is not tested on (the leaf permissions then take the
     shape that works on every version)."""
-    config_reloader: str = "natsio/nats-server-config-reloader:0.21.1"
-    nack: str = "natsio/jetstream-controller:0.22.2"
-    surveyor: str = "natsio/nats-surveyor:0.9.7"
+    config_reloader: ImageReference = "natsio/nats-server-config-reloader:0.21.1"
+    nack: ImageReference = "natsio/jetstream-controller:0.22.2"
+    surveyor: ImageReference = "natsio/nats-surveyor:0.9.7"
 
 
 class Charts(_Model):
-    repository: str = "https://nats-io.github.io/k8s/helm/charts/"
+    repository: WebUrl = "https://nats-io.github.io/k8s/helm/charts/"
     """Override for a mirror."""
-    nats: str = "2.12.6"
-    nack: str = "0.33.2"
-    surveyor: str = "0.20.7"
+    nats: ChartVersion = "2.12.6"
+    nack: ChartVersion = "0.33.2"
+    surveyor: ChartVersion = "0.20.7"
 
 
 class Alerts(_Model):
     enabled: bool = False
-    team: str = "dsx"
+    team: LabelValue = "dsx"
 
 
 class GrafanaDashboard(_Model):
     enabled: bool = False
-    labels: dict[str, str] = {"grafana_dashboard": "1"}
-    annotations: dict[str, str] = {}
+    labels: dict[LabelName, LabelValue] = {"grafana_dashboard": "1"}
+    annotations: dict[LabelName, str] = {}
 
 
 class Monitoring(_Model):
@@ -331,17 +351,17 @@ class EventBus(_Model):
     cluster_type: ClusterType
     cluster_id: str | None = None
     """CPC only: names the CPC in prefixed subjects (`cpc.<clusterId>.>`) and in key names."""
-    cpcs: dict[str, str] = {}
+    cpcs: dict[str, StackReference] = {}
     """CSC only: CPC id -> the CPC's stack reference (`organization/dsx-bus/cpc-a`)."""
     leaf_endpoint: str | None = None
     """CSC only: the leaf URL CPCs dial (`nats://leaf.csc.example.com:7422`), exported to them."""
-    csc_stack: str | None = None
+    csc_stack: StackReference | None = None
     """CPC only: the CSC's stack reference, where the leaf endpoint and fleet defaults come from."""
     csc_endpoint: str | None = None
     """CPC only: dial this leaf URL instead of the one the CSC stack exports."""
-    namespace: str = "dsx"
+    namespace: DnsLabel = "dsx"
     create_namespace: bool = True
-    release_name: str = "dsx"
+    release_name: ReleaseName = "dsx"
     """Prefix of the objects upstream names after the Helm release (`<release>-auth-callout`)."""
     cross_layer: CrossLayer | None = None
     """On the CSC: fleet defaults every CPC inherits. On a CPC: its own lists (override)."""

@@ -157,7 +157,7 @@ _ENV_REFERENCE = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
 
 def env_reference(value: str) -> str | None:
     """`${NKEY_LEAF_CPC_a_PUBKEY}` -> `NKEY_LEAF_CPC_a_PUBKEY`: the env var the auth-callout expands a field from."""
-    match = _ENV_REFERENCE.match(value)
+    match = _ENV_REFERENCE.fullmatch(value)
     return match.group(1) if match else None
 
 

@@ -18,6 +18,14 @@ class Problem:
     fix: str
     warning: bool = False
     """Warnings are reported but never stop a deployment."""
+    note: bool = False
+    """What was not checked, and why (`dsx-bus validate` on some of the stacks); a note is also a warning, so every
+    filter that keeps errors drops it, but it is shown as `note:` and never counted as a warning."""
+
+    @property
+    def level(self) -> str:
+        """How the CLI prefixes it: `error`, `warning` or `note`."""
+        return "note" if self.note else "warning" if self.warning else "error"
 
     def __str__(self) -> str:
         return f"{self.key} = {_show(self.value)}: {self.fix}"
@@ -33,8 +41,14 @@ def key_path(*parts: str | int, root: str = CONFIG_KEY) -> str:
     """Join config path parts the way a stack file reads: `root.a.b[0].c`."""
     text = root
     for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if _plain_key(part) else f"[{part!r}]"
     return text
+
+
+def _plain_key(part: str) -> bool:
+    # A key with white space, control characters or nothing at all is shown quoted, so that `a\n` can be told
+    # from `a` and no stack file can put a line break (or a terminal escape) into an error line.
+    return part != "" and part.isprintable() and not any(char.isspace() for char in part)
 
 
 def nothing_changed(problems: int | str, where: str = "") -> str:

@@ -3,7 +3,7 @@ and local runner, which `resolve` among stack files what stack references would 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,12 +82,12 @@ def load(project_dir: Path, names: Iterable[str] | None = None) -> dict[str, sta
     return stacks
 
 
-def problems(stacks: Mapping[str, stackfile.Stack]) -> list[Problem]:
-    """Cross-stack problems and every file's warnings."""
+def problems(stacks: Mapping[str, stackfile.Stack], unchecked: Collection[str] = ()) -> list[Problem]:
+    """Cross-stack problems and every file's warnings; `unchecked` stacks exist but were not loaded (notes)."""
     found = [
         Problem(f"{name}: {p.key}", p.value, p.fix, p.warning) for name, stack in stacks.items() for p in stack.warnings
     ]
-    return found + checks.fleet_problems({name: s.bus for name, s in stacks.items()})
+    return found + checks.fleet_problems({name: s.bus for name, s in stacks.items()}, unchecked=unchecked)
 
 
 def csc_stack(stacks: Mapping[str, stackfile.Stack]) -> stackfile.Stack | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
+
+from dsxbus.domains import Count, Nanoseconds
 
 
 class Model(BaseModel):
@@ -30,8 +32,8 @@ class SubjectRule(Model):
 
 
 class ResponsePermission(Model):
-    max: Annotated[int, Field(ge=1)]
-    ttl: Annotated[int, Field(ge=0)] = 0
+    max: Count
+    ttl: Nanoseconds = 0
     """Nanoseconds, as the auth-callout's permissions.json expects."""
 
 

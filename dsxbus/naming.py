@@ -295,7 +295,7 @@ _LEAF_SECRET = re.compile(r"^nats-leaf-(?:(?P<account>[a-z0-9-]+?)-)?cpc-(?P<clu
 def leaf_entry_name(name: str) -> LeafEntryName | None:
     """`leaf-cpc-a` -> (a, None); `leaf-launchlayer-cpc-a` -> (a, launchlayer); `leaf-cpc-a-next` -> (a, None,
     next); anything else -> None."""
-    match = _LEAF_PERMISSION.match(name)
+    match = _LEAF_PERMISSION.fullmatch(name)
     if match is None:
         return None
     return LeafEntryName(match.group("cluster_id"), match.group("account"), match.group("next") is not None)
@@ -303,7 +303,7 @@ def leaf_entry_name(name: str) -> LeafEntryName | None:
 
 def leaf_secret_name(name: str) -> LeafEntryName | None:
     """`nats-leaf-cpc-a` -> (a, None): whose leaf public key a CSC Secret holds."""
-    match = _LEAF_SECRET.match(name)
+    match = _LEAF_SECRET.fullmatch(name)
     return None if match is None else LeafEntryName(match.group("cluster_id"), match.group("account"))
 
 

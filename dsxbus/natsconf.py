@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Union
 
-from dsxbus import naming
+from dsxbus import domains, naming
 from dsxbus.config import EventBus, LeafTls, Permissions, SubjectRule
 from dsxbus.topology import Account, CalloutBlock, Cluster, Export, Import, Key, LeafRemote, User, Var
 
@@ -16,19 +16,11 @@ Value = Union[str, int, bool, Var, "Tree", list["Value"]]
 Tree = dict[str, Value]
 
 MAX_PAYLOAD = 4 * 1024 * 1024
-_SIZE = re.compile(r"^(\d+)\s*([KMGT]i?)?[Bb]?$")
-_UNITS = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 
 
 def size_in_bytes(size: str | int) -> int:
     """`2Gi` -> 2147483648. Rendered as plain integers so no unit syntax can be misread."""
-    if isinstance(size, int):
-        return size
-    match = _SIZE.match(size.strip())
-    if match is None:
-        raise ValueError(f"{size!r} is not a size like 2Gi, 512Mi or 1073741824")
-    number, unit = match.groups()
-    return int(number) * (_UNITS[unit] if unit else 1)
+    return domains.size_in_bytes(size)
 
 
 @dataclass(frozen=True)
@@ -315,7 +307,7 @@ def _render_value(value: Value, variables: Mapping[str, str] | None, depth: int)
         return "{}"
     lines = []
     for key, item in value.items():
-        shown = key if _BARE_KEY.match(key) else json.dumps(key)
+        shown = key if _BARE_KEY.fullmatch(key) else json.dumps(key)
         lines.append(f"{pad}{shown}: {_render_value(item, variables, depth + 1)}")
     return "{\n" + "\n".join(lines) + "\n" + "  " * depth + "}"
 

@@ -52,6 +52,11 @@ def problem(pattern: str) -> str | None:
     return None
 
 
+def search(pattern: str, text: str) -> bool:
+    """Go's MatchString for a pattern problem() accepts. Python's re refuses some RE2 it accepts (`$*`): translated."""
+    return re.search(_Translator(pattern).run(), text) is not None
+
+
 def unanchored(pattern: str) -> bool:
     """True when Go's MatchString can match inside a longer string: a top-level branch lacks a leading ^ or trailing $.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,14 +18,50 @@ from dsxbus.errors import CONFIG_KEY, ConfigError, Problem, key_path
 PROJECT = "dsx-bus"
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys; a repeated CPC id must be an error, not a silent drop."""
+MAX_FILE_BYTES = 1 << 20
+"""A stack file is a few KB (a CSC listing 1,000 CPCs is ~40 KB); a bigger one is not a stack file."""
+MAX_DEPTH = 50
+"""Nesting levels in one document; the deepest real key (a Sveltos template's data) is at 10."""
+MAX_NODES = 200_000
+"""YAML nodes once every alias is expanded. A 624-byte alias bomb expands to billions: refused before it is built."""
+
+_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
 
 
-def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+class _StackFileLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a repeated key (PyYAML keeps the last of two), a key that is a list or mapping,
+    and documents nested deeper than MAX_DEPTH (PyYAML recurses per level: 1,000 levels end in RecursionError)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nested deeper than {MAX_DEPTH} levels; no stack setting is",
+                    self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _mapping(loader: _StackFileLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: set[object] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, Hashable) or isinstance(key, list | dict):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key is a list or mapping; keys are names or ids", key_node.start_mark
+            )
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"the key {key!r} appears twice in one mapping; keep one", key_node.start_mark
@@ -34,7 +70,90 @@ def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = Fals
     return loader.construct_mapping(node, deep=deep)
 
 
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+_StackFileLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """Nodes in the document with every alias expanded, counted over the node graph (aliases share nodes), so a
+    bomb is measured without being built. Raises ValueError past MAX_NODES or for an alias inside its own anchor."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    # Iterative post-order walk: a deep graph must not recurse either.
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if not done:
+            if id(node) in open_nodes:
+                raise ValueError("not valid YAML here: an alias (*name) refers to a node that contains it, a loop")
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            for child in children:
+                if id(child) in open_nodes:
+                    raise ValueError("not valid YAML here: an alias (*name) refers to a node that contains it, a loop")
+                stack.append((child, False))
+            continue
+        open_nodes.discard(id(node))
+        size = 1 + sum(sizes[id(child)] for child in children)
+        if size > MAX_NODES:
+            raise ValueError(
+                f"not valid YAML here: its aliases (*name) expand to more than {MAX_NODES:,} values; write them out"
+            )
+        sizes[id(node)] = size
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def read_yaml(text: str) -> object:
+    """One YAML document as plain Python values; ValueError, in one line, for anything a stack file cannot be."""
+    try:
+        loader = _StackFileLoader(text)  # the reader checks every character at once: a NUL fails here
+    except yaml.YAMLError as exc:
+        raise ValueError(f"not valid YAML: {' '.join(str(exc).split())}") from None
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node)
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        raise ValueError(f"not valid YAML: {_one_line(exc)}") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"not valid YAML: {' '.join(str(exc).split())}") from None
+    finally:
+        loader.dispose()
+
+
+def _one_line(exc: yaml.MarkedYAMLError) -> str:
+    mark = exc.problem_mark or exc.context_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    what = "; ".join(" ".join(str(part).split()) for part in (exc.context, exc.problem) if part)
+    return f"{where}{what}"
+
+
+def decode(data: bytes) -> str:
+    """Stack files are UTF-8 (as Pulumi writes them); anything else is named, with where it stops being UTF-8."""
+    for bom, encoding in _BOMS.items():
+        if data.startswith(bom):
+            raise ValueError(
+                f"not UTF-8: it is {encoding} (it starts with a {encoding} byte-order mark); save it as UTF-8"
+            )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ValueError(
+            f"not UTF-8: byte {data[exc.start]:#04x} at offset {exc.start} (line {line}); save it as UTF-8"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -59,13 +178,11 @@ def stack_names(project_dir: Path) -> list[str]:
 def load_stack(project_dir: Path, stack: str) -> Stack:
     path = stack_file(project_dir, stack)
     try:
-        text = path.read_text()
+        document = read_yaml(decode(_read_bytes(path)))
     except OSError as exc:
         raise ConfigError([Problem(str(path), None, f"cannot read the stack file ({exc.strerror})")], stack) from None
-    try:
-        document = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as exc:
-        raise ConfigError([Problem(str(path), None, f"not valid YAML: {exc}")], path.name) from None
+    except ValueError as exc:
+        raise ConfigError([Problem(str(path), None, f"{exc}")], path.name) from None
     config = (document or {}).get("config") if isinstance(document, dict) else None
     if not isinstance(config, dict) or CONFIG_KEY not in config:
         raise ConfigError(
@@ -77,11 +194,21 @@ def load_stack(project_dir: Path, stack: str) -> Stack:
     return Stack(stack, bus, warnings, context if isinstance(context, str) else None)
 
 
+def _read_bytes(path: Path) -> bytes:
+    if path.exists() and not path.is_file():  # a FIFO would block the read forever, a directory fails it
+        raise ValueError("not a regular file")
+    with path.open("rb") as file:
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"larger than {MAX_FILE_BYTES // 1024} KiB: a stack file is a few KB")
+    return data
+
+
 def parse(raw: object, source: str = "") -> tuple[EventBus, tuple[Problem, ...]]:
     """Validate one `dsx-bus:eventBus` value; raise ConfigError listing every problem."""
     if isinstance(raw, str):  # `pulumi config set` without --path stores JSON text
-        with contextlib.suppress(yaml.YAMLError):
-            raw = yaml.safe_load(raw)
+        with contextlib.suppress(ValueError):
+            raw = read_yaml(raw)
     if not isinstance(raw, Mapping):
         raise ConfigError([Problem(CONFIG_KEY, raw, "must be a mapping of event bus settings")], source)
     try:

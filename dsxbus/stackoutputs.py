@@ -18,8 +18,8 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from dsxbus import naming, nkeys, versions
-from dsxbus.checks.roles import LEAF_SCHEMES, is_leaf_url
 from dsxbus.config import ClusterType, CrossLayer, FleetDefaults
+from dsxbus.domains import LEAF_SCHEMES, leaf_url_problem
 from dsxbus.errors import ConfigError, Problem, key_path
 
 CLUSTER_TYPE = "clusterType"
@@ -109,7 +109,7 @@ def read_csc(stack: str, target: str, exported: Mapping[str, object]) -> CscOutp
     if problems:
         raise StackOutputError(problems, f"Pulumi.{stack}.yaml")  # not a CSC stack: the rest would only repeat it
     endpoint = exported.get(LEAF_ENDPOINT)
-    if endpoint is not None and not (isinstance(endpoint, str) and is_leaf_url(endpoint)):
+    if endpoint is not None and not (isinstance(endpoint, str) and leaf_url_problem(endpoint) is None):
         problems.append(
             ref.problem(
                 LEAF_ENDPOINT,

@@ -23,7 +23,7 @@ def problems(bus: EventBus) -> list[Problem]:
 
 
 def _name_problem(name: str) -> str | None:
-    if not re.match(naming.ACCOUNT_NAME_PATTERN, name):
+    if not re.fullmatch(naming.ACCOUNT_NAME_PATTERN, name):
         return "account names start with a letter and use letters and digits only"
     if name.upper() in naming.RESERVED_ACCOUNTS:
         return f"{', '.join(sorted(naming.RESERVED_ACCOUNTS))} are built-in accounts; choose another name"

@@ -33,6 +33,15 @@ def _entry_problems(bus: EventBus) -> list[Problem]:
                     f"{', '.join(known)} (extra accounts must be listed in extraAccounts)",
                 )
             )
+        elif isinstance(entry, NoAuth) and entry.account == naming.SYS:
+            found.append(
+                Problem(
+                    key_path(*path, "account"),
+                    entry.account,
+                    "anonymous clients would land in the system account: $SYS. subjects report and control every "
+                    "server. Put noauth in the cluster's own account or an extra account",
+                )
+            )
         found += _subject_problems(path, entry.permissions)
     return found
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from dsxbus import topology, versions
 from dsxbus.checks import auth, crosslayer, grants, sveltos
@@ -22,19 +22,49 @@ def effective_problems(cpc: EventBus, fleet: FleetDefaults) -> list[Problem]:
     return found + auth.oauth2_problems(effective, inherited=cpc.auth.jwks is None)
 
 
-def fleet_problems(stacks: Mapping[str, EventBus], project: str = "dsx-bus") -> list[Problem]:
-    """Consistency among stack files: one CSC; every CPC it lists exists, is that CPC, and points back."""
+def fleet_problems(
+    stacks: Mapping[str, EventBus], project: str = "dsx-bus", unchecked: Collection[str] = ()
+) -> list[Problem]:
+    """Consistency among stack files: one CSC; every CPC it lists exists, is that CPC, and points back.
+
+    `unchecked`: stacks that exist but are not among `stacks` (`dsx-bus validate csc`): checks that need one of them
+    are skipped with a note instead of failing as if its file were missing.
+    """
     cscs = [name for name, bus in stacks.items() if bus.cluster_type == "csc"]
     found = _one_csc_problems(cscs)
     found += _unique_id_problems(stacks)
+    if not cscs:
+        found += _csc_unchecked_notes(stacks, unchecked)
     for csc_name in cscs:
         csc = stacks[csc_name]
         for cluster_id, reference in csc.cpcs.items():
+            if stack_name(reference) in unchecked and stack_name(reference) not in stacks:
+                found.append(_unchecked_note(f"{csc_name}: {key_path('cpcs', cluster_id)}", reference))
+                continue
             found += _listed_cpc_problems(csc_name, csc, cluster_id, reference, stacks)
         found += _unprefixed_leak_problems(csc, stacks)
         found += _fleet_grant_problems(csc_name, csc, stacks)
         found += _unlisted_cpc_problems(csc_name, csc, stacks, project)
     return found
+
+
+def _unchecked_note(key: str, reference: str) -> Problem:
+    return Problem(
+        key,
+        reference,
+        f"{stack_name(reference)} not among the stacks checked: cross-stack checks with it skipped",
+        warning=True,
+        note=True,
+    )
+
+
+def _csc_unchecked_notes(stacks: Mapping[str, EventBus], unchecked: Collection[str]) -> list[Problem]:
+    """CPCs checked without their CSC: what depends on its fleet defaults is not checked."""
+    return [
+        _unchecked_note(f"{name}: {key_path('cscStack')}", bus.csc_stack)
+        for name, bus in stacks.items()
+        if bus.cluster_type == "cpc" and bus.csc_stack is not None and stack_name(bus.csc_stack) in unchecked
+    ]
 
 
 def _one_csc_problems(cscs: list[str]) -> list[Problem]:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 
-from dsxbus import hostnames
+from dsxbus import domains, hostnames
 from dsxbus.config import EventBus, Mtls
 from dsxbus.errors import Problem, key_path
-
-_DNS_NAME = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 
 
 def problems(bus: EventBus) -> list[Problem]:
@@ -38,7 +35,7 @@ def _hostname_problems(names: Sequence[str]) -> list[Problem]:
                     "and use that name here and in the clients' URL",
                 )
             )
-        elif not _DNS_NAME.match(host):
+        elif not domains.is_dns_name(host):
             found.append(Problem(key, host, "not a DNS name (lower-case labels, optional leading '*.')"))
     return found
 
@@ -80,10 +77,10 @@ def _san_problems(mtls: Mtls) -> list[Problem]:
 
 
 def _client_url_problems(key: str, url: str, routes: Iterable[str], sans: Iterable[str] | None) -> list[Problem]:
-    try:
-        host = hostnames.host_of_url(url)
-    except ValueError:
-        return [Problem(key, url, "write a broker URL with a host, e.g. ssl://mqtt.example.com:8883")]
+    why = domains.url_problem(url, None, "ssl://mqtt.example.com:8883", port_required=False)
+    if why is not None:
+        return [Problem(key, url, why)]
+    host = hostnames.host_of_url(url)
     routes = tuple(routes)
     if routes and not hostnames.sends_sni(host):
         return [

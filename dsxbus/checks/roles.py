@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from urllib.parse import urlsplit
 
-from dsxbus import naming
+from dsxbus import domains, naming
 from dsxbus.config import EventBus
 from dsxbus.errors import Problem, key_path
-
-LEAF_SCHEMES = ("nats", "tls", "ws", "wss")
-_URL_TEXT = re.compile(r"[!-~]+")  # printable ASCII: no whitespace or control character to break a config line
-_HOST = re.compile(r"[a-z0-9.:_-]+")  # a DNS name, IPv4 or (unbracketed by urlsplit) IPv6 address
 
 
 def problems(bus: EventBus) -> list[Problem]:
@@ -55,7 +50,7 @@ def _csc_problems(bus: EventBus) -> list[Problem]:
 def _cluster_id_problems(cluster_id: str | None) -> list[Problem]:
     if cluster_id is None:
         return [Problem(key_path("clusterId"), None, 'required on a CPC: set it, e.g. clusterId: "a"')]
-    if not re.match(naming.CLUSTER_ID_PATTERN, cluster_id):
+    if not re.fullmatch(naming.CLUSTER_ID_PATTERN, cluster_id):
         return [
             Problem(
                 key_path("clusterId"),
@@ -100,7 +95,7 @@ def _cpc_id_problems(cpcs: dict[str, str]) -> list[Problem]:
     return [
         Problem(key_path("cpcs", cluster_id), cluster_id, "CPC ids use lower-case letters and digits only ([a-z0-9]+)")
         for cluster_id in cpcs
-        if not re.match(naming.CLUSTER_ID_PATTERN, cluster_id)
+        if not re.fullmatch(naming.CLUSTER_ID_PATTERN, cluster_id)
     ]
 
 
@@ -115,38 +110,9 @@ def _shared_stack_problems(cpcs: dict[str, str]) -> list[Problem]:
     ]
 
 
-def is_leaf_url(url: str) -> bool:
-    """`nats://leaf.csc.example.com:7422`: a leaf scheme, a host and a port 1-65535, nothing unprintable."""
-    if not _URL_TEXT.fullmatch(url):
-        return False  # urlsplit drops tabs and newlines before parsing: check the text as it will be written
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        return False
-    return (
-        parts.scheme in LEAF_SCHEMES
-        and parts.hostname is not None
-        and _HOST.fullmatch(parts.hostname) is not None
-        and port is not None
-        and port > 0
-        and parts.path in ("", "/")
-        and not parts.query
-        and not parts.fragment
-    )
-
-
 def _url_problems(key: str, url: str) -> list[Problem]:
-    if not is_leaf_url(url):
-        return [
-            Problem(
-                key_path(key),
-                url,
-                f"write a leaf URL with scheme ({', '.join(LEAF_SCHEMES)}), host and port, "
-                "e.g. nats://leaf.csc.example.com:7422",
-            )
-        ]
-    return []
+    why = domains.leaf_url_problem(url)
+    return [] if why is None else [Problem(key_path(key), url, why)]
 
 
 def _plain(value: object) -> object:

@@ -34,10 +34,7 @@ def _store_problems(bus: EventBus) -> list[Problem]:
     field, size = ("maxFileStore", bus.nats.max_file_store)
     if settings.storage == "memory":
         field, size = ("maxMemoryStore", bus.nats.max_memory_store)
-    try:
-        store = natsconf.size_in_bytes(size)
-    except ValueError:
-        return []  # not a size: the chart and nats-server refuse it on their own (issue: typed sizes)
+    store = natsconf.size_in_bytes(size)  # a Size: parsed and bounded when the config was read
     main = 5 * settings.max_bytes if settings.max_bytes > 0 else 0
     per_cpc = (
         streams.STREAMS_PER_CPC * len(bus.cpc_ids) * settings.per_cpc_max_bytes if bus.cluster_type == "csc" else 0

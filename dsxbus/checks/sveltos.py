@@ -148,7 +148,7 @@ def _event_rules_problems(block: Sveltos) -> list[Problem]:
 
 def _rule_problems(path: _Path, rule: EventRule, subscriptions: Sequence[str]) -> list[Problem]:
     found: list[Problem] = []
-    if not _K8S_NAME.match(rule.name):
+    if not _K8S_NAME.fullmatch(rule.name):
         found.append(
             Problem(key_path(*path, "name"), rule.name, "not a Kubernetes name (lower-case letters, digits, '-', '.')")
         )
@@ -158,7 +158,7 @@ def _rule_problems(path: _Path, rule: EventRule, subscriptions: Sequence[str]) -
     found += [
         Problem(key_path(*path, "templates", name), name, "ConfigMap name and namespace must be Kubernetes names")
         for name, template in rule.templates.items()
-        if not _K8S_NAME.match(name) or not _K8S_NAME.match(template.namespace)
+        if not _K8S_NAME.fullmatch(name) or not _K8S_NAME.fullmatch(template.namespace)
     ]
     return found
 
@@ -207,7 +207,12 @@ def _pattern_problems(path: _Path, criteria: MatchCriteria) -> list[Problem]:
 
 def _subscription_match_problems(path: _Path, criteria: MatchCriteria, subscriptions: Sequence[str]) -> list[Problem]:
     subject = criteria.patterns().get("subject")
-    if subject and not re2.problem(subject) and subscriptions and not any(re.search(subject, s) for s in subscriptions):
+    if (
+        subject
+        and not re2.problem(subject)
+        and subscriptions
+        and not any(re2.search(subject, s) for s in subscriptions)
+    ):
         return [
             Problem(
                 key_path(*path, "subject"),

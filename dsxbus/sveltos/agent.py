@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
+from dsxbus import re2
 from dsxbus.model import Permissions, SubjectRule
 from dsxbus.sveltos.config import Sveltos
 
@@ -225,7 +225,7 @@ def matching_rules(block: Sveltos, subscription: str, event: dict[str, Any]) -> 
         rule.name
         for rule in block.event_rules
         if any(
-            all(re.search(pattern, values[field]) for field, pattern in criteria.patterns().items())
+            all(re2.search(pattern, values[field]) for field, pattern in criteria.patterns().items())
             for criteria in rule.match
         )
     ]

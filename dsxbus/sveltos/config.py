@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from dsxbus.domains import StreamMaxAge
 from dsxbus.model import Model
 
 
@@ -38,7 +39,7 @@ class JetStreamTransport(Model):
     storage: Literal["memory", "file"] = "memory"
     """The bus's servers have no file store (max_file_store 0, as upstream): memory is what works."""
     replicas: int = Field(default=1, ge=1, le=5)
-    max_age: str = "24h"
+    max_age: StreamMaxAge = "24h"
 
 
 class LabelSelectorRequirement(Model):

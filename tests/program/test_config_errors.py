@@ -65,3 +65,16 @@ def test_render_to_directory_mode_needs_no_cluster_context() -> None:
     (provider,) = run.registered("pulumi:providers:kubernetes")
     assert provider.inputs["renderYamlToDirectory"] == "rendered/csc"
     assert "context" not in provider.inputs
+
+
+def test_values_outside_their_domain_are_clean_error_lines() -> None:
+    bus = harness.stack_config("csc")["dsx-bus:eventBus"]
+    bus["namespace"] = "Not A DNS Label"
+    bus["nats"] = {"maxMemoryStore": "lots"}
+    bus["mqttStreams"] = {"maxAge": "banana"}
+    bus["leafEndpoint"] = "nats://[x:7422"
+    errors = _bad(harness.run("csc", event_bus=bus))
+    assert [e.split(" = ")[0] for e in errors] == [
+        f"Pulumi.csc.yaml: dsx-bus:eventBus.{key}"
+        for key in ("namespace", "mqttStreams.maxAge", "nats.maxMemoryStore", "leafEndpoint")
+    ], errors

@@ -56,7 +56,7 @@ def test_a_csc_endpoint_with_port_0_or_a_line_break_is_refused() -> None:
         problem = only_error(cpc(cscEndpoint=url))
         assert problem.key == f"{KEY}.cscEndpoint"
         assert problem.value == url
-        assert "host and port" in problem.fix
+        assert "nats://leaf.csc.example.com:7422" in problem.fix
 
 
 def test_a_leaf_key_generation_on_the_csc_is_refused() -> None:

@@ -236,3 +236,9 @@ def test_an_identity_dsx_bus_cannot_issue_as_a_common_name_is_refused() -> None:
     found = _problems(cpc_with_sveltos(sveltos_block(identity="sveltos@dsx.example.com")))
 
     assert len(found) == 1 and found[0].startswith("dsx-bus:eventBus.sveltos.identity = 'sveltos@dsx.example.com':")
+
+
+def test_a_subject_pattern_go_accepts_but_python_refuses_is_matched_as_go_would() -> None:
+    rule = sveltos_block()["eventRules"][0]
+    rule["match"][0]["subject"] = "^command\\.user\\.>$*"  # RE2 repeats an anchor; Python's re: 'nothing to repeat'
+    assert not [p for p in checks.problems(cpc_with_sveltos(sveltos_block(eventRules=[rule]))) if not p.warning]

@@ -152,7 +152,9 @@ def test_leaf_entry_and_secret_names_read_back_what_naming_writes(cluster_id: st
     assert naming.leaf_secret_name(naming.leaf_pubkey_secret(cluster_id, account)) == expected
 
 
-@pytest.mark.parametrize("name", ["nack-controller", "mtls-leaf", "leaf-cpc-", "nats-leaf-csc"])
+@pytest.mark.parametrize(
+    "name", ["nack-controller", "mtls-leaf", "leaf-cpc-", "nats-leaf-csc", "leaf-cpc-a\n", "nats-leaf-cpc-a\n"]
+)
 def test_other_names_are_not_leaf_entries(name: str) -> None:
     assert naming.leaf_entry_name(name) is None
     assert naming.leaf_secret_name(name) is None

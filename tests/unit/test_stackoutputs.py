@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsxbus import naming, nkeys, versions
-from dsxbus.checks.roles import is_leaf_url
 from dsxbus.config import CrossLayer, FleetDefaults
+from dsxbus.domains import leaf_url_problem
 from dsxbus.stackoutputs import CPC_OUTPUTS, CSC_OUTPUTS, StackOutputError, read_cpcs, read_csc
 
 CPC_A = "organization/dsx-bus/cpc-a"
@@ -230,7 +230,7 @@ def test_a_leaf_endpoint_that_is_no_leaf_url_is_refused(endpoint: object) -> Non
 
 @pytest.mark.parametrize("port", [1, 7422, 65535])
 def test_a_leaf_url_port_from_1_to_65535_is_accepted(port: int) -> None:
-    assert is_leaf_url(f"tls://leaf.csc.example.com:{port}")
+    assert leaf_url_problem(f"tls://leaf.csc.example.com:{port}") is None
 
 
 @pytest.mark.parametrize(
@@ -280,7 +280,7 @@ def test_any_csc_outputs_give_a_reading_or_the_clean_error(exported: dict[str, A
     except StackOutputError as exc:
         assert all(CSC in line for line in exc.lines()[:-1])
     else:
-        assert read.leaf_endpoint is None or is_leaf_url(read.leaf_endpoint)
+        assert read.leaf_endpoint is None or leaf_url_problem(read.leaf_endpoint) is None
 
 
 @settings(max_examples=60, deadline=None)
