@@ -47,7 +47,7 @@ def test_max_memory_store_must_be_a_size(size: object) -> None:
     assert problem.key == "dsx-bus:eventBus.nats.maxMemoryStore"
 
 
-@pytest.mark.parametrize("size", ["2Gi", "512Mi", "1G", 4294967296])
+@pytest.mark.parametrize("size", ["2Gi", "512Mi", "1G", 1073741824])
 def test_max_memory_store_takes_the_chart_units_and_plain_bytes(size: object) -> None:
     assert _valid(cpc(nats={"maxMemoryStore": size}))
 
