@@ -205,7 +205,7 @@ class LocalOutcome:
         return [index for index in range(self.sent) if index not in self.delivered]
 
 
-RESEND = 0.25
+RESEND = 0.05
 """An MQTT QoS 1 publish not yet seen by the subscriber after this long is sent again (a new PUBLISH)."""
 
 
