@@ -9,11 +9,13 @@ from pathlib import Path
 import nats
 import nats.errors
 import pytest
+import yaml
 from natstools import rogue_leaf_node
 from rotation_rig import rotate_local_under_load
 
 from dsxbus import cli, naming
 from dsxbus.local import runner, servers, state
+from dsxbus.local.servers import LocalError
 from dsxbus.local.state import Federation
 
 STACK = "cpc-a"
@@ -104,3 +106,23 @@ def test_local_rotate_refuses_the_csc_an_unknown_stack_and_a_missing_key_family(
     assert cli.main(["local", "rotate", "cpc-z", "--leaf", *run_dir]) == 1
     assert "'cpc-z' is not in the federation" in capsys.readouterr().err
     assert pair.run_dir.joinpath(state.KEYS).read_text() == before
+
+
+def test_local_rotate_refuses_stack_files_that_no_longer_render_the_running_configs(pair: Federation) -> None:
+    csc_file = pair.project / "Pulumi.csc.yaml"
+    document = yaml.safe_load(csc_file.read_text())
+    document["config"]["dsx-bus:eventBus"]["crossLayer"]["cpcExports"].append("status.>")
+    csc_file.write_text(yaml.safe_dump(document, sort_keys=False))
+    before = pair.run_dir.joinpath(state.KEYS).read_text()
+
+    with pytest.raises(LocalError, match="is not what the stack files render now"):
+        runner.rotate_leaf(pair.run_dir, STACK, say=lambda _: None)
+
+    assert pair.run_dir.joinpath(state.KEYS).read_text() == before
+
+
+def test_local_rotate_refuses_while_the_cpc_is_stopped_and_names_the_restart(pair: Federation) -> None:
+    servers.stop(pair.clusters[STACK].main)
+
+    with pytest.raises(LocalError, match=f"dsx-bus local restart {STACK}"):
+        runner.rotate_leaf(pair.run_dir, STACK, say=lambda _: None)
