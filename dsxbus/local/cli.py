@@ -1,4 +1,4 @@
-"""`dsx-bus local up|status|check|restart|down`: the local federation from the command line."""
+"""`dsx-bus local up|status|check|restart|rotate|down`: the local federation from the command line."""
 
 from __future__ import annotations
 
@@ -118,6 +118,21 @@ def _restart(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rotate(args: argparse.Namespace) -> int:
+    from dsxbus.local import runner  # nats-py is the optional `local` extra: import it only when used
+
+    if not args.leaf:
+        raise LocalError(
+            f"rotate {args.stack}: name the keys to rotate: --leaf (the CPC's leaf keys, admitted by the CSC). "
+            "The local federation has no auth-callout, so no authCallout keys to rotate (docs/operations.md)"
+        )
+    rotation = runner.rotate_leaf(_run_dir(args), args.stack, timeout=args.timeout)
+    for account, key in rotation.current.items():
+        print(f"{rotation.stack} {account} leaf: {rotation.retired[account]} -> {key}")
+    print(f"{rotation.stack} switched by {rotation.switched_by}; the CSC no longer admits the old key(s)")
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
     from dsxbus.local import check  # nats-py and paho: the optional `local` extra
 
@@ -193,6 +208,16 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     restart.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for every leaf (default 15)")
     common(restart)
     restart.set_defaults(run=_guarded(_restart))
+    rotate = sub.add_parser(
+        "rotate",
+        help="rotate a CPC's leaf keys in the window `pulumi up` uses: the CSC admits the next key, the CPC "
+        "switches to it, the CSC retires the old one",
+    )
+    rotate.add_argument("stack", help="the CPC stack whose keys to rotate (e.g. cpc-a)")
+    rotate.add_argument("--leaf", action="store_true", help="its leaf keys (every account's)")
+    rotate.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for its leafs (default 15)")
+    common(rotate)
+    rotate.set_defaults(run=_guarded(_rotate))
     check_cmd = sub.add_parser("check", help="run the cross-layer routing matrix against the running federation")
     common(check_cmd)
     check_cmd.set_defaults(run=_guarded(_check))

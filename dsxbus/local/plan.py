@@ -60,11 +60,14 @@ def static_users(
     resolved: Resolved,
     keys: ClusterKeys,
     cpc_keys: Mapping[str, ClusterKeys],
+    next_leaf: Mapping[str, Mapping[str, KeyPair]] | None = None,
 ) -> dict[str, tuple[User, ...]]:
     """The auth-callout's permissions.json, as static users of the main server.
 
-    `cpc_keys` (CSC only): CPC id -> that CPC's keys, for its leaf users. OAuth2 clients have no local
-    stand-in (no identity provider); mTLS identities live on the nats-mtls server (`mtls_users`).
+    `cpc_keys` (CSC only): CPC id -> that CPC's keys, for its leaf users. `next_leaf` (CSC only, during
+    `local rotate`): CPC id -> account -> the key that CPC switches to next, admitted with the grant of the key it
+    replaces (the local `leaf-cpc-<id>-next` entry, dsxbus.rotation.with_next_leaf_keys). OAuth2 clients have no
+    local stand-in (no identity provider); mTLS identities live on the nats-mtls server (`mtls_users`).
     """
     bus = resolved.bus
     users: dict[str, tuple[User, ...]] = {}
@@ -92,18 +95,14 @@ def static_users(
             cpc = cpc_keys.get(cluster_id)
             if cpc is None:
                 continue
-            _add(
-                users,
-                naming.CSC,
-                User(
-                    nkey=cpc.leaf[naming.CSC].public_key,
-                    permissions=topology.leaf_permissions(cluster_id, lists, resolved.cpc_versions.get(cluster_id)),
-                ),
-            )
+            grants = {naming.CSC: topology.leaf_permissions(cluster_id, lists, resolved.cpc_versions.get(cluster_id))}
             for account in bus.enabled_extra_accounts:
                 if account in cpc.leaf:
-                    grant = topology.extra_leaf_permissions(bus.extra_accounts[account].jetstream)
-                    _add(users, account, User(nkey=cpc.leaf[account].public_key, permissions=grant))
+                    grants[account] = topology.extra_leaf_permissions(bus.extra_accounts[account].jetstream)
+            upcoming = (next_leaf or {}).get(cluster_id, {})
+            for account, grant in grants.items():
+                for key in (cpc.leaf[account], *([upcoming[account]] if account in upcoming else [])):
+                    _add(users, account, User(nkey=key.public_key, permissions=grant))
     return users
 
 
@@ -136,10 +135,11 @@ def main_conf(
     csc_leaf_url: str | None,
     store_dir: str,
     ports: Mapping[str, int] | None = None,
+    next_leaf: Mapping[str, Mapping[str, KeyPair]] | None = None,
 ) -> str:
-    """The main server's nats.conf, seeds inline (the run dir is private)."""
+    """The main server's nats.conf, seeds inline (the run dir is private); `next_leaf` as in `static_users`."""
     bus = local_bus(resolved.bus)
-    users = static_users(replace(resolved, bus=bus, csc_endpoint=None), keys, cpc_keys)
+    users = static_users(replace(resolved, bus=bus, csc_endpoint=None), keys, cpc_keys, next_leaf)
     cluster = topology.cluster(bus, csc_endpoint=csc_leaf_url, auth=None, users=users)
     noauth = NOAUTH_USER if bus.auth.permissions.noauth is not None else None
     local = natsconf.with_store(settings(bus.cluster_name, store_dir, ports, noauth), bus, store_dir)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from dsxbus import certs, fleet, naming, permissions, streams, versions
+from dsxbus import certs, fleet, naming, nkeys, permissions, streams, versions
 from dsxbus.config import CrossLayer
 from dsxbus.errors import ConfigError
 from dsxbus.fleet import Resolved
@@ -20,6 +20,7 @@ from dsxbus.local import jetstream, plan, servers, state
 from dsxbus.local.plan import ClusterKeys
 from dsxbus.local.servers import LocalError, Server
 from dsxbus.local.state import Federation, LocalCluster, MtlsClient
+from dsxbus.nkeys import KeyPair
 from dsxbus.sveltos import manifests as sveltos_manifests
 
 MAIN_PORTS = ("client", "http", "leaf", "mqtt")
@@ -199,7 +200,13 @@ class _Setup:
             if item.bus.cluster_type == "cpc"
         }
 
-    def main_conf(self, name: str, csc_leaf_url: str | None, ports: Mapping[str, int] | None) -> str:
+    def main_conf(
+        self,
+        name: str,
+        csc_leaf_url: str | None,
+        ports: Mapping[str, int] | None,
+        next_leaf: Mapping[str, Mapping[str, KeyPair]] | None = None,
+    ) -> str:
         return plan.main_conf(
             self.resolved[name],
             self.keys[name],
@@ -207,6 +214,7 @@ class _Setup:
             csc_leaf_url=csc_leaf_url,
             store_dir=str(self.run_dir / name / "jetstream"),
             ports=ports,
+            next_leaf=next_leaf,
         )
 
 
@@ -341,14 +349,18 @@ def _create_uplinks(cluster: LocalCluster, item: Resolved, keys: ClusterKeys, sa
     jetstream.update_streams(cluster.main.url("client"), seed, sourcing, cluster.stack)
 
 
+def _leaf_remotes(cpc: LocalCluster, csc_extras: set[str]) -> int:
+    """One leaf per account the CPC federates: its CSC window and every extra account the CSC also has."""
+    return 1 + len([a for a in cpc.extra_accounts if a in csc_extras])
+
+
 def _expect_leafs(federation: Federation) -> None:
     csc = federation.csc
     csc_extras = set(csc.extra_accounts)
     mtls_leafs = 2  # the clients' account and SYS; no AUTHX leaf without an auth-callout
     csc_count = mtls_leafs if csc.mtls else 0
     for cpc in federation.cpcs:
-        # One leaf per account the CPC federates: its CSC window and every extra account the CSC also has.
-        remotes = 1 + len([a for a in cpc.extra_accounts if a in csc_extras])
+        remotes = _leaf_remotes(cpc, csc_extras)
         csc_count += remotes
         cpc.expected_leafs = {cpc.main.name: remotes + (mtls_leafs if cpc.mtls else 0)}
         if cpc.mtls:
@@ -511,3 +523,146 @@ def running_federation(
     finally:
         for server in reversed(federation.servers()):
             servers.stop(server)
+
+
+# ---- rotate ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeafRotation:
+    """What `local rotate STACK --leaf` did: the CPC's leaf public keys before and after, per account."""
+
+    stack: str
+    retired: dict[str, str]
+    current: dict[str, str]
+    switched_by: str
+    """`reload` where the version reloads leaf remotes (versions.leaf_remotes_reload), else `restart`."""
+
+
+def _setup_of(federation: Federation) -> _Setup:
+    """The `_Setup` that renders this federation's configs, refused if rendering no longer gives the configs its
+    servers run (stack files edited since `local up`): a rotation must change the keys and nothing else."""
+    resolved = _resolve(federation.project, list(federation.clusters), lambda _: None)
+    setup = _Setup(federation.run_dir, federation.project, resolved, federation.keys, None, None)
+    csc_leaf_url = federation.csc.main.url("leaf")
+    for name, cluster in federation.clusters.items():
+        url = None if cluster.role == "csc" else csc_leaf_url
+        if setup.main_conf(name, url, cluster.main.ports) != cluster.main.conf.read_text():
+            raise LocalError(
+                f"{cluster.main.conf} is not what the stack files render now (Pulumi.{name}.yaml or another stack "
+                "file changed since `dsx-bus local up`): a rotation changes keys only, so restart the federation "
+                "on the new stack files first (`dsx-bus local down`, `dsx-bus local up`)"
+            )
+    return setup
+
+
+def _rotatable(federation: Federation, stack: str) -> LocalCluster:
+    if stack not in federation.clusters:
+        raise LocalError(
+            f"rotate: stack {stack!r} is not in the federation in {federation.run_dir}: "
+            f"choose one of {', '.join(c.stack for c in federation.cpcs) or '(no CPC runs)'}"
+        )
+    cluster = federation.clusters[stack]
+    if cluster.role != "cpc":
+        raise LocalError(
+            f"rotate {stack} --leaf: {stack} is the CSC, which holds no leaf key (each CPC rotates its own): "
+            f"choose a CPC: {', '.join(c.stack for c in federation.cpcs) or '(no CPC runs)'}"
+        )
+    for owner in (federation.csc, cluster):
+        if not servers.is_running(owner.main):
+            raise LocalError(
+                f"rotate {stack} --leaf: {owner.main.name} (PID {owner.main.pid}) is not running: start it again "
+                f"with `dsx-bus local restart {owner.stack}`, then rotate"
+            )
+    return cluster
+
+
+def rotate_leaf(
+    run_dir: Path, stack: str, *, say: Say = _stderr, timeout: float = 15.0, admit_first: bool = True
+) -> LeafRotation:
+    """`local rotate STACK --leaf`: the leaf-key window of docs/operations.md on the running federation. The CSC
+    admits the CPC's next keys beside its current ones (config rewrite + reload: the local permissions.json);
+    the CPC switches to them (reload, or a restart on its own ports where the version cannot reload leaf
+    remotes) and keys.json records them; once its leafs are back, the CSC stops admitting the old keys (reload).
+    `admit_first=False` skips the admission: only to show what the window prevents (a test's control)."""
+    with state.locked(run_dir, f"rotate {stack} --leaf"):
+        federation = state.load(run_dir)
+        cpc = _rotatable(federation, stack)
+        csc = federation.csc
+        setup = _setup_of(federation)
+        old = federation.keys[stack]
+        upcoming = {account: nkeys.generate(nkeys.KeyKind.USER) for account in old.leaf}
+        if admit_first:
+            say(f"* {csc.stack}: admitting {stack}'s next leaf key(s) beside the current one(s)")
+            _apply(csc.main, lambda ports: setup.main_conf(csc.stack, None, ports, {cpc.id: upcoming}))
+        federation.keys[stack] = replace(old, leaf=upcoming)  # setup.keys is this dict: renders use the new keys
+        state.save(federation)  # keys.json first: a `local restart` from here on brings the CPC up on the new keys
+        switched_by = "reload" if versions.leaf_remotes_reload(federation.nats_version) else "restart"
+        say(f"* {stack}: switching its leafs to the new key(s) by {switched_by}")
+        before = _leaf_connections(csc, cpc)
+
+        def cpc_conf(ports: Mapping[str, int]) -> str:
+            return setup.main_conf(stack, csc.main.url("leaf"), ports)
+
+        if switched_by == "reload":
+            _apply(cpc.main, cpc_conf)
+        else:
+            state.write_private(cpc.main.conf, cpc_conf(cpc.main.ports))
+            servers.stop(cpc.main)
+            _revive(federation, stack, timeout, say)
+        _wait_for_new_leafs(federation, csc, cpc, before, timeout)
+        say(f"* {csc.stack}: retiring {stack}'s old leaf key(s)")
+        _apply(csc.main, lambda ports: setup.main_conf(csc.stack, None, ports))
+        return LeafRotation(
+            stack,
+            {a: k.public_key for a, k in old.leaf.items()},
+            {a: k.public_key for a, k in upcoming.items()},
+            switched_by,
+        )
+
+
+def _apply(server: Server, render: Callable[[Mapping[str, int]], str]) -> None:
+    """Write a running server's new config (rendered on its ports) and reload it. nats-server refuses a reload
+    that pins the HTTP port of a server started with `http: -1` (`config reload not supported for HTTPPort:
+    old=-1`, measured on 2.12.6; the other ports it records as chosen), which every server `local up` started
+    is: such a server reloads a config that leaves its HTTP port at -1, then the file gets the pinned port back
+    (for a restart on its own ports; the lock keeps other commands out in between)."""
+    state.write_private(server.conf, render(server.ports))
+    try:
+        servers.reload(server)
+    except servers.ReloadRefusedError as exc:
+        if "HTTPPort: old=-1" not in str(exc):
+            raise
+        state.write_private(server.conf, render({k: v for k, v in server.ports.items() if k != "http"}))
+        servers.reload(server)
+        state.write_private(server.conf, render(server.ports))
+
+
+def _leaf_connections(csc: LocalCluster, cpc: LocalCluster) -> set[int]:
+    """The CSC's leaf connection ids of the CPC's main server: a leaf that signed in again has a new one."""
+    leafz = servers.monitor(csc.main, "leafz") or {}
+    return {leaf["id"] for leaf in leafz.get("leafs") or [] if leaf.get("name") == cpc.main.name}
+
+
+def _wait_for_new_leafs(
+    federation: Federation, csc: LocalCluster, cpc: LocalCluster, before: set[int], timeout: float
+) -> None:
+    """Until every leaf of the CPC is a connection made after the switch (so signed in with the new key), and
+    every server has its leafs again."""
+    want = _leaf_remotes(cpc, set(csc.extra_accounts))
+
+    def probe() -> bool | None:
+        now = _leaf_connections(csc, cpc)
+        return True if len(now) >= want and not now & before else None
+
+    try:
+        servers.wait_for(probe, timeout, f"{cpc.stack}'s leafs on the new key")
+    except servers.WaitTimeoutError:
+        raise LocalError(
+            f"rotate {cpc.stack} --leaf: {csc.main.name} shows {len(_leaf_connections(csc, cpc) - before)} of {want} "
+            f"leaf connection(s) of {cpc.main.name} on the new key after {timeout:g} s; last problem in "
+            f"{cpc.main.name}'s log: {servers.problem_line(cpc.main)}. keys.json holds the new keys and the CSC admits "
+            "old and new ones: fix the cause, then `dsx-bus local restart` what stopped, or start afresh with "
+            "`dsx-bus local down` and `dsx-bus local up`"
+        ) from None
+    wait_for_leafs(federation, timeout, lambda _: None)

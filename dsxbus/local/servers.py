@@ -64,6 +64,7 @@ _PORT_LINES = {
 }
 _READY = "Server is ready"
 _PROBLEM = re.compile(r"\[(FTL|ERR)\].*")
+_REFUSED = re.compile(r"Failed to reload server configuration: .*")
 
 
 def wait_for(probe: Callable[[], T | None], timeout: float, what: str, interval: float = 0.02) -> T:
@@ -191,6 +192,33 @@ def stop(server: Server, grace: float = 5.0, sig: signal.Signals = signal.SIGTER
     with contextlib.suppress(ProcessLookupError):
         os.kill(server.pid, signal.SIGKILL)
     wait_for(lambda: True if not is_running(server) else None, 5, f"{server.name} (PID {server.pid}) to exit")
+
+
+class ReloadRefusedError(LocalError):
+    """nats-server logged that it cannot apply the new config (it keeps running on the old one)."""
+
+
+def reload(server: Server, timeout: float = 5.0) -> None:
+    """`nats-server --signal reload`: SIGHUP, then wait until the server has loaded its config file again (its
+    varz `config_load_time` moves on); ReloadRefusedError with its log line if it refuses the new config."""
+    before = (monitor(server, "varz") or {}).get("config_load_time")
+    offset = server.log.stat().st_size if server.log.exists() else 0
+    os.kill(server.pid, signal.SIGHUP)
+
+    def probe() -> bool | None:
+        with server.log.open("rb") as log:
+            log.seek(offset)
+            refused = _REFUSED.search(log.read().decode(errors="replace"))
+        if refused:
+            raise ReloadRefusedError(f"{server.name}: nats-server refused to reload {server.conf}: {refused[0]}")
+        loaded = (monitor(server, "varz") or {}).get("config_load_time")
+        return True if loaded is not None and loaded != before else None
+
+    try:
+        wait_for(probe, timeout, f"{server.name} to reload its config")
+    except WaitTimeoutError:
+        what = problem_line(server)
+        raise LocalError(f"{server.name}: no reload of {server.conf} after {timeout:g} s: {what}") from None
 
 
 def monitor(server: Server, endpoint: str, timeout: float = 2.0) -> dict[str, Any] | None:

@@ -3,26 +3,34 @@
 A hub (the CSC) admits a spoke's (a CPC's) current and pre-published next leaf key; a publisher on the spoke sends
 a bounded stream of messages, each retried until answered across the leaf (at least once, as MQTT QoS 1); while
 it runs the spoke switches to the next key (`up` the CPC: a reload where the version applies changed leaf remotes,
-else a restart) and then the hub stops admitting the old one (`up` the CSC: a reload). Used by
-tests/nats/test_leaf_key_rotation_on_server.py and benchmarks/leaf_key_rotation.py.
+else a restart) and then the hub stops admitting the old one (`up` the CSC: a reload). Then the same on the
+dsx-bus local federation, through `runner.rotate_leaf` (`dsx-bus local rotate STACK --leaf`). Used by
+tests/nats/test_leaf_key_rotation_on_server.py, tests/nats/local/test_local_rotation.py and
+benchmarks/leaf_key_rotation.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nats
 import nats.errors
+import paho.mqtt.client as paho
 from nats.aio.client import Client as Nats
 from nats.aio.msg import Msg
 
-from dsxbus import nkeys, versions
-from dsxbus.local import servers
+from dsxbus import nkeys, subjects, versions
+from dsxbus.local import clients, plan, runner, servers
+from dsxbus.local.servers import LocalError
+from dsxbus.local.state import Federation
 from dsxbus.nkeys import KeyKind
 
 APP = ("app", "app")
@@ -167,3 +175,127 @@ async def rotate_under_load(
     finally:
         for server in running:
             servers.stop(server)
+
+
+# ---- the same window on the dsx-bus local federation (`dsx-bus local rotate STACK --leaf`) -------------------
+
+
+@dataclass
+class LocalOutcome:
+    """A stream of MQTT messages from a CPC to the CSC while `local rotate` ran."""
+
+    sent: int
+    delivered: dict[int, float] = field(default_factory=dict)
+    """Message index -> when the CSC's subscriber first got it (monotonic)."""
+    resent: int = 0
+    """Publishes beyond the first of a message (not yet delivered after RESEND)."""
+    rotation: runner.LeafRotation | None = None
+    rotation_error: str | None = None
+    rotation_span: tuple[float, float] = (0.0, 0.0)
+    """When the rotation started and ended (monotonic)."""
+
+    @property
+    def gap(self) -> float:
+        """The longest time between two deliveries (the routing gap the rotation costs the stream)."""
+        times = sorted(self.delivered.values())
+        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+
+    @property
+    def lost(self) -> list[int]:
+        return [index for index in range(self.sent) if index not in self.delivered]
+
+
+RESEND = 0.05
+"""An MQTT QoS 1 publish not yet seen by the subscriber after this long is sent again (a new PUBLISH)."""
+
+
+def rotate_local_under_load(
+    federation: Federation,
+    stack: str,
+    count: int = 300,
+    interval: float = 0.004,
+    *,
+    admit_first: bool = True,
+    give_up: float = GIVE_UP,
+    timeout: float = 15.0,
+) -> LocalOutcome:
+    """An MQTT QoS 1 publisher on the CPC `stack` (its `local-mqtt` user) sends `count` messages on its first
+    cpcExports subject; an MQTT subscriber on the CSC (QoS 0: QoS 1 CPC -> CSC is not delivered, check.QOS1_UP_NOTE)
+    records each one's first arrival. Each message waits for its PUBACK and is published again every RESEND s
+    until the subscriber has it (at least once, end to end; a PUBACK only says the CPC stored it), for at most
+    `give_up` s: then it counts lost and the stream stops. At a quarter of the stream `runner.rotate_leaf` starts
+    in a thread on the run dir, as `dsx-bus local rotate STACK --leaf` would."""
+    cpc = federation.clusters[stack]
+    subject = subjects.concrete_subject(cpc.lists.cpc_exports[0]) + ".rot"
+    outcome = LocalOutcome(count)
+    subscriber = clients.mqtt_admin(federation.csc, federation)
+    publisher = clients.Mqtt(
+        cpc.main.ports["mqtt"], username=plan.MQTT_ADMIN_USER, password=federation.keys[stack].mqtt_password
+    )
+    publisher.client.reconnect_delay_set(0.05, 0.2)  # type: ignore[arg-type]  # paho takes float seconds too
+    lock = threading.Lock()
+
+    def arrived(_c: object, _u: object, message: paho.MQTTMessage) -> None:
+        index = int(message.topic.rsplit("/", 1)[1])
+        with lock:
+            outcome.delivered.setdefault(index, time.monotonic())
+
+    subscriber.client.on_message = arrived
+    up = subjects.mqtt_topic(subjects.cpc_prefix(cpc.id) + subject)
+    rotating = threading.Thread(target=_rotate, args=(federation, stack, outcome, admit_first, timeout))
+    try:
+        subscriber.subscribe(up + "/#", 0)
+        publisher.connect()
+        _await_route(publisher, subjects.mqtt_topic(subject), outcome, lock)
+        for index in range(count):
+            if index == count // 4:
+                rotating.start()
+            if not _delivered(publisher, f"{subjects.mqtt_topic(subject)}/{index}", index, outcome, lock, give_up):
+                break
+            time.sleep(interval)
+    finally:
+        if rotating.ident is not None:  # started
+            rotating.join()
+        publisher.close()
+        subscriber.close()
+    return outcome
+
+
+def _rotate(federation: Federation, stack: str, outcome: LocalOutcome, admit_first: bool, timeout: float) -> None:
+    started = time.monotonic()
+    try:
+        outcome.rotation = runner.rotate_leaf(
+            federation.run_dir, stack, say=lambda _: None, timeout=timeout, admit_first=admit_first
+        )
+    except LocalError as exc:
+        outcome.rotation_error = str(exc)
+    outcome.rotation_span = (started, time.monotonic())
+
+
+def _await_route(publisher: clients.Mqtt, topic: str, outcome: LocalOutcome, lock: threading.Lock) -> None:
+    """Probe (index -1) until the subscriber's interest has crossed the leaf, so the stream starts on a live route."""
+    if not _delivered(publisher, f"{topic}/-1", -1, outcome, lock, clients.TIMEOUT):
+        raise AssertionError(f"no route for {topic} from the CPC to the CSC subscriber within {clients.TIMEOUT:g} s")
+    with lock:
+        outcome.delivered.pop(-1)
+
+
+def _delivered(
+    publisher: clients.Mqtt, topic: str, index: int, outcome: LocalOutcome, lock: threading.Lock, give_up: float
+) -> bool:
+    deadline = time.monotonic() + give_up
+    first = True
+    while time.monotonic() < deadline:
+        if not first:
+            outcome.resent += 1
+        first = False
+        info = publisher.client.publish(topic, str(index).encode(), qos=1)
+        resend_at = time.monotonic() + RESEND
+        with contextlib.suppress(RuntimeError, ValueError):  # not connected: the CPC is restarting
+            info.wait_for_publish(max(resend_at - time.monotonic(), 0.0))
+        while time.monotonic() < resend_at:
+            with lock:
+                if index in outcome.delivered:
+                    return True
+            time.sleep(0.002)
+    return False
