@@ -223,6 +223,13 @@ def stack_config(stack: str) -> dict[str, Any]:
     return dict(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"])
 
 
+def _close_current_loop() -> None:
+    policy = asyncio.get_event_loop_policy()
+    loop = getattr(getattr(policy, "_local", None), "_loop", None)  # without creating one, unlike get_event_loop()
+    if isinstance(loop, asyncio.AbstractEventLoop) and not loop.is_running() and not loop.is_closed():
+        loop.close()
+
+
 def mock_runtime(
     stack: str, config: Mapping[str, Any], monitor: pulumi_mocks.MockMonitor, *, preview: bool
 ) -> _Records:
@@ -236,7 +243,9 @@ def mock_runtime(
     logger.setLevel(logging.DEBUG)
     settings.ROOT.set(None)  # a fresh root Stack per run
     # `asyncio.run()` in an earlier test (nats-py) leaves the main thread with no current loop, and
-    # the Pulumi runtime asks for one with get_event_loop().
+    # the Pulumi runtime asks for one with get_event_loop(). The previous run's loop is closed: left open, each
+    # kept 3 file descriptors, and after ~400 runs paho-mqtt's select() (descriptors < 1024 only) failed.
+    _close_current_loop()
     asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.set_mocks(
         monitor.mocks, project="dsx-bus", stack=stack, preview=preview, monitor=monitor, logger=logger
