@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.secrets import LABELS
-from dsxbus import naming
+from dsxbus import naming, rotation
 from dsxbus.config import CertificateIssuer
 
 
@@ -19,6 +19,8 @@ class MtlsCertificateArgs:
     dns_names: tuple[str, ...]
     """dsxbus.hostnames.mtls_server_names: what clients and the Sveltos agent dial."""
     issuer: CertificateIssuer
+    generation: int = 0
+    """keyGenerations.mtlsServer (dsxbus.rotation.mtls_server_certificate_fields)."""
 
 
 class MtlsCertificate(pulumi.ComponentResource):
@@ -38,6 +40,7 @@ class MtlsCertificate(pulumi.ComponentResource):
                 "dnsNames": list(args.dns_names),
                 "usages": ["server auth", "digital signature", "key encipherment"],
                 "issuerRef": {"name": issuer.name, "kind": issuer.kind, "group": issuer.group},
+                **rotation.mtls_server_certificate_fields(args.generation),
             },
             opts=pulumi.ResourceOptions(parent=self),
         )

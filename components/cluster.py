@@ -65,7 +65,7 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
         names = hostnames.mtls_server_names(bus)
         certificate = MtlsCertificate(
             f"{name}-mtls-certificate",
-            MtlsCertificateArgs(namespace, names.common_name, names.dns_names, issuer),
+            MtlsCertificateArgs(namespace, names.common_name, names.dns_names, issuer, bus.key_generations.mtls_server),
             opts=child,
         )
     # Pods read their keys at start and fail on a missing secretKeyRef: create the Secrets first.

@@ -343,6 +343,9 @@ class KeyGenerations(_Model):
     """Surveyor's user."""
     mtls_leaf: Generation = 0
     """nats-mtls's three leaf users (mtls)."""
+    mtls_server: Generation = 0
+    """nats-mtls's server certificate from cert-manager (`mtls.certificateIssuer`): re-issued with a new private key;
+    nats-mtls reloads it, nothing rolls."""
 
 
 class EventBus(_Model):

@@ -28,6 +28,25 @@ def leaf_generation(generations: KeyGenerations) -> int:
     return generations.leaf
 
 
+def mtls_server_certificate_fields(generation: int) -> dict[str, Any]:
+    """The cert-manager Certificate spec fields that make a new `keyGenerations.mtlsServer` a new certificate with
+    a new private key.
+
+    Read in cert-manager v1.21.1: its trigger controller (pkg/controller/certificates/trigger) re-issues when
+    `NewTriggerPolicyChain` fails (internal/controller/certificates/policies/policies.go), one link of which,
+    `CurrentCertificateRequestMismatchesSpec` (policies/checks.go), compares the CSR of the CertificateRequest
+    behind the current certificate with the spec (`pki.RequestMatchesSpec`, pkg/util/pki/match.go), subject
+    `serialNumber` included. The CSR is cert-manager's own, so this holds whatever the issuer puts in the
+    certificate. `privateKey.rotationPolicy: Always` (types_certificate.go; cert-manager's default only from
+    v1.18) makes every issuance draw a new key; adding it re-issues nothing (`SecretPrivateKeyMismatchesSpec`
+    compares algorithm and size only). Generation 0 sets no subject, as stacks had before generations existed,
+    so it re-issues nothing."""
+    fields: dict[str, Any] = {"privateKey": {"rotationPolicy": "Always"}}
+    if generation != 0:
+        fields["subject"] = {"serialNumber": f"dsx-bus-generation-{generation}"}
+    return fields
+
+
 def keepers(generation: int) -> dict[str, str] | None:
     """RandomBytes keepers for a generation. None for 0: the keys of stacks deployed before generations existed
     have no keepers, and adding `{generation: 0}` would replace (rotate) all of them on the next `up`."""

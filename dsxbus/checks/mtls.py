@@ -12,6 +12,7 @@ from dsxbus.errors import Problem, key_path
 def problems(bus: EventBus) -> list[Problem]:
     mtls = bus.mtls
     found = _hostname_problems(mtls.hostnames)
+    found += _server_generation_problems(mtls, bus.key_generations.mtls_server)
     if not mtls.enabled:
         return found
     found += _certificate_source_problems(mtls)
@@ -60,6 +61,22 @@ def _certificate_source_problems(mtls: Mtls) -> list[Problem]:
             )
         )
     return found
+
+
+def _server_generation_problems(mtls: Mtls, generation: int) -> list[Problem]:
+    """keyGenerations.mtlsServer re-issues the certificate dsx-bus requests from cert-manager; without one it
+    would rotate nothing, silently."""
+    if generation == 0 or (mtls.enabled and mtls.certificate_issuer is not None):
+        return []
+    if not mtls.enabled:
+        why = "mtls is disabled, so there is no nats-mtls server certificate to rotate. Remove it"
+    else:
+        why = (
+            "the nats-mtls server certificate is your own Secret nats-mtls-server-tls (mtls.serverCertSans), which "
+            "dsx-bus does not issue: rotate it by writing a new certificate and key into that Secret (nats-mtls "
+            "reloads it). Remove keyGenerations.mtlsServer, or set mtls.certificateIssuer to let cert-manager issue it"
+        )
+    return [Problem(key_path("keyGenerations", "mtlsServer"), generation, why)]
 
 
 def _san_problems(mtls: Mtls) -> list[Problem]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import ssl
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -106,3 +108,29 @@ async def answered(client: Nats, subject: str, body: bytes) -> bool:
     await client.flush()
     await asyncio.sleep(0.1)
     return replied
+
+
+def reload(server: servers.Server) -> None:
+    """What the chart's config reloader does when a file it watches changes (nats-server sends SIGHUP)."""
+    subprocess.run([nats_server_binary(), "--signal", f"reload={server.pid}"], check=True, capture_output=True)
+
+
+def served_certificate(port: int, client: tuple[str, str, str], server_name: str = "127.0.0.1") -> bytes:
+    """The certificate (DER) a new mutual-TLS connection to 127.0.0.1:`port` is given; `client`: ca, cert, key."""
+    ca, cert, key = client
+    context = ssl.create_default_context(cafile=ca)
+    context.load_cert_chain(cert, key)
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=2) as raw,
+        context.wrap_socket(raw, server_hostname=server_name) as tls,
+    ):
+        served = tls.getpeercert(binary_form=True)
+    assert served is not None
+    return served
+
+
+QOS1_SURVIVES_RELOAD = {"2.12.6": False, "2.15.1": True}
+"""Measured: does an MQTT QoS 1 subscription that a connected client holds keep receiving after a reload of its
+server? On 2.12.6 it goes silent after any reload (QoS 0 keeps arriving, the client stays connected), with
+MQTT's JetStream on the server itself and with it on the main servers through nats-mtls's leafs
+(tests/nats/test_mtls_server_cert_reload.py, tests/nats/local/test_local_mtls_reload.py)."""

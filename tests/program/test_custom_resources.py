@@ -96,6 +96,7 @@ def _everything_on(tcp_route: str, tls_route: str) -> Run:
     bus["extraAccounts"]["Telemetry"] = {"enabled": True, "jetstream": True}
     # A typical JetStream name: upper case and '_', neither allowed in a Kubernetes object name.
     bus["sveltos"]["jetstream"] = {"streams": [{"name": "USER_OPS", "subjects": ["user-operation.>"]}]}
+    bus["keyGenerations"] = {"mtlsServer": 2}  # the mTLS server Certificate's rotation fields (subject, privateKey)
     return harness.run("csc", event_bus=bus)
 
 
@@ -380,3 +381,16 @@ def test_the_validator_leaves_preserve_unknown_fields_objects_open() -> None:
 def test_the_validator_allows_an_embedded_resource_its_type_and_metadata() -> None:
     template = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n", "labels": {"a": "b"}}}
     assert _toy_problems({"template": template}) == []
+
+
+def test_the_mtls_server_certificate_of_a_new_generation_is_valid_for_its_crd(crds: Crds, everything_on: Run) -> None:
+    (certificate,) = [
+        obj
+        for obj in custom_resources(everything_on)
+        if obj["kind"] == "Certificate" and obj["metadata"]["name"] == "nats-mtls-server-tls"
+    ]
+    assert certificate["spec"]["subject"] == {"serialNumber": "dsx-bus-generation-2"}
+    assert crd_schema.problems(_crd_of(crds, certificate), certificate) == []
+    misspelt = copy.deepcopy(certificate)
+    misspelt["spec"]["privateKey"]["rotationPolicy"] = "always"  # the CRD's enum is Never/Always
+    assert crd_schema.problems(_crd_of(crds, misspelt), misspelt) != []

@@ -129,3 +129,24 @@ def test_a_changed_leaf_remote_rolls_nats_only_where_a_reload_cannot_apply_it(
         for endpoint in ("nats://leaf-1.example.com:7422", "nats://leaf-2.example.com:7422")
     ]
     assert rolled(*runs) == ({"nats"} if rolls else set())
+
+
+def mtls_certificate(run: harness.Run) -> dict[str, Any]:
+    assert run.error is None, run.error
+    spec: dict[str, Any] = harness.unwrap(run.k8s_objects()[("Certificate", "nats-mtls-server-tls")].inputs)["spec"]
+    return spec
+
+
+def test_a_new_mtls_server_generation_reissues_the_certificate_with_a_new_key_and_rolls_nothing(
+    csc_first: harness.Run,
+) -> None:
+    after = harness.run("csc", event_bus=with_generation("csc", "mtlsServer", 1))
+    old, new = mtls_certificate(csc_first), mtls_certificate(after)
+    # cert-manager re-issues when the spec's subject no longer matches its last CertificateRequest
+    # (dsxbus.rotation.mtls_server_certificate_fields), and draws a new key for it.
+    assert "subject" not in old
+    assert new["subject"] == {"serialNumber": "dsx-bus-generation-1"}
+    assert old["privateKey"] == new["privateKey"] == {"rotationPolicy": "Always"}
+    assert {k: v for k, v in new.items() if k != "subject"} == old
+    # nats-mtls's reloader picks up the re-issued files: no workload restarts.
+    assert rolled(csc_first, after) == set()

@@ -62,3 +62,28 @@ def test_an_ip_literal_mtls_client_url_is_refused() -> None:
     assert problem.value == "ssl://172.18.201.1:8883"
     assert "an IP address sends no SNI" in problem.fix
     assert "Give clients a DNS name from mtls.hostnames" in problem.fix
+
+
+def test_an_mtls_server_generation_with_an_operator_provided_certificate_is_refused() -> None:
+    mtls = {
+        "enabled": True,
+        "hostnames": ["mqtt-mtls.cpc-a.dsx.example.com"],
+        "serverCertSans": ["mqtt-mtls.cpc-a.dsx.example.com"],
+    }
+    problem = only_error(cpc(mtls=mtls, keyGenerations={"mtlsServer": 1}))
+    assert problem.key == f"{KEY}.keyGenerations.mtlsServer"
+    assert problem.value == 1
+    assert "rotate it by writing a new certificate and key into that Secret" in problem.fix
+
+
+def test_an_mtls_server_generation_with_mtls_disabled_is_refused() -> None:
+    problem = only_error(cpc(mtls={"enabled": False}, keyGenerations={"mtlsServer": 2}))
+    assert problem.key == f"{KEY}.keyGenerations.mtlsServer"
+    assert problem.value == 2
+    assert problem.fix.startswith("mtls is disabled")
+
+
+def test_an_mtls_server_generation_with_a_certificate_issuer_is_accepted() -> None:
+    bus, found = stackfile.parse(cpc(keyGenerations={"mtlsServer": 3}), source="Pulumi.test.yaml")
+    assert bus.key_generations.mtls_server == 3
+    assert all(p.warning for p in found)
