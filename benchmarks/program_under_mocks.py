@@ -12,7 +12,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dsxbus import nkeys  # noqa: E402
+from dsxbus import nkeys, streams  # noqa: E402
 from tests.program import harness  # noqa: E402
 
 
@@ -21,9 +21,11 @@ def csc_with(count: int) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     assert isinstance(bus, dict)
     cpcs = {f"c{i}": f"organization/dsx-bus/cpc-c{i}" for i in range(count)}
     bus["cpcs"] = cpcs
-    # Sized as an operator must: every MQTT stream's maxBytes, the per-CPC ones included, fits the memory store.
-    mib = 5 * 64 + 2 * count * 8
-    bus["nats"] = {**bus.get("nats", {}), "maxMemoryStore": f"{max(2048, mib)}Mi"}
+    # Sized as an operator must: every MQTT stream's maxBytes, the per-CPC ones included, fits the memory store, and
+    # the store fits the nats container's memory limit (dsxbus.checks.streams, dsxbus.checks.sizing).
+    store = f"{max(2048, 5 * 64 + streams.STREAMS_PER_CPC * count * 8)}Mi"
+    bus["nats"] = {**bus.get("nats", {}), "maxMemoryStore": store}
+    bus["resources"] = {"nats": {"limits": {"memory": store}}}
     outputs = {
         ref: {
             "clusterType": "cpc",  # what every CPC stack exports; the CSC refuses a stack that is no CPC
