@@ -44,6 +44,9 @@ class Rig:
     cert_dir: Path
     client: tuple[str, str, str]
     """ca, certificate and key files of an MQTT client the server's CA signed."""
+    conf: Path
+    rendered: str
+    """The config as dsxbus.natsconf renders it, `max_ack_pending` included, whatever the server started with."""
 
 
 def _public_bytes(certificate: x509.Certificate) -> bytes:
@@ -68,10 +71,11 @@ def _running(tmp_path: Path, *, rendered_max_ack_pending: bool = True) -> Iterat
     assert isinstance(mqtt, dict) and isinstance(mqtt["tls"], dict)
     mqtt["tls"]["verify_and_map"] = True
     assert mqtt["max_ack_pending"] == natsconf.MQTT_MAX_ACK_PENDING
-    if not rendered_max_ack_pending:
-        del mqtt["max_ack_pending"]
     # nats-mtls reaches the main servers' JetStream through its leafs; alone, MQTT needs JetStream of its own.
     tree["jetstream"] = {"store_dir": str(tmp_path / "js"), "max_memory_store": 2**26, "max_file_store": 2**26}
+    rendered = natsconf.render(tree, {})
+    if not rendered_max_ack_pending:
+        del mqtt["max_ack_pending"]
     conf = tmp_path / "nats-mtls.conf"
     conf.write_text(natsconf.render(tree, {}))
     client = ca.client(CLIENT)
@@ -79,9 +83,8 @@ def _running(tmp_path: Path, *, rendered_max_ack_pending: bool = True) -> Iterat
     (tmp_path / "client.key").write_bytes(client.key)
     server = servers.wait_ready(servers.start("nats-mtls", conf, tmp_path / "nats-mtls.log"), ("mqtt",))
     try:
-        yield Rig(
-            server, ca, cert_dir, (str(cert_dir / "ca.crt"), str(tmp_path / "client.crt"), str(tmp_path / "client.key"))
-        )
+        client_files = (str(cert_dir / "ca.crt"), str(tmp_path / "client.crt"), str(tmp_path / "client.key"))
+        yield Rig(server, ca, cert_dir, client_files, conf, rendered)
     finally:
         servers.stop(server)
 
@@ -165,6 +168,10 @@ def _qos1_subscriber(rig: Rig, client_id: str | None = None) -> clients.Mqtt:
 QOS1_WAIT = 2.0
 
 
+def _logged(rig: Rig, line: str) -> None:
+    servers.wait_for(lambda: True if line in rig.server.log.read_text() else None, RELOAD_WAIT, repr(line))
+
+
 def test_a_qos1_subscription_held_across_a_reload_keeps_receiving(rig: Rig) -> None:
     held = _qos1_subscriber(rig)
     try:
@@ -207,3 +214,22 @@ def test_without_max_ack_pending_a_session_silenced_by_a_reload_stays_silent_whe
         assert silenced is versions.reload_zeroes_mqtt_max_ack_pending(nats_version)
     finally:
         resumed.close()
+
+
+def test_the_reload_that_brings_max_ack_pending_gives_silenced_qos1_subscriptions_their_deliveries_back(
+    rig_without_max_ack_pending: Rig,
+) -> None:
+    """Upgrading a running nats-mtls to this config heals it without a restart: the reloader applies the new block."""
+    rig = rig_without_max_ack_pending
+    held = _qos1_subscriber(rig)
+    try:
+        _reload_with_a_reissued_certificate(rig)
+        _logged(rig, "Reloaded: MQTT max_ack_pending = 0")  # what silences the session on 2.12.6
+        rig.conf.write_text(rig.rendered)
+        reload(rig.server)
+        _logged(rig, f"Reloaded: MQTT max_ack_pending = {natsconf.MQTT_MAX_ACK_PENDING}")
+        _publish_on_a_new_connection(rig, "rotate/qos1", b"after the upgrade", qos=1)
+        delivery = _delivered(held, QOS1_WAIT)
+        assert delivery is not None and delivery.payload == b"after the upgrade"
+    finally:
+        held.close()
