@@ -51,6 +51,12 @@ class ServerSettings:
     mtls_cert_dir: str = "/etc/nats-certs"
 
 
+MQTT_MAX_ACK_PENDING = 1024
+"""nats-server's own default (`mqttDefaultMaxAckPending`), written out: before 2.15.1 a reload with the option unset
+gives every existing MQTT session a limit of 0 and silences its QoS 1 subscriptions
+(versions.MQTT_RELOAD_KEEPS_MAX_ACK_PENDING); set, a reload re-applies this value."""
+
+
 def with_store(settings: ServerSettings, bus: EventBus, store_dir: str) -> ServerSettings:
     """What mqttStreams.storage decides: `file` gives the server a file store (at `store_dir`, nats.maxFileStore)
     and MQTT's consumers on file; `memory` (upstream) neither: `max_file_store: 0`, consumers in memory."""
@@ -113,6 +119,7 @@ def main_tree(cluster: Cluster, settings: ServerSettings) -> Tree:
     mqtt: Tree = {
         "consumer_memory_storage": settings.mqtt_consumer_memory_storage,
         "stream_replicas": settings.mqtt_stream_replicas,
+        "max_ack_pending": MQTT_MAX_ACK_PENDING,
     }
     key, value = _listen(settings, settings.mqtt_port)
     mqtt[key] = value
@@ -167,7 +174,7 @@ def mtls_tree(
             "key_file": f"{cert_dir}/tls.key",
         }
     )
-    mqtt: Tree = {}
+    mqtt: Tree = {"max_ack_pending": MQTT_MAX_ACK_PENDING}
     key, value = _listen(settings, settings.mqtt_port)
     mqtt[key] = value
     mqtt["tls"] = {**tls, "verify": True}

@@ -78,3 +78,20 @@ def leaf_remotes_reload(version: str | None) -> bool:
     """True where a reload applies changed leaf remotes, so a change needs no pod restart; unknown versions: False."""
     parsed = parse(version) if version is not None else None
     return parsed is not None and parsed >= LEAF_REMOTES_RELOADABLE
+
+
+MQTT_RELOAD_KEEPS_MAX_ACK_PENDING: Version = (2, 15, 1)
+"""From this release a config reload leaves MQTT's per-session `max_ack_pending` at nats-server's default when the
+option is unset (nats-server#8661, fixed by #8671 in `mqttUpdateMaxAckPending`). Before it, a reload that applies
+the `mqtt` options sets every existing session's limit to the unset 0, and `trackPublish` then refuses every QoS 1
+and 2 delivery: held QoS 1 subscriptions go silent (QoS 0 keeps arriving, the client stays connected, and a client
+that resumes its persistent session gets nothing either) until the server restarts. A `tls` block in `mqtt` (nats-mtls)
+makes every reload apply them, a certificate renewal's too. Measured on 2.12.6, 2.12.8, 2.14.6 and 2.15.0 (silent) and
+2.15.1 (delivers). dsxbus.natsconf therefore sets `max_ack_pending` explicitly, which a reload then re-applies
+as is (tests/nats/test_mtls_server_cert_reload.py)."""
+
+
+def reload_zeroes_mqtt_max_ack_pending(version: str | None) -> bool:
+    """True where a reload with `max_ack_pending` unset silences held QoS 1 subscriptions; unknown versions: True."""
+    parsed = parse(version) if version is not None else None
+    return parsed is None or parsed < MQTT_RELOAD_KEEPS_MAX_ACK_PENDING

@@ -127,10 +127,3 @@ def served_certificate(port: int, client: tuple[str, str, str], server_name: str
         served = tls.getpeercert(binary_form=True)
     assert served is not None
     return served
-
-
-QOS1_SURVIVES_RELOAD = {"2.12.6": False, "2.15.1": True}
-"""Measured: does an MQTT QoS 1 subscription that a connected client holds keep receiving after a reload of its
-server? On 2.12.6 it goes silent after any reload (QoS 0 keeps arriving, the client stays connected), with
-MQTT's JetStream on the server itself and with it on the main servers through nats-mtls's leafs
-(tests/nats/test_mtls_server_cert_reload.py, tests/nats/local/test_local_mtls_reload.py)."""

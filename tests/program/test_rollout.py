@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dsxbus import rollout
+from dsxbus import natsconf, rollout
 from tests.program import harness
 from tests.program.conftest import CSC_REF
 
@@ -150,3 +150,30 @@ def test_a_new_mtls_server_generation_reissues_the_certificate_with_a_new_key_an
     assert {k: v for k, v in new.items() if k != "subject"} == old
     # nats-mtls's reloader picks up the re-issued files: no workload restarts.
     assert rolled(csc_first, after) == set()
+
+
+def with_cpc_c(image: str, added: bool) -> dict[str, Any]:
+    bus: dict[str, Any] = copy.deepcopy(harness.stack_config("csc")["dsx-bus:eventBus"])
+    if added:
+        bus["cpcs"]["c"] = "organization/dsx-bus/cpc-c"
+    bus.setdefault("images", {})["nats"] = image
+    return bus
+
+
+def server_configs(run: harness.Run) -> dict[str, dict[str, Any]]:
+    assert run.error is None, run.error
+    charts = run.charts()
+    return {name: charts[name]["values"]["config"]["merge"] for name in ("nats", "nats-mtls")}
+
+
+@pytest.mark.parametrize("version", ["2.12.6", "2.15.1"])
+def test_an_added_cpc_is_reloaded_on_every_version_because_the_mqtt_block_sets_max_ack_pending(version: str) -> None:
+    """Before 2.15.1 a reload with max_ack_pending unset can silence held QoS 1 subscriptions
+    (versions.MQTT_RELOAD_KEEPS_MAX_ACK_PENDING); written out, the reload is safe and nothing needs to roll."""
+    before, after = (
+        harness.run("csc", event_bus=with_cpc_c(f"nats:{version}-alpine", added)) for added in (False, True)
+    )
+    assert server_configs(before)["nats"] != server_configs(after)["nats"]  # the reloader reloads nats
+    assert rolled(before, after) == {"auth-callout"}  # which admits the new CPC's leaf key; nats only reloads
+    for config in server_configs(after).values():
+        assert config["mqtt"]["max_ack_pending"] == natsconf.MQTT_MAX_ACK_PENDING

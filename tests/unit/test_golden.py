@@ -42,6 +42,10 @@ equal:
    which upstream loses: docs/measured-facts.md §1). The CPC account exports those sources' deliveries
    (`cpc2csc.<id>.>`), and the `CSC` account imports them and the flow control of the CPC's two streams.
    permissions.json of the CSC: `nack-sources`, NACK's identity in SOURCES, with NACK's grant.
+12. nats.conf and nats-mtls.conf: `mqtt.max_ack_pending` is written out (1024, nats-server's own default) where
+   upstream leaves it unset: before 2.15.1 a reload with it unset silences every held QoS 1 subscription
+   (dsxbus.versions.MQTT_RELOAD_KEEPS_MAX_ACK_PENDING), and the chart's reloader reloads on every config and
+   certificate change.
 """
 
 from __future__ import annotations
@@ -400,6 +404,12 @@ def test_the_csc_has_no_leaf_remotes_like_upstream() -> None:
 # ---- whole server configs -------------------------------------------------------------------------
 
 
+def _assert_and_remove_max_ack_pending(ours: dict[str, Any], upstream: dict[str, Any]) -> None:
+    """Difference 12."""
+    assert "max_ack_pending" not in upstream["mqtt"]
+    assert ours["mqtt"].pop("max_ack_pending") == natsconf.MQTT_MAX_ACK_PENDING
+
+
 @pytest.mark.parametrize("scenario", ["csc", "cpc"])
 def test_the_main_nats_conf_equals_upstream_but_for_the_documented_differences(scenario: str) -> None:
     upstream = _upstream_main(scenario)
@@ -417,6 +427,7 @@ def test_the_main_nats_conf_equals_upstream_but_for_the_documented_differences(s
     upstream["jetstream"]["domain"] = ours["jetstream"]["domain"]
     # 7, 10. the CPC account's narrowed imports of the CSC JetStream API; the CSC's SOURCES account
     upstream["accounts"] = _documented_accounts(scenario, upstream["accounts"])
+    _assert_and_remove_max_ack_pending(ours, upstream)
     assert ours == upstream
 
 
@@ -431,6 +442,7 @@ def test_the_nats_mtls_conf_equals_upstream_but_for_the_documented_difference(sc
     assert first["account"] == "$MTLS_LEAF_ACCOUNT"
     assert ours["leafnodes"]["remotes"][0]["account"] == _upstream_env(scenario)["MTLS_LEAF_ACCOUNT"]
     first["account"] = ours["leafnodes"]["remotes"][0]["account"]
+    _assert_and_remove_max_ack_pending(ours, upstream)
     assert ours == upstream
 
 

@@ -88,3 +88,12 @@ def test_a_leaf_of_unknown_version_gets_the_shape_that_routes_on_every_version()
 def test_a_version_that_is_not_one_is_refused_before_anything_is_downloaded() -> None:
     with pytest.raises(binaries.BinaryError, match="is not a version"):
         binaries.fetched("2.12")
+
+
+@pytest.mark.parametrize(
+    ("version", "zeroes"),
+    [("2.12.6", True), ("2.12.8", True), ("2.14.6", True), ("2.15.0", True), ("2.15.1", False), (None, True)],
+)
+def test_reloads_before_2_15_1_zero_an_unset_mqtt_max_ack_pending(version: str | None, zeroes: bool) -> None:
+    """The versions measured (docs/nats-server-versions.md); an unknown one is assumed to have the defect."""
+    assert versions.reload_zeroes_mqtt_max_ack_pending(version) is zeroes
