@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dsxbus import nkeys, streams  # noqa: E402
+from dsxbus.config import EventBus  # noqa: E402
 from tests.program import harness  # noqa: E402
 
 
@@ -23,7 +24,8 @@ def csc_with(count: int) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     bus["cpcs"] = cpcs
     # Sized as an operator must: every MQTT stream's maxBytes, the per-CPC ones included, fits the memory store, and
     # the store fits the nats container's memory limit (dsxbus.checks.streams, dsxbus.checks.sizing).
-    store = f"{max(2048, 5 * 64 + streams.STREAMS_PER_CPC * count * 8)}Mi"
+    per_cpc = streams.streams_per_cpc(EventBus.model_validate(bus))  # the example CSC has uplinks: 4
+    store = f"{max(2048, 5 * 64 + per_cpc * count * 8)}Mi"
     bus["nats"] = {**bus.get("nats", {}), "maxMemoryStore": store}
     bus["resources"] = {"nats": {"limits": {"memory": store}}}
     outputs = {

@@ -251,9 +251,17 @@ class MqttStreams(_Model):
     max_bytes: Bytes = 67108864
     max_age: StreamMaxAge = "3h"
     per_cpc_max_bytes: PositiveBytes = 8388608
-    """CSC only: the size of each of a CPC's four streams there (two it sources of msgs and rmsgs, two uplinks the CSC
-    sources of it: dsxbus.streams.STREAMS_PER_CPC). JetStream reserves every stream's maxBytes in its store, so the CSC
-    needs 5 x maxBytes + 4 x CPCs x perCpcMaxBytes of nats.maxMemoryStore (nats.maxFileStore with `storage: file`)."""
+    """CSC only: the size of each of a CPC's streams there, two (what it sources of msgs and rmsgs) or, with `uplinks`,
+    four (and the two the CSC sources of it: dsxbus.streams.streams_per_cpc). JetStream reserves every stream's
+    maxBytes in its store, so the CSC needs 5 x maxBytes + 2 (4 with uplinks) x CPCs x perCpcMaxBytes of
+    nats.maxMemoryStore (nats.maxFileStore with `storage: file`)."""
+    uplinks: bool = False
+    """CSC only: per CPC, two uplink streams that source its `$MQTT_msgs`/`$MQTT_rmsgs` into the CSC's, so that a
+    CPC's QoS 1 (and retained) MQTT publishes reach the CSC's QoS 1 subscribers (without them only QoS 0 subscribers
+    get them, as upstream). Off by default: the CPC leaf grants they need open two holes to whoever holds a CPC's leaf
+    key, forged flow control that has the CSC publish empty messages where the attacker says in the CSC account
+    (hole A) and a forged `$JSC.R` answer that cuts another CPC's uplinks (hole B): docs/threat-model.md, "What
+    remains"."""
 
 
 class Nats(_Model):

@@ -116,8 +116,12 @@ def _per_cpc_stream(kind: str, cluster_id: str, lists: CrossLayer) -> MqttStream
     )
 
 
-STREAMS_PER_CPC = 2 * len(SOURCED_KINDS)
-"""On the CSC, per listed CPC: what it sources (SOURCES account) and what the CSC sources of it (uplinks)."""
+def streams_per_cpc(bus: EventBus) -> int:
+    """On the CSC, per listed CPC: what it sources (SOURCES account) and, with mqttStreams.uplinks, what the CSC
+    sources of it (its uplinks). None on a CPC."""
+    if bus.cluster_type != "csc":
+        return 0
+    return (2 if bus.mqtt_streams.uplinks else 1) * len(SOURCED_KINDS)
 
 
 def _uplink_stream(kind: str, cluster_id: str, lists: CrossLayer) -> MqttStream:
@@ -149,15 +153,15 @@ def _uplink_source(kind: str, cluster_id: str) -> Source:
 def mqtt_streams(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None) -> tuple[MqttStream, ...]:
     """The five MQTT streams of one cluster; on a CPC, msgs and rmsgs source the CSC's stream for that CPC.
 
-    On the CSC, msgs and rmsgs source each listed CPC's uplink streams, and per listed CPC its two uplink and its
-    two source streams follow (`cpc_lists`: each CPC's own lists; the fleet defaults for a CPC not given).
+    On the CSC, per listed CPC its two source streams follow (`cpc_lists`: each CPC's own lists; the fleet defaults
+    for a CPC not given); with mqttStreams.uplinks also its two uplink streams, which msgs and rmsgs source.
     """
     streams = []
     for resource, kind, subject, has_max_age, per_subject in _STREAMS:
         sources: tuple[Source, ...] = ()
         if bus.cluster_type == "cpc" and kind in SOURCED_KINDS:
             sources = (_cpc_source(kind, bus.cluster_id or "", bus.effective_cross_layer),)
-        if bus.cluster_type == "csc" and kind in SOURCED_KINDS:
+        if bus.cluster_type == "csc" and bus.mqtt_streams.uplinks and kind in SOURCED_KINDS:
             sources = tuple(_uplink_source(kind, cluster_id) for cluster_id in bus.cpc_ids)
         streams.append(MqttStream(resource, mqtt_stream(kind), (subject,), has_max_age, per_subject, sources))
     if bus.cluster_type == "csc":
@@ -168,9 +172,10 @@ def mqtt_streams(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = Non
 
 
 def _one_cpc_streams(bus: EventBus, cluster_id: str, lists: CrossLayer) -> list[MqttStream]:
-    return [_per_cpc_stream(kind, cluster_id, lists) for kind in SOURCED_KINDS] + [
-        _uplink_stream(kind, cluster_id, lists) for kind in SOURCED_KINDS
-    ]
+    found = [_per_cpc_stream(kind, cluster_id, lists) for kind in SOURCED_KINDS]
+    if bus.mqtt_streams.uplinks:
+        found += [_uplink_stream(kind, cluster_id, lists) for kind in SOURCED_KINDS]
+    return found
 
 
 def _nack_source(source: Source) -> dict[str, Any]:

@@ -284,6 +284,9 @@ def cpc_accounts(cluster_id: str, lists: CrossLayer) -> tuple[Account, Account]:
             *(Import("stream", naming.CPC, s, to=prefix + s) for s in lists.cpc_exports),
             Import("service", naming.CPC, "$JS.API.>", to=subjects.cpc_jetstream_api(cluster_id)),
             # The CSC's uplink streams source this CPC's MQTT streams: their deliveries up, flow control down.
+            # Kept whether or not the CSC has uplinks (a CPC does not know): without them no uplink stream on the
+            # CSC asks for a consumer, and its leaf grant has none of these subjects (leaf_permissions), so
+            # nothing crosses here.
             Import("stream", naming.CPC, upsourcing),
             *(Import("service", naming.CPC, s) for s in UPSOURCING_FLOW_CONTROL),
         ),
@@ -355,16 +358,20 @@ LEAF_DENY = ("$MQTT.>",)
 """What a leaf's allow lists cannot keep out (nats-server exempts `$MQTT.` subjects of leafs from them)."""
 
 
-def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | None = None) -> Permissions:
+def leaf_permissions(
+    cluster_id: str, lists: CrossLayer, nats_version: str | None = None, *, uplinks: bool
+) -> Permissions:
     """What one CPC's leaf identity may do in the CSC account, written from the leaf's side.
 
     Upstream gives leaf users the whole CSC account, so CPC 1's leaf key can read `cpc.2.>` and
     inject `cpc.2.command.>`. Here it may publish its own `cpc.<id>.` subjects, create consumers on
     its own source streams only (no stream admin, no other stream: docs/threat-model.md) and answer
     their flow control; it receives its broadcasts, its commands, its sources' deliveries and the
-    replies to its JetStream requests. For the CSC's uplink streams (cpc_uplink_stream) it receives their
-    consumer creation on its own JetStream and their flow control answers, and sends their deliveries and
-    the creation's answers. Measured to keep every route and QoS 1 sourcing working on
+    replies to its JetStream requests. With `uplinks` (the CSC's mqttStreams.uplinks), for the CSC's uplink
+    streams (cpc_uplink_stream) it also receives their flow control answers and sends their deliveries and
+    the answers to their consumer creation on its own JetStream: holes A and B of docs/threat-model.md go
+    through these grants, so without uplinks it has none of them. Measured to keep every route and
+    QoS 1 sourcing working on
     each supported version; `_R_.>` (the service-import replies, whose prefix the server draws at
     random) is needed or the stream source never becomes active.
 
@@ -388,8 +395,7 @@ def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | Non
                 *unprefixed,
                 *sourcing_api(cluster_id),
                 *sourcing_flow_control(cluster_id),
-                subjects.upsourcing_deliveries(cluster_id),
-                UPSOURCING_REPLIES,
+                *((subjects.upsourcing_deliveries(cluster_id), UPSOURCING_REPLIES) if uplinks else ()),
             ),
             deny=LEAF_DENY,
         ),
@@ -400,7 +406,7 @@ def leaf_permissions(cluster_id: str, lists: CrossLayer, nats_version: str | Non
                 subjects.sourcing_deliveries(cluster_id),
                 "_R_.>",
                 subjects.cpc_jetstream_api(cluster_id),
-                *UPSOURCING_FLOW_CONTROL,
+                *(UPSOURCING_FLOW_CONTROL if uplinks else ()),
             ),
             deny=LEAF_DENY,
         ),
@@ -510,6 +516,8 @@ def cpc_leaf_permissions(
     lists = cpc_lists or {}
     known = cpc_versions or {}
     return {
-        cluster_id: leaf_permissions(cluster_id, lists.get(cluster_id, fleet), known.get(cluster_id))
+        cluster_id: leaf_permissions(
+            cluster_id, lists.get(cluster_id, fleet), known.get(cluster_id), uplinks=csc.mqtt_streams.uplinks
+        )
         for cluster_id in csc.cpc_ids
     }

@@ -202,13 +202,21 @@ CPCS_PENDING = StackValidationPolicy(
 
 
 def _least_privilege(cluster_id: str) -> dict[str, str]:
-    """What `leaf-cpc-<cluster_id>` should allow and deny each way, for a message (dsx-bus's own grant)."""
-    least = topology.leaf_permissions(cluster_id, CrossLayer())
+    """What `leaf-cpc-<cluster_id>` should allow and deny each way, for a message (dsx-bus's own grant).
+
+    The pack sees no CSC config, so it names the grant without uplinks (mqttStreams.uplinks, off by default) and
+    what the uplinks add apart.
+    """
+    least = topology.leaf_permissions(cluster_id, CrossLayer(), uplinks=False)
+    wide = topology.leaf_permissions(cluster_id, CrossLayer(), uplinks=True)
     deny = ", ".join(topology.LEAF_DENY)
-    return {
-        "pub": ", ".join(least.pub.allow if least.pub else ()) + f" and deny {deny}",
-        "sub": ", ".join(("its cscExports", *(least.sub.allow if least.sub else ()))) + f" and deny {deny}",
-    }
+    found = {}
+    for direction, rule, wider in (("pub", least.pub, wide.pub), ("sub", least.sub, wide.sub)):
+        allow = rule.allow if rule else ()
+        extra = [p for p in (wider.allow if wider else ()) if p not in allow]
+        text = ", ".join((*(("its cscExports",) if direction == "sub" else ()), *allow)) + f" and deny {deny}"
+        found[direction] = text + (f" (with the CSC's mqttStreams.uplinks also {', '.join(extra)})" if extra else "")
+    return found
 
 
 def _validate_leaf_scope(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:

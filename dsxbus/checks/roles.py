@@ -23,6 +23,8 @@ def _cpc_problems(bus: EventBus) -> list[Problem]:
         ("cpcs", bus.cpcs or None),
         ("leafEndpoint", bus.leaf_endpoint or None),
         ("cscLeafServerTLS", bus.csc_leaf_server_tls or None),
+        # The CSC sources its CPCs' streams; a CPC has no uplinks of its own to turn on.
+        ("mqttStreams.uplinks", bus.mqtt_streams.uplinks or None),
     )
     if bus.csc_endpoint is not None:
         found += _url_problems("cscEndpoint", bus.csc_endpoint)

@@ -24,7 +24,23 @@ def problems(bus: EventBus) -> list[Problem]:
                 "cannot place the MQTT streams and QoS 1 clients get no CONNACK. Lower it or add servers",
             )
         )
-    return found + _store_problems(bus)
+    return found + _uplink_problems(bus) + _store_problems(bus)
+
+
+def _uplink_problems(bus: EventBus) -> list[Problem]:
+    if bus.cluster_type != "csc" or not bus.mqtt_streams.uplinks:
+        return []  # on a CPC it is refused (checks.roles)
+    return [
+        Problem(
+            key_path("mqttStreams", "uplinks"),
+            True,
+            "each CPC's leaf key then may answer the uplinks' flow control and JetStream requests: whoever holds it "
+            "can have the CSC publish empty messages where they say in the CSC account (delete streams, command "
+            "another CPC: hole A) and cut another CPC's uplinks (hole B): docs/threat-model.md, What remains. "
+            "Leave it off in production until each CPC has its own account on the CSC",
+            warning=True,
+        )
+    ]
 
 
 def _store_problems(bus: EventBus) -> list[Problem]:
@@ -36,14 +52,12 @@ def _store_problems(bus: EventBus) -> list[Problem]:
         field, size = ("maxMemoryStore", bus.nats.max_memory_store)
     store = natsconf.size_in_bytes(size)  # a Size: parsed and bounded when the config was read
     main = 5 * settings.max_bytes if settings.max_bytes > 0 else 0
-    per_cpc = (
-        streams.STREAMS_PER_CPC * len(bus.cpc_ids) * settings.per_cpc_max_bytes if bus.cluster_type == "csc" else 0
-    )
+    per_cpc = streams.streams_per_cpc(bus) * len(bus.cpc_ids) * settings.per_cpc_max_bytes
     if main + per_cpc <= store:
         return []
     spelled = f"5 x mqttStreams.maxBytes ({settings.max_bytes})"
     if per_cpc:
-        count = f"{streams.STREAMS_PER_CPC} x {len(bus.cpc_ids)} CPCs"
+        count = f"{streams.streams_per_cpc(bus)} x {len(bus.cpc_ids)} CPCs"
         spelled += f" + {count} x mqttStreams.perCpcMaxBytes ({settings.per_cpc_max_bytes})"
     return [
         Problem(

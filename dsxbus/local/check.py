@@ -96,8 +96,16 @@ async def _later(name: str, publish: Publish, sinks: Sequence[Sink], note: str =
     return await deliver(name, publish, sinks, note)
 
 
+QOS1_UP_NOTE = (
+    "measured upstream behaviour without mqttStreams.uplinks on the CSC, docs/measured-facts.md §1: a QoS 1 publish "
+    "on a CPC is stored only in the CPC's $MQTT_msgs and no stream sources it into the CSC, so a QoS 1 subscriber on "
+    "the CSC gets nothing"
+)
+
+
 async def mqtt_routes(federation: Federation, c: Clients) -> list[Awaitable[Result]]:
-    """MQTT 3.1.1 at QoS 0 and 1: topic `a/b` is subject `a.b`; QoS 1 goes through stream sourcing both ways."""
+    """MQTT 3.1.1 at QoS 0 and 1: topic `a/b` is subject `a.b`; QoS 1 goes through stream sourcing CSC -> CPC, and
+    CPC -> CSC only with the CSC's mqttStreams.uplinks."""
     csc, cpcs = federation.csc, federation.cpcs
     routes: list[Awaitable[Result]] = []
     for cpc in cpcs:
@@ -113,13 +121,15 @@ async def mqtt_routes(federation: Federation, c: Clients) -> list[Awaitable[Resu
             ]
             publish = mqtt_publisher(c.mq(cpc), topic(subject), 0)
             routes.append(_later(f"mqtt q0 {cpc.stack} {topic(subject)} -> csc {up}", publish, sinks))
-            # QoS 1 up goes through the CSC's uplink stream sources: once to either subscriber, never twice.
-            sinks = [c.mqtt_sink(csc, up, 0, 1), c.mqtt_sink(csc, up, 1, 1)]
+            # QoS 1 up goes through the CSC's uplink stream sources: once to either subscriber, never twice. Without
+            # uplinks only the core copy crosses: QoS 0 subscribers get it, QoS 1 ones do not (upstream).
+            sinks = [c.mqtt_sink(csc, up, 0, 1), c.mqtt_sink(csc, up, 1, 1 if csc.uplinks else 0)]
             # Isolation: not under another CPC's prefix on the CSC, nor on another CPC at either QoS.
             sinks += [c.mqtt_sink(csc, topic(subjects.cpc_prefix(o.id)) + "#", 1, 0) for o in others]
             sinks += [c.mqtt_sink(o, "#", qos, 0) for o in others for qos in (0, 1)]
             publish = mqtt_publisher(c.mq(cpc), topic(subject), 1)
-            routes.append(_later(f"mqtt q1 {cpc.stack} {topic(subject)} -> csc {up}", publish, sinks))
+            note = "" if csc.uplinks else "q1 subscriber: 0, " + QOS1_UP_NOTE
+            routes.append(_later(f"mqtt q1 {cpc.stack} {topic(subject)} -> csc {up}", publish, sinks, note))
         for pattern in cpc.lists.csc_prefixed_exports[:1]:
             subject = concrete(pattern)
             sinks = [c.mqtt_sink(cpc, topic(subject), 1, 1), c.mqtt_sink(cpc, topic(subject), 0, 1)]
@@ -153,8 +163,8 @@ def _first_retained(client: Mqtt, pattern: str, wait: float) -> Delivery | None:
 
 
 def retained_routes(federation: Federation) -> Iterator[Result]:
-    """Retained messages arrive retained both ways (stream sourcing): CSC `cpc/<id>/X` on CPC `<id>` as `X`, and a
-    CPC's `X` (a cpcExports subject) on the CSC as `cpc/<id>/X`."""
+    """Retained messages arrive retained (stream sourcing): CSC `cpc/<id>/X` on CPC `<id>` as `X`, and with the CSC's
+    mqttStreams.uplinks a CPC's `X` (a cpcExports subject) on the CSC as `cpc/<id>/X` (without: not at all)."""
     csc = federation.csc
     for cpc in federation.cpcs[:1]:
         prefix = subjects.cpc_prefix(cpc.id)
@@ -177,13 +187,24 @@ def retained_routes(federation: Federation) -> Iterator[Result]:
             try:
                 publisher.publish(topic(subject), b"retained-up", qos=1, retain=True)
                 local = _poll_retained(cpc, federation, topic(subject), want=True)
-                remote = _poll_retained(csc, federation, topic(prefix + subject), want=True)
-                name = f"mqtt retained {cpc.stack} {topic(subject)} -> csc {topic(prefix + subject)}"
-                ok = all(got is not None and got.retain and got.payload == b"retained-up" for got in (local, remote))
-                yield Result(name, ok, f"{cpc.stack} subscriber got {local}, csc subscriber got {remote}")
+                remote = _poll_retained(csc, federation, topic(prefix + subject), want=csc.uplinks)
+                yield _retained_up(cpc.stack, topic(subject), topic(prefix + subject), local, remote, csc.uplinks)
                 publisher.publish(topic(subject), b"", qos=1, retain=True)
             finally:
                 publisher.close()
+
+
+def _retained_up(
+    stack: str, sent: str, up: str, local: Delivery | None, remote: Delivery | None, uplinks: bool
+) -> Result:
+    """A CPC's retained publish: retained on the CPC, and on the CSC exactly when it has uplinks."""
+    held = local is not None and local.retain and local.payload == b"retained-up"
+    if uplinks:
+        ok = held and remote is not None and remote.retain and remote.payload == b"retained-up"
+        return Result(f"mqtt retained {stack} {sent} -> csc {up}", ok, f"{stack} subscriber got {local}, csc {remote}")
+    seen = "nothing" if remote is None else remote
+    detail = f"{stack} subscriber got it retained, csc subscriber got {seen} (as upstream; no mqttStreams.uplinks)"
+    return Result(f"mqtt retained {stack} {sent} -> csc not delivered", held and remote is None, detail)
 
 
 def _poll_retained(cluster: LocalCluster, federation: Federation, pattern: str, *, want: bool) -> Delivery | None:

@@ -95,7 +95,10 @@ def static_users(
             cpc = cpc_keys.get(cluster_id)
             if cpc is None:
                 continue
-            grants = {naming.CSC: topology.leaf_permissions(cluster_id, lists, resolved.cpc_versions.get(cluster_id))}
+            version = resolved.cpc_versions.get(cluster_id)
+            grants = {
+                naming.CSC: topology.leaf_permissions(cluster_id, lists, version, uplinks=bus.mqtt_streams.uplinks)
+            }
             for account in bus.enabled_extra_accounts:
                 if account in cpc.leaf:
                     grants[account] = topology.extra_leaf_permissions(bus.extra_accounts[account].jetstream)

@@ -268,6 +268,7 @@ def _describe(name: str, item: Resolved, server: Server) -> LocalCluster:
         lists=bus.effective_cross_layer if bus.cluster_type == "cpc" else CrossLayer(),
         extra_accounts=list(bus.enabled_extra_accounts),
         noauth_account=noauth.account if noauth else None,
+        uplinks=bus.cluster_type == "csc" and bus.mqtt_streams.uplinks,
     )
 
 

@@ -28,7 +28,7 @@ from dsxbus.nkeys import KeyKind, KeyPair
 STATE = "state.json"
 KEYS = "keys.json"
 LOCK = "local.lock"
-STATE_VERSION = 1
+STATE_VERSION = 2
 """The shape of state.json and keys.json; a file of another version is refused, never half-read."""
 FORCE_DOWN = "dsx-bus local down --force"
 
@@ -65,6 +65,8 @@ class LocalCluster:
     mtls_clients: dict[str, MtlsClient] = field(default_factory=dict)
     expected_leafs: dict[str, int] = field(default_factory=dict)
     """Server name -> leaf connections it has once the federation is up."""
+    uplinks: bool = False
+    """CSC: mqttStreams.uplinks, whether a CPC's QoS 1 and retained publishes reach the CSC's QoS 1 subscribers."""
 
     @property
     def servers(self) -> list[Server]:
@@ -254,6 +256,7 @@ class _ClusterRecord(Model):
     noauth_account: str | None
     mtls_clients: dict[str, _MtlsClientRecord]
     expected_leafs: dict[str, int]
+    uplinks: bool
 
 
 class _StateFile(Model):
@@ -377,6 +380,7 @@ def _state_record(federation: Federation) -> _StateFile:
                 noauth_account=c.noauth_account,
                 mtls_clients={m: _MtlsClientRecord(**vars(client)) for m, client in c.mtls_clients.items()},
                 expected_leafs=c.expected_leafs,
+                uplinks=c.uplinks,
             )
             for n, c in federation.clusters.items()
         },
@@ -396,6 +400,7 @@ def _cluster_from_record(stack: str, record: _ClusterRecord) -> LocalCluster:
         record.noauth_account,
         {n: MtlsClient(**c.model_dump(by_alias=False)) for n, c in record.mtls_clients.items()},
         dict(record.expected_leafs),
+        record.uplinks,
     )
 
 

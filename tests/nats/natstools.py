@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import ssl
 import subprocess
@@ -16,6 +17,7 @@ import nats.errors
 from nats.aio.client import Client as Nats
 
 from dsxbus.local import servers
+from dsxbus.local.clients import TIMEOUT
 from dsxbus.local.servers import nats_server_binary
 from dsxbus.local.state import Federation
 
@@ -74,6 +76,21 @@ def rogue_leaf_node(directory: Path, federation: Federation, seed: str | None) -
         yield servers.wait_ready(server, ("client", "http"))
     finally:
         servers.stop(server)
+
+
+def flow_control_request(rogue: servers.Server, subject: str, reply: str) -> None:
+    """A flow control request (`NATS/1.0 100`, no body) on `subject`, from a client of the rogue leaf: nats-py
+    cannot write a status line, so in the protocol itself."""
+    header = b"NATS/1.0 100 FlowControl Request\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", rogue.ports["client"]), timeout=TIMEOUT) as connection:
+        stream = connection.makefile("rwb")
+        stream.readline()  # INFO
+        user, password = ROGUE_USER
+        connect = {"user": user, "pass": password, "headers": True, "verbose": False, "protocol": 1}
+        stream.write(f"CONNECT {json.dumps(connect)}\r\n".encode())
+        stream.write(f"HPUB {subject} {reply} {len(header)} {len(header)}\r\n".encode() + header + b"\r\nPING\r\n")
+        stream.flush()
+        assert stream.readline() == b"PONG\r\n"
 
 
 @contextlib.asynccontextmanager

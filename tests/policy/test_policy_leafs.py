@@ -56,7 +56,8 @@ def _leaf_program(document: dict[str, Any], env: list[dict[str, Any]], pubkey: s
 
 
 def _entry(public_key: str) -> dict[str, Any]:
-    least = topology.leaf_permissions("a", CrossLayer(csc_exports=("broadcast.>",)))
+    # The widest grant dsx-bus writes (the CSC's mqttStreams.uplinks on): the pack accepts it too.
+    least = topology.leaf_permissions("a", CrossLayer(csc_exports=("broadcast.>",)), uplinks=True)
     return {
         "public_key": public_key,
         "account": "CSC",
@@ -111,8 +112,8 @@ def test_a_leaf_entry_without_permissions_reaches_every_other_cpc() -> None:
         "$JS.CSC.API.> it read CPC 2's telemetry through a stream of its own and deleted CSC streams, "
         "docs/threat-model.md). Fix: allow pub only cpc.a.>, $JS.CSC-SOURCES.API.CONSUMER.CREATE.MQTT_msgs_cpc_a, "
         "$JS.CSC-SOURCES.API.CONSUMER.CREATE.MQTT_msgs_cpc_a.>, $JS.CSC-SOURCES.API.CONSUMER.CREATE.MQTT_rmsgs_cpc_a, "
-        "$JS.CSC-SOURCES.API.CONSUMER.CREATE.MQTT_rmsgs_cpc_a.>, $JS.FC.MQTT_msgs_cpc_a.>, $JS.FC.MQTT_rmsgs_cpc_a.>, "
-        "cpc2csc.a.>, $JSC.R.> and deny $MQTT.>."
+        "$JS.CSC-SOURCES.API.CONSUMER.CREATE.MQTT_rmsgs_cpc_a.>, $JS.FC.MQTT_msgs_cpc_a.>, $JS.FC.MQTT_rmsgs_cpc_a.> "
+        "and deny $MQTT.> (with the CSC's mqttStreams.uplinks also cpc2csc.a.>, $JSC.R.>)."
     )
     assert "has no sub.allow list, so it may subscribe to any subject" in found[1].message
 

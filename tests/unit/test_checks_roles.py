@@ -34,6 +34,17 @@ def test_a_leaf_endpoint_on_a_cpc_is_refused() -> None:
     assert problem.fix == "only the CSC has this setting; remove it here"
 
 
+def test_uplinks_on_a_cpc_are_refused() -> None:
+    problem = only_error(cpc(mqttStreams={"uplinks": True}))
+    assert problem.key == f"{KEY}.mqttStreams.uplinks"
+    assert problem.value is True
+    assert problem.fix == "only the CSC has this setting; remove it here"
+
+
+def test_uplinks_off_on_a_cpc_are_as_good_as_unset() -> None:
+    stackfile.parse(cpc(mqttStreams={"uplinks": False}), source="Pulumi.test.yaml")
+
+
 def test_a_cluster_id_on_the_csc_is_refused() -> None:
     problem = only_error(csc(clusterId="a"))
     assert problem.key == f"{KEY}.clusterId"

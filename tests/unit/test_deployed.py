@@ -109,19 +109,25 @@ def test_only_a_user_public_key_admits_a_leaf() -> None:
     assert garbage is not None and garbage.startswith("is not an NKey public key")
 
 
-def _leaf_entry(cluster_id: str, lists: CrossLayer) -> dict[str, object]:
+def _leaf_entry(cluster_id: str, lists: CrossLayer, *, uplinks: bool = False) -> dict[str, object]:
     """The leaf-cpc-<id> entry exactly as dsx-bus writes it into permissions.json."""
     csc = EventBus.model_validate(
-        {"clusterType": "csc", "cpcs": {cluster_id: f"org/p/cpc-{cluster_id}"}, "authCallout": {"image": "x:1"}}
+        {
+            "clusterType": "csc",
+            "cpcs": {cluster_id: f"org/p/cpc-{cluster_id}"},
+            "authCallout": {"image": "x:1"},
+            "mqttStreams": {"uplinks": uplinks},
+        }
     )
     document = permissions.permissions_document(csc, {cluster_id: lists})
     entry: dict[str, object] = document["nkey"][naming.leaf_permission(cluster_id)]
     return entry
 
 
+@pytest.mark.parametrize("uplinks", [False, True])
 @pytest.mark.parametrize("cluster_id", ["a", "x", "10"])
-def test_the_generated_leaf_permissions_reach_no_other_cpc(cluster_id: str) -> None:
-    entry = _leaf_entry(cluster_id, CrossLayer(csc_exports=("broadcast.>",)))
+def test_the_generated_leaf_permissions_reach_no_other_cpc(cluster_id: str, uplinks: bool) -> None:
+    entry = _leaf_entry(cluster_id, CrossLayer(csc_exports=("broadcast.>",)), uplinks=uplinks)
     assert deployed.leaf_reach(cluster_id, entry["permissions"]) == []
 
 

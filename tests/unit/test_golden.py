@@ -38,9 +38,11 @@ equal:
    SOURCES, and imports SOURCES' consumer creation (as `$JS.CSC-SOURCES.API.`), each CPC's flow control and its
    deliveries (`csc2cpc.>`). On a CPC, the `CSC` account exports that consumer creation instead of the whole
    `$JS.API.>` (which it had mapped to the CSC's domain), and the CPC account imports it unrenamed.
-11. accounts.conf of a CPC: the CSC sources the CPC's `$MQTT_msgs` and `$MQTT_rmsgs` (QoS 1 and retained up,
-   which upstream loses: docs/measured-facts.md §1). The CPC account exports those sources' deliveries
-   (`cpc2csc.<id>.>`), and the `CSC` account imports them and the flow control of the CPC's two streams.
+11. accounts.conf of a CPC: a CSC with `mqttStreams.uplinks` sources the CPC's `$MQTT_msgs` and `$MQTT_rmsgs` (QoS 1
+   and retained up, which upstream loses: docs/measured-facts.md §1). The CPC account exports those sources'
+   deliveries (`cpc2csc.<id>.>`), and the `CSC` account imports them and the flow control of the CPC's two streams,
+   whether or not its CSC has uplinks (a CPC does not know). The upstream CSC values turn no uplinks on, so the CSC
+   scenario's leaf entries have none of their grants.
    permissions.json of the CSC: `nack-sources`, NACK's identity in SOURCES, with NACK's grant.
 12. nats.conf and nats-mtls.conf: `mqtt.max_ack_pending` is written out (1024, nats-server's own default) where
    upstream leaves it unset: before 2.15.1 a reload with it unset silences every held QoS 1 subscription

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dsxbus import stackfile, streams
 from dsxbus.config import CrossLayer, EventBus
-from tests.unit.stackconfigs import csc
+from tests.unit.stackconfigs import cpc, csc
 
 OWN_LISTS = CrossLayer(csc_exports=("broadcast.>",), csc_prefixed_exports=("cmd.>", "cfg.>"))
 
 
-def _csc(cpcs: int) -> EventBus:
+def _csc(cpcs: int, *, uplinks: bool = True) -> EventBus:
     ids = {f"c{i}": f"organization/dsx-bus/cpc-c{i}" for i in range(cpcs)}
-    return stackfile.parse(csc(cpcs=ids, crossLayer={"cscExports": ["fleet.>"]}), source="Pulumi.test.yaml")[0]
+    raw = csc(cpcs=ids, crossLayer={"cscExports": ["fleet.>"]}, mqttStreams={"uplinks": uplinks})
+    return stackfile.parse(raw, source="Pulumi.test.yaml")[0]
 
 
 def _in_parts(bus: EventBus, lists: dict[str, CrossLayer]) -> dict[str, dict[str, object]]:
@@ -21,8 +24,9 @@ def _in_parts(bus: EventBus, lists: dict[str, CrossLayer]) -> dict[str, dict[str
     return specs
 
 
-def test_the_specs_in_parts_are_the_specs_of_the_whole_fleet_in_the_same_order() -> None:
-    bus = _csc(4)
+@pytest.mark.parametrize("uplinks", [False, True])
+def test_the_specs_in_parts_are_the_specs_of_the_whole_fleet_in_the_same_order(uplinks: bool) -> None:
+    bus = _csc(4, uplinks=uplinks)
     # c0 and c2 export their own lists; c1 and c3 none (not deployed, or deployed before exporting them).
     lists = {"c0": OWN_LISTS, "c2": CrossLayer(csc_exports=("other.>",))}
     whole = streams.nack_specs(bus, lists)
@@ -81,3 +85,24 @@ def test_uplink_streams_are_sized_as_the_other_per_cpc_streams() -> None:
     bus = _csc(1)
     specs = streams.cpc_nack_specs(bus, "c0", None)
     assert {specs[n]["maxBytes"] for n in specs} == {bus.mqtt_streams.per_cpc_max_bytes}
+
+
+def test_a_csc_without_uplinks_has_two_streams_per_cpc_and_sources_none() -> None:
+    bus = _csc(2, uplinks=False)
+    specs = streams.nack_specs(bus)
+    assert set(specs) == {
+        *(f"mqtt-{kind}" for kind in ("msgs", "rmsgs", "sess", "qos2in", "out")),
+        *(f"mqtt-{kind}-cpc-{c}" for kind in ("msgs", "rmsgs") for c in ("c0", "c1")),
+    }
+    assert "sources" not in specs["mqtt-msgs"] and "sources" not in specs["mqtt-rmsgs"]
+    assert streams.streams_per_cpc(bus) == 2
+
+
+def test_a_csc_with_uplinks_has_four_streams_per_cpc() -> None:
+    bus = _csc(2)
+    assert len([s for s in streams.mqtt_streams(bus) if s.for_one_cpc]) == 2 * streams.streams_per_cpc(bus) == 8
+
+
+def test_a_cpc_reserves_no_per_cpc_stream() -> None:
+    bus = stackfile.parse(cpc(), source="Pulumi.test.yaml")[0]
+    assert streams.streams_per_cpc(bus) == 0

@@ -72,17 +72,18 @@ def test_leafs_before_2_15_1_check_publish_permissions_before_the_import_transfo
 
 
 def test_a_leaf_on_the_deployed_version_may_also_publish_its_cpc_exports_unprefixed() -> None:
-    pub = topology.leaf_permissions("a", LISTS, versions.DEPLOYED).pub
+    pub = topology.leaf_permissions("a", LISTS, versions.DEPLOYED, uplinks=False).pub
     assert pub is not None and pub.allow[:2] == ("cpc.a.>", "sensor.>")
 
 
 def test_a_leaf_on_the_newest_version_may_publish_its_cpc_exports_only_prefixed() -> None:
-    pub = topology.leaf_permissions("a", LISTS, versions.NEWEST).pub
+    pub = topology.leaf_permissions("a", LISTS, versions.NEWEST, uplinks=False).pub
     assert pub is not None and "sensor.>" not in pub.allow and "cpc.a.>" in pub.allow
 
 
 def test_a_leaf_of_unknown_version_gets_the_shape_that_routes_on_every_version() -> None:
-    assert topology.leaf_permissions("a", LISTS, None) == topology.leaf_permissions("a", LISTS, versions.DEPLOYED)
+    unknown = topology.leaf_permissions("a", LISTS, None, uplinks=False)
+    assert unknown == topology.leaf_permissions("a", LISTS, versions.DEPLOYED, uplinks=False)
 
 
 def test_a_version_that_is_not_one_is_refused_before_anything_is_downloaded() -> None:

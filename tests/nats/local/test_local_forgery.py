@@ -17,7 +17,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import pytest
 from nats.aio.client import Client as Nats
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, SubjectTransform
-from natstools import ROGUE_USER, rogue_leaf_node
+from natstools import ROGUE_USER, flow_control_request, rogue_leaf_node
 
 from dsxbus import subjects, topology
 from dsxbus.local import clients, runner, servers
@@ -263,21 +262,6 @@ def test_a_forged_retained_message_outside_cpc_a_namespace_is_stored_but_retaine
     assert found["victims got"] == []
 
 
-def _control_message(rogue: servers.Server, subject: str, reply: str) -> None:
-    """A flow control request (`NATS/1.0 100`, no body) on `subject`, from a client of the rogue leaf: nats-py
-    cannot write a status line, so in the protocol itself."""
-    header = b"NATS/1.0 100 FlowControl Request\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", rogue.ports["client"]), timeout=clients.TIMEOUT) as connection:
-        stream = connection.makefile("rwb")
-        stream.readline()  # INFO
-        user, password = ROGUE_USER
-        connect = {"user": user, "pass": password, "headers": True, "verbose": False, "protocol": 1}
-        stream.write(f"CONNECT {json.dumps(connect)}\r\n".encode())
-        stream.write(f"HPUB {subject} {reply} {len(header)} {len(header)}\r\n".encode() + header + b"\r\nPING\r\n")
-        stream.flush()
-        assert stream.readline() == b"PONG\r\n"
-
-
 PROBE = "FORGERY_PROBE"
 """A stream of the test's own, on the CSC and on CPC b, for a forged request to delete."""
 
@@ -292,7 +276,7 @@ async def _forge_flow_control(federation: Federation, rogue: servers.Server, tar
         await asyncio.sleep(0.2)  # CPC b's interest crosses its leaf
         try:
             # One of CPC a's two uplinks is enough (each would answer once).
-            _control_message(rogue, _deliver_subjects(rogue)[0], target)
+            flow_control_request(rogue, _deliver_subjects(rogue)[0], target)
             await asyncio.sleep(SETTLE)
             return {
                 "CPC b got": [d.payload for d in commands_b.got],
