@@ -389,7 +389,7 @@ CUT_WATCH = 3.0
 with 60 s: none arrived)."""
 
 
-def test_known_hole_a_forged_consumer_create_answer_cuts_cpc_b_uplinks_from_the_csc(
+def test_known_hole_b_forged_consumer_create_answer_cuts_cpc_b_uplinks_from_the_csc(
     tmp_path: Path, cut_federation: Federation
 ) -> None:
     """NOT CLOSED (docs/threat-model.md, "What remains"): the CSC's uplinks wait for their consumer-create answers
