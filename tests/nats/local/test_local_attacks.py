@@ -178,10 +178,10 @@ async def _forge_mqtt_store(federation: Federation, rogue: servers.Server) -> li
     try:
         async with clients.opened(federation) as c:
             store = await c.sink(federation.csc, "CSC", "$MQTT.msgs.>", 0)
-            own = await c.sink(federation.csc, "CSC", "cpc.a.probe", 1)
+            own = await c.sink(federation.csc, "CSC", "cpc.a.sensor.probe", 1)
             # Positive control: the leaf carries what CPC a may send, so interest has crossed.
             allowed = await clients.deliver(
-                "rogue leaf a -> cpc.a.probe", clients.nats_publisher(attacker, "cpc.a.probe"), [own]
+                "rogue leaf a -> cpc.a.sensor.probe", clients.nats_publisher(attacker, "cpc.a.sensor.probe"), [own]
             )
             forged = await clients.deliver(
                 "rogue leaf a -> $MQTT.msgs.cpc.b.command.x",
