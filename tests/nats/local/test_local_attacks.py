@@ -165,7 +165,7 @@ def test_cpc_a_leaf_seed_may_not_publish_into_the_uplink_deliveries_of_another_c
 
 @pytest.fixture
 def rogue_leaf_a(tmp_path: Path, federation: Federation) -> Iterator[servers.Server]:
-    """A leaf node of the attacker's own, dialling the CSC's leaf port with CPC a's leaf seed into account CSC."""
+    """A leaf node of the attacker's own, dialling the CSC's leaf port with CPC a's leaf seed (it lands in CPC-a)."""
     with rogue_leaf_node(tmp_path, federation, federation.keys["cpc-a"].leaf["CSC"].seed) as server:
         servers.wait_for(lambda: servers.leaf_count(server) or None, 5, "the rogue leaf to connect")
         yield server

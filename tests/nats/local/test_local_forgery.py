@@ -41,7 +41,7 @@ SETTLE = 1.0
 
 @pytest.fixture
 def rogue_leaf_a(tmp_path: Path, federation: Federation) -> Iterator[servers.Server]:
-    """The attacker's leaf node, dialling the CSC's leaf port with CPC a's leaf seed into account CSC."""
+    """The attacker's leaf node, dialling the CSC's leaf port with CPC a's leaf seed (it lands in CPC-a)."""
     with rogue_leaf_node(tmp_path, federation, federation.keys["cpc-a"].leaf["CSC"].seed) as server:
         servers.wait_for(lambda: len(_deliver_subjects(server)) == 2 or None, 5, "the CSC to announce the uplinks")
         yield server

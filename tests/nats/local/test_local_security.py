@@ -20,7 +20,7 @@ from dsxbus.nkeys import KeyPair
 
 @pytest.fixture
 def rogue_leaf(tmp_path: Path, federation: Federation, request: pytest.FixtureRequest) -> Iterator[servers.Server]:
-    """A server dialling the CSC's leaf port into account CSC with the key the test names (or none)."""
+    """A server dialling the CSC's leaf port with the key the test names (or none), landing in that key's account."""
     with rogue_leaf_node(tmp_path, federation, request.param) as server:
         yield server
 
