@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.cross_layer_checks import _lists  # noqa: E402
-from dsxbus import fleet  # noqa: E402
+from dsxbus import fleet, streams  # noqa: E402
+from dsxbus.config import EventBus  # noqa: E402
 
 KEY = "dsx-bus:eventBus"
 
@@ -49,8 +50,10 @@ def _fleet(directory: Path, cpcs: int) -> None:
 
     def list_them(bus: dict[str, Any]) -> None:
         bus["cpcs"] = {cluster_id: f"organization/dsx-bus/cpc-{cluster_id}" for cluster_id in ids}
-        # The example's memory store holds the example's two CPCs' source streams; size it for the fleet.
-        bus["nats"] = {**bus.get("nats", {}), "maxMemoryStore": f"{5 * 64 + 2 * 8 * cpcs + 64}Mi"}
+        # The example's memory store holds the example's two CPCs' streams; size it for the fleet (each CPC's source
+        # and uplink streams: dsxbus.streams.streams_per_cpc).
+        per_cpc = streams.streams_per_cpc(EventBus.model_validate(bus))
+        bus["nats"] = {**bus.get("nats", {}), "maxMemoryStore": f"{5 * 64 + per_cpc * 8 * cpcs + 64}Mi"}
 
     _edit(directory / "Pulumi.csc.yaml", list_them)
 

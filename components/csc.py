@@ -79,7 +79,7 @@ class CscEventBus(pulumi.ComponentResource):
             cluster.ClusterInputs(
                 bus=bus,
                 effective=bus,
-                files=render.cluster_files(bus),
+                files=render.cluster_files(bus, cpc_lists=cpc_lists),
                 permissions_json=_permissions_json(bus, pending, cpc_lists, cpc_versions, next_keys),
                 stream_specs=_stream_specs(bus, cpcs),
                 cpc_leaf_public_keys={cid: pulumi.Output.from_input(keys) for cid, keys in leaf_keys.items()},

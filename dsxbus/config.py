@@ -255,13 +255,15 @@ class MqttStreams(_Model):
     four (and the two the CSC sources of it: dsxbus.streams.streams_per_cpc). JetStream reserves every stream's
     maxBytes in its store, so the CSC needs 5 x maxBytes + 2 (4 with uplinks) x CPCs x perCpcMaxBytes of
     nats.maxMemoryStore (nats.maxFileStore with `storage: file`)."""
-    uplinks: bool = False
-    """CSC only: per CPC, two uplink streams that source its `$MQTT_msgs`/`$MQTT_rmsgs` into the CSC's, so that a
-    CPC's QoS 1 (and retained) MQTT publishes reach the CSC's QoS 1 subscribers (without them only QoS 0 subscribers
-    get them, as upstream). Off by default: the CPC leaf grants they need open two holes to whoever holds a CPC's leaf
-    key, forged flow control that has the CSC publish empty messages where the attacker says in the CSC account
-    (hole A) and a forged `$JSC.R` answer that cuts another CPC's uplinks (hole B): docs/threat-model.md, "What
-    remains"."""
+    uplinks: bool | None = None
+    """CSC only: per CPC, two uplink streams (in that CPC's account on the CSC) that source its
+    `$MQTT_msgs`/`$MQTT_rmsgs` into the CSC's, so that a CPC's QoS 1 (and retained) MQTT publishes reach the CSC's QoS 1
+    subscribers. On unless set to `false`, which is upstream's behaviour: only the CSC's QoS 0 subscribers get them,
+    and a CPC's retained messages stay on the CPC (docs/local-federation.md)."""
+
+    @property
+    def uplinks_enabled(self) -> bool:
+        return self.uplinks is not False
 
 
 class Nats(_Model):

@@ -27,6 +27,8 @@ RESERVED = {
     "stream sourcing",
     f"{subjects.UPSOURCING_ROOT}.>": f"{subjects.upsourcing_deliveries('<id>')}, the deliver prefix of the CSC's "
     "MQTT stream sourcing from each CPC",
+    f"{subjects.UPLINK_ROOT}.>": f"{subjects.uplink_deliveries('<id>')}, the deliver prefix of the CSC's MQTT "
+    "streams sourcing each CPC's uplink streams",
 }
 
 

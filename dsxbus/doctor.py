@@ -17,6 +17,7 @@ from typing import Any
 
 from dsxbus import naming, stackfile, streams, subjects, topology
 from dsxbus.config import EventBus
+from dsxbus.crosslayer import CrossLayer
 from dsxbus.errors import DsxBusError
 from dsxbus.fleet import resolve
 
@@ -125,8 +126,9 @@ def diagnose(
         found += _server(stack, bus, version, url, answer)
     if not observed.answers:
         return found
-    found += _accounts(stack, bus, observed)
-    found += _routing(stack, bus, observed)
+    lists = {cid: cpc.effective_cross_layer for cid, cpc in cpcs.items()}
+    found += _accounts(stack, bus, observed, lists)
+    found += _routing(stack, bus, observed, lists)
     if bus.cluster_type == "csc":
         found += _csc_leafs(stack, cpcs, observed, leaf_keys or {})
     else:
@@ -169,9 +171,9 @@ def _server(stack: str, bus: EventBus, version: str | None, url: str, answer: Ma
     return found
 
 
-def _accounts(stack: str, bus: EventBus, observed: Observed) -> list[Finding]:
+def _accounts(stack: str, bus: EventBus, observed: Observed, cpc_lists: Mapping[str, CrossLayer]) -> list[Finding]:
     present = set().union(*(set(a.get("accounts") or ()) for a in observed.each("accountz")))
-    expected = [a.name for a in topology.cluster_accounts(bus)]
+    expected = [a.name for a in topology.cluster_accounts(bus, cpc_lists)]
     return [
         Finding(
             stack,
@@ -190,7 +192,7 @@ _RELOAD = (
 )
 
 
-def _routing(stack: str, bus: EventBus, observed: Observed) -> list[Finding]:
+def _routing(stack: str, bus: EventBus, observed: Observed, cpc_lists: Mapping[str, CrossLayer]) -> list[Finding]:
     """The imports, exports and mappings each account actually has, against the rendered ones: a config change
     that did not load (a failed reload keeps the old routes) shows here, cross-layer lists included."""
     found = []
@@ -198,7 +200,7 @@ def _routing(stack: str, bus: EventBus, observed: Observed) -> list[Finding]:
     for details in observed.each("account_detail"):
         for name, detail in details.items():
             loaded.setdefault(name, detail)
-    accounts = topology.cluster_accounts(bus)
+    accounts = topology.cluster_accounts(bus, cpc_lists)
     ours = {a.name for a in accounts}
     for account in accounts:
         detail = loaded.get(account.name)
@@ -241,8 +243,8 @@ def _leafs(observed: Observed) -> list[dict[str, Any]]:
 
 
 def _carries_routing_of(leaf: Mapping[str, Any]) -> str | None:
-    """The CPC whose leaf this is, by what it subscribes to: each CPC's leaf into the CSC account carries its own
-    `$JS.CPC-<id>.API.>` (topology.cpc_accounts), whatever its server is named (pods are all `nats-N`)."""
+    """The CPC whose leaf this is, by what it subscribes to: each CPC's leaf into its account on the CSC carries its
+    own `$JS.CPC-<id>.API.>` (topology.cpc_accounts), whatever its server is named (pods are all `nats-N`)."""
     owners = {subjects.cpc_jetstream_api_owner(s) for s in leaf.get("subscriptions_list") or ()}
     owners.discard(None)
     return next(iter(owners)) if len(owners) == 1 else None
@@ -285,16 +287,17 @@ def _csc_leafs(
     users = _signed_in_as(observed)
     for cluster_id, cpc in cpcs.items():
         ours = [leaf for leaf in leafs if _carries_routing_of(leaf) == cluster_id]
-        main = next((leaf for leaf in ours if leaf.get("account") == naming.CSC), None)
+        lands_in = naming.cpc_account(cluster_id)
+        main = next((leaf for leaf in ours if leaf.get("account") == lands_in), None)
         if main is None:
             wrong = ", ".join(sorted({str(leaf.get("account")) for leaf in ours}))
             found.append(
                 Finding(
                     stack,
                     f"leaf from CPC {cluster_id} ({cpc.cluster_name})",
-                    f"is in account {wrong}, not {naming.CSC}"
+                    f"is in account {wrong}, not {lands_in}"
                     if ours
-                    else f"is not connected in account {naming.CSC}: nothing crosses between the CSC and CPC "
+                    else f"is not connected in account {lands_in}: nothing crosses between the CSC and CPC "
                     f"{cluster_id}, and its stream sources stall",
                     f"check that CPC {cluster_id}'s nats runs and reaches the CSC's leaf endpoint, and that its leaf "
                     f"key is the one the CSC admits (its stack exports leafPublicKeys; `pulumi up` the CSC after it)",
@@ -305,7 +308,9 @@ def _csc_leafs(
         same = [leaf for leaf in leafs if (leaf.get("name"), leaf.get("ip")) == (main.get("name"), main.get("ip"))]
         keys = leaf_keys.get(cluster_id, {})
         for leaf in same:
-            want, got = keys.get(str(leaf.get("account"))), users.get(leaf.get("id", -1))
+            # The CPC names its leafs by the account they bind to there: CSC (its window) lands in CPC-<id>.
+            account = naming.CSC if leaf.get("account") == lands_in else str(leaf.get("account"))
+            want, got = keys.get(account), users.get(leaf.get("id", -1))
             if want is not None and got is not None and got != want:
                 found.append(
                     Finding(

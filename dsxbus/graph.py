@@ -9,6 +9,7 @@ from html import escape
 from typing import Literal
 
 from dsxbus import fleet, naming, stackfile, subjects, topology
+from dsxbus.config import EventBus
 from dsxbus.errors import DsxBusError
 
 EdgeKind = Literal["leaf", "cscExports", "cscPrefixedExports", "cpcExports", "streamSource"]
@@ -61,6 +62,10 @@ def _cluster(name: str, title: str, accounts: tuple[topology.Account, ...]) -> C
     return Cluster(name, title, tuple(Node(node_id(name, a), name, a) for a in shown))
 
 
+def _cpc_buses(stacks: Mapping[str, stackfile.Stack]) -> list[EventBus]:
+    return [fleet.resolve(stacks, n).bus for n, s in stacks.items() if s.bus.cluster_type == "cpc"]
+
+
 def federation(stacks: Mapping[str, stackfile.Stack], only: Sequence[str] = ()) -> Picture:
     """The picture of these stacks around their CSC: every CPC, or those named in `only`."""
     csc_stack = fleet.csc_stack(stacks)
@@ -69,7 +74,8 @@ def federation(stacks: Mapping[str, stackfile.Stack], only: Sequence[str] = ()) 
     csc_name = next(n for n, s in stacks.items() if s is csc_stack)
     csc = fleet.resolve(stacks, csc_name).bus
     csc_title = f"{csc.cluster_name} (JetStream domain {csc.domain_account})"
-    csc_cluster = _cluster(csc.cluster_name, csc_title, topology.cluster(csc).accounts)
+    csc_lists = {b.cluster_id or "": b.effective_cross_layer for b in _cpc_buses(stacks)}
+    csc_cluster = _cluster(csc.cluster_name, csc_title, topology.cluster(csc, cpc_lists=csc_lists).accounts)
     cpcs: list[Cluster] = []
     edges: list[Edge] = []
     unknown = [n for n in only if n not in stacks]
@@ -82,10 +88,10 @@ def federation(stacks: Mapping[str, stackfile.Stack], only: Sequence[str] = ()) 
         title = f"{bus.cluster_name} (JetStream domain {bus.domain_account})"
         cpcs.append(_cluster(bus.cluster_name, title, model.accounts))
         here, there = bus.cluster_name, csc.cluster_name
-        for remote in model.leaf_remotes:  # the CPC dials; the CSC's auth-callout admits it into the same account
-            edges.append(
-                Edge(node_id(here, remote.account), node_id(there, remote.account), "leaf", f"account {remote.account}")
-            )
+        for remote in model.leaf_remotes:  # the CPC dials; the CSC's auth-callout admits it into its account there
+            lands_in = naming.cpc_account(cluster_id) if remote.account == naming.CSC else remote.account
+            label = f"account {remote.account} → {lands_in}" if lands_in != remote.account else f"account {lands_in}"
+            edges.append(Edge(node_id(here, remote.account), node_id(there, lands_in), "leaf", label))
         lists, prefix = bus.effective_cross_layer, subjects.cpc_prefix(cluster_id)
         cpc_account, csc_account = node_id(here, naming.CPC), node_id(there, naming.CSC)
         edges += [Edge(csc_account, cpc_account, "cscExports", s) for s in lists.csc_exports]

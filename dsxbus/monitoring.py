@@ -57,7 +57,8 @@ class Watched:
     cpc_ids: tuple[str, ...] = ()
     """CSC only: the CPCs whose leafs and source streams it serves."""
     leaf_accounts: tuple[str, ...] = (naming.CSC,)
-    """The accounts a CPC leaf-connects: CSC and every enabled extra account."""
+    """The accounts a CPC leaf-connects from its side: CSC (its window, which lands in `CPC-<id>` on the CSC) and
+    every enabled extra account."""
     mtls: bool = False
     """nats-mtls leaf-connects into the domain account too (one more leaf there)."""
 
@@ -94,18 +95,28 @@ def _leaf_alerts(ns: str, watch: Watched) -> list[_Rule]:
         ]
     if not watch.cpc_ids:
         return []
+    # Each CPC's leaf lands in its own account on the CSC (naming.cpc_account): one rule per CPC names it. Extra
+    # accounts are shared: one leaf per CPC there. nats-mtls's leaf lands in the CSC account.
+    # (account, leafs expected there, whose they are, the CPC it names)
+    expected: list[tuple[str, int, str, str | None]] = [
+        (naming.cpc_account(cpc), 1, f"CPC {cpc}", cpc) for cpc in watch.cpc_ids
+    ]
+    shared = f"one per CPC: {', '.join(watch.cpc_ids)}"
+    expected += [
+        (account, len(watch.cpc_ids), shared, None) for account in watch.leaf_accounts if account != naming.CSC
+    ]
+    if watch.mtls:
+        expected.append((naming.CSC, 1, "nats-mtls", None))
     alerts = []
-    for account in watch.leaf_accounts:
-        expected = len(watch.cpc_ids) + (1 if watch.mtls and account == naming.CSC else 0)
+    for account, count, who, cpc in expected:
         alerts.append(
             (
                 "NATSCpcLeafsMissing",
-                f"{_leafs(ns, account)} < {expected}",
+                f"{_leafs(ns, account)} < {count}",
                 "2m",
                 "critical",
-                {"account": account},
-                f"fewer than {expected} leaf connections in account {account} (one per CPC: "
-                f"{', '.join(watch.cpc_ids)}{', and nats-mtls' if expected > len(watch.cpc_ids) else ''}). "
+                {"account": account, **({"cpc": cpc} if cpc else {})},
+                f"fewer than {count} leaf connection(s) in account {account} ({who}). "
                 "`dsx-bus doctor` names the missing CPC.",
             )
         )
@@ -119,7 +130,6 @@ def _source_alerts(ns: str, watch: Watched) -> list[_Rule]:
     # the leaf is back. `dsx-bus doctor` reads the exact lag of every source from jsz.
     if watch.cluster_type != "csc" or not watch.cpc_ids:
         return []
-    expected = len(watch.cpc_ids) + (1 if watch.mtls else 0)
     alerts = []
     for cpc in watch.cpc_ids:
         streams = "|".join(cpc_source_stream(kind, cpc) for kind in SOURCED_KINDS)
@@ -127,12 +137,12 @@ def _source_alerts(ns: str, watch: Watched) -> list[_Rule]:
             (
                 "NATSStreamSourceLag",
                 f'sum(increase(nats_stream_last_seq{{namespace="{ns}", account="{naming.SOURCES}", '
-                f'stream=~"{streams}"}}[10m])) > 0 and on() {_leafs(ns, naming.CSC)} < {expected}',
+                f'stream=~"{streams}"}}[10m])) > 0 and on() {_leafs(ns, naming.cpc_account(cpc))} < 1',
                 "5m",
                 "warning",
                 {"cpc": cpc},
                 f"MQTT messages for CPC {cpc} keep arriving in its source streams on the CSC ({streams}) while a "
-                f"CPC leaf is down: they wait there until it is back. `dsx-bus doctor` shows each source's lag.",
+                f"its leaf is down: they wait there until it is back. `dsx-bus doctor` shows each source's lag.",
             )
         )
     return alerts

@@ -20,6 +20,15 @@ SOURCES = "SOURCES"
 """The CSC account holding the per-CPC source streams (topology.sources_account)."""
 RESERVED_ACCOUNTS = frozenset({SYS, AUTH, AUTHX, CSC, CPC, SOURCES})
 
+
+def cpc_account(cluster_id: str) -> str:
+    """`CPC-a`: the account CPC `a`'s leaf lands in on the CSC (topology.cpc_account_on_csc).
+
+    Never an extra account's name: those have no `-` (ACCOUNT_NAME_PATTERN).
+    """
+    return f"{CPC}-{cluster_id}"
+
+
 CLUSTER_ID_PATTERN = r"^[a-z0-9]+$"
 ACCOUNT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9]*$"
 
@@ -263,7 +272,7 @@ def generated_users(
         for cluster_id in cpc_ids:
             for account in (None, *extra_accounts):
                 key = leaf_public_key(cluster_id, account)
-                users.append(NkeyUser(leaf_permission(cluster_id, account), key, account or CSC))
+                users.append(NkeyUser(leaf_permission(cluster_id, account), key, account or cpc_account(cluster_id)))
     return tuple(users)
 
 

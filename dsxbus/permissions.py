@@ -15,6 +15,16 @@ NACK_GRANT = Permissions(pub=SubjectRule(allow=("$JS.API.>",)), sub=SubjectRule(
 """NACK manages its cluster's streams and consumers through the JetStream API (nats.go, replies to `_INBOX.`):
 nothing of the account's own traffic. Upstream gives it the whole domain account."""
 
+
+def nack_sources_grant(bus: EventBus) -> Permissions:
+    """NACK in SOURCES: its per-CPC source streams, and with mqttStreams.uplinks each CPC account's uplink streams
+    through that account's JetStream API (streams.MqttStream.api_domain)."""
+    if not bus.mqtt_streams.uplinks_enabled:
+        return NACK_GRANT
+    apis = tuple(f"{topology.cpc_account_api(cluster_id)}.>" for cluster_id in bus.cpc_ids)
+    return Permissions(pub=SubjectRule(allow=("$JS.API.>", *apis)), sub=NACK_GRANT.sub)
+
+
 SURVEYOR_GRANT = Permissions(
     pub=SubjectRule(allow=("$SYS.REQ.SERVER.PING", "$SYS.REQ.SERVER.PING.>", "$SYS.REQ.ACCOUNT.PING.STATZ")),
     sub=SubjectRule(allow=("_INBOX.>",)),
@@ -119,7 +129,7 @@ def generated_nkey_entries(
     """
     grants: dict[str, Permissions] = {
         naming.NACK_PERMISSION: NACK_GRANT,
-        naming.NACK_SOURCES_PERMISSION: NACK_GRANT,
+        naming.NACK_SOURCES_PERMISSION: nack_sources_grant(bus),
         naming.SURVEYOR_PERMISSION: SURVEYOR_GRANT,
         naming.MTLS_SYS_LEAF_PERMISSION: MTLS_SYS_LEAF_GRANT,
     }

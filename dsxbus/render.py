@@ -65,7 +65,7 @@ def cluster_files(
     if cert_root is not None:
         bus = _certificates_under(bus, cert_root)
     endpoint = bus.csc_endpoint or csc_endpoint or PLACEHOLDER_CSC_ENDPOINT
-    cluster = topology.cluster(bus, csc_endpoint=endpoint)
+    cluster = topology.cluster(bus, csc_endpoint=endpoint, cpc_lists=cpc_lists)
     settings = natsconf.ServerSettings(
         cluster_routes=natsconf.kubernetes_routes("nats", bus.nats.replicas),
         max_memory_store=natsconf.size_in_bytes(bus.nats.max_memory_store),

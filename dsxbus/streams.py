@@ -15,12 +15,13 @@ from dsxbus import naming
 from dsxbus.config import EventBus, MqttStreams
 from dsxbus.crosslayer import CrossLayer
 from dsxbus.durations import duration_ns
-from dsxbus.subjects import cpc_jetstream_api, cpc_prefix, sourcing_prefix, upsourcing_prefix
+from dsxbus.subjects import cpc_jetstream_api, cpc_prefix, sourcing_prefix, uplink_prefix, upsourcing_prefix
 from dsxbus.topology import (
     MQTT_API,
     SOURCED_KINDS,
     SOURCES_API,
     SOURCES_DELIVER_PREFIX,
+    cpc_account_api,
     cpc_source_stream,
     cpc_uplink_stream,
     mqtt_stream,
@@ -42,6 +43,8 @@ class Source:
     name: str
     external: External | None
     transforms: tuple[tuple[str, str], ...]
+    of_uplink: bool = False
+    """The CSC account's MQTT stream sourcing one CPC's uplink stream (in that CPC's account)."""
 
 
 @dataclass(frozen=True)
@@ -56,13 +59,28 @@ class MqttStream:
     sources: tuple[Source, ...] = ()
     per_cpc: bool = False
     """A CPC's source stream on the CSC: sized by mqttStreams.perCpcMaxBytes, kept in the SOURCES account."""
-    uplink: bool = False
-    """On the CSC, what it sources of one CPC's stream: sized by mqttStreams.perCpcMaxBytes, in the CSC account."""
+    uplink_of: str | None = None
+    """On the CSC, what it sources of CPC `uplink_of`'s stream: sized by mqttStreams.perCpcMaxBytes, in that CPC's
+    account (naming.cpc_account)."""
+
+    @property
+    def uplink(self) -> bool:
+        return self.uplink_of is not None
 
     @property
     def account(self) -> str | None:
         """The account the stream is in when it is not the cluster's domain account."""
+        if self.uplink_of is not None:
+            return naming.cpc_account(self.uplink_of)
         return naming.SOURCES if self.per_cpc else None
+
+    @property
+    def api_domain(self) -> str | None:
+        """The JetStream domain NACK (signed in to SOURCES as `nack-sources`) names to reach this stream's account
+        (`$JS.<domain>.API`), when that is not the account it signs in to: an uplink stream's."""
+        if self.uplink_of is None:
+            return None
+        return cpc_account_api(self.uplink_of).removeprefix("$JS.").removesuffix(".API")
 
     @property
     def for_one_cpc(self) -> bool:
@@ -121,14 +139,15 @@ def streams_per_cpc(bus: EventBus) -> int:
     sources of it (its uplinks). None on a CPC."""
     if bus.cluster_type != "csc":
         return 0
-    return (2 if bus.mqtt_streams.uplinks else 1) * len(SOURCED_KINDS)
+    return (2 if bus.mqtt_streams.uplinks_enabled else 1) * len(SOURCED_KINDS)
 
 
 def _uplink_stream(kind: str, cluster_id: str, lists: CrossLayer) -> MqttStream:
     """On the CSC: CPC `cluster_id`'s `$MQTT_<kind>`, as far as its cpcExports reach, under `cpc.<id>.` subjects.
 
     What a QoS 1 (or retained) publish on the CPC becomes on the CSC: the CPC keeps it in its own stream until
-    this source has it, so it crosses however long the leaf is down. The CSC's `$MQTT_<kind>` sources it on
+    this source has it, so it crosses however long the leaf is down. It lives in that CPC's account on the CSC,
+    where the CPC's leaf lands (topology.csc_accounts); the CSC's `$MQTT_<kind>` sources it on across accounts
     (`_uplink_source`), where the CSC's QoS 1 subscribers read it.
     """
     transforms = tuple((f"$MQTT.{kind}.{e}", f"$MQTT.{kind}.{cpc_prefix(cluster_id)}{e}") for e in lists.cpc_exports)
@@ -141,13 +160,15 @@ def _uplink_stream(kind: str, cluster_id: str, lists: CrossLayer) -> MqttStream:
         True,
         per_subject,
         (Source(mqtt_stream(kind), external, transforms),),
-        uplink=True,
+        uplink_of=cluster_id,
     )
 
 
 def _uplink_source(kind: str, cluster_id: str) -> Source:
     """The CSC's `$MQTT_<kind>` takes of an uplink stream only the CPC's own namespace (topology.cpc_uplink_stream)."""
-    return Source(cpc_uplink_stream(kind, cluster_id), None, ((f"$MQTT.{kind}.{cpc_prefix(cluster_id)}>", ""),))
+    external = External(cpc_account_api(cluster_id), uplink_prefix(cluster_id))
+    own = ((f"$MQTT.{kind}.{cpc_prefix(cluster_id)}>", ""),)
+    return Source(cpc_uplink_stream(kind, cluster_id), external, own, of_uplink=True)
 
 
 def mqtt_streams(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None) -> tuple[MqttStream, ...]:
@@ -161,7 +182,7 @@ def mqtt_streams(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = Non
         sources: tuple[Source, ...] = ()
         if bus.cluster_type == "cpc" and kind in SOURCED_KINDS:
             sources = (_cpc_source(kind, bus.cluster_id or "", bus.effective_cross_layer),)
-        if bus.cluster_type == "csc" and bus.mqtt_streams.uplinks and kind in SOURCED_KINDS:
+        if bus.cluster_type == "csc" and bus.mqtt_streams.uplinks_enabled and kind in SOURCED_KINDS:
             sources = tuple(_uplink_source(kind, cluster_id) for cluster_id in bus.cpc_ids)
         streams.append(MqttStream(resource, mqtt_stream(kind), (subject,), has_max_age, per_subject, sources))
     if bus.cluster_type == "csc":
@@ -173,7 +194,7 @@ def mqtt_streams(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = Non
 
 def _one_cpc_streams(bus: EventBus, cluster_id: str, lists: CrossLayer) -> list[MqttStream]:
     found = [_per_cpc_stream(kind, cluster_id, lists) for kind in SOURCED_KINDS]
-    if bus.mqtt_streams.uplinks:
+    if bus.mqtt_streams.uplinks_enabled:
         found += [_uplink_stream(kind, cluster_id, lists) for kind in SOURCED_KINDS]
     return found
 
@@ -213,9 +234,12 @@ def nack_spec(stream: MqttStream, settings: MqttStreams) -> dict[str, Any]:
         spec["maxMsgsPerSubject"] = stream.max_msgs_per_subject
     if stream.sources:
         spec["sources"] = [_nack_source(s) for s in stream.sources]
-    if stream.account == naming.SOURCES:
-        # NACK signs in to this stream's account as `nack-sources` (its seed file in NACK's mounted Secret).
+    if stream.account is not None:
+        # NACK signs in to SOURCES as `nack-sources` (its seed file in NACK's mounted Secret); an uplink stream's
+        # account it reaches from there (topology.csc_accounts).
         spec["nkey"] = f"{naming.NACK_NKEY_DIR}/{naming.NACK_SOURCES_USER.seed.key}"
+    if stream.api_domain is not None:
+        spec["jsDomain"] = stream.api_domain
     return spec
 
 

@@ -128,6 +128,20 @@ def upsourcing_deliveries(cluster_id: str) -> str:
     return f"{upsourcing_prefix(cluster_id)}.>"
 
 
+UPLINK_ROOT = "uplink2csc"
+"""The first token of the CSC's own MQTT streams' deliveries from each CPC's uplink streams (`uplink2csc.<id>.>`)."""
+
+
+def uplink_prefix(cluster_id: str) -> str:
+    """The deliver prefix of the CSC's MQTT stream sources of CPC `cluster_id`'s uplink streams (its account)."""
+    return f"{UPLINK_ROOT}.{cluster_id}"
+
+
+def uplink_deliveries(cluster_id: str) -> str:
+    """`uplink2csc.<id>.>`: every delivery from CPC `cluster_id`'s uplink streams to the CSC account's MQTT streams."""
+    return f"{uplink_prefix(cluster_id)}.>"
+
+
 def cpc_prefix(cluster_id: str) -> str:
     """The prefix under which the CSC's unified topic space carries one CPC's subjects."""
     return f"{PREFIX_ROOT}.{cluster_id}."

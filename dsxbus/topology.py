@@ -9,7 +9,6 @@ from typing import Literal
 from dsxbus import naming, subjects, versions
 from dsxbus.config import EventBus, LeafTls, Permissions, SubjectRule
 from dsxbus.crosslayer import CrossLayer
-from dsxbus.subjectindex import SubjectIndex
 
 
 @dataclass(frozen=True)
@@ -173,58 +172,119 @@ UPSOURCING_REPLIES = "$JSC.R.>"
 account). Measured: without it in a CPC leaf's pub grant the uplinks never become active."""
 
 
-def _mqtt_consumer_create() -> tuple[tuple[str, str], ...]:
-    """(in the CSC account, in SOURCES) for consumer creation on the CSC account's sourced MQTT streams."""
+def cpc_account_api(cluster_id: str) -> str:
+    """`$JS.CSC-CPC-<id>.API`: where the CSC account (its MQTT streams' sources) and SOURCES (NACK, as
+    `nack-sources`) reach the JetStream of CPC `cluster_id`'s account on the CSC, which holds its uplink streams."""
+    return subjects.jetstream_api(f"{naming.CSC}-{naming.cpc_account(cluster_id)}")
+
+
+def _consumer_create(streams: tuple[str, ...], api: str) -> tuple[tuple[str, str], ...]:
+    """(as the exporter names it, as the importer names it) for consumer creation on `streams`, in the plain and the
+    extended (consumer name, filter) form."""
     pairs: tuple[tuple[str, str], ...] = ()
-    for kind in SOURCED_KINDS:
-        create = f"CONSUMER.CREATE.{mqtt_stream(kind)}"
-        pairs += ((f"$JS.API.{create}", f"{MQTT_API}.{create}"), (f"$JS.API.{create}.>", f"{MQTT_API}.{create}.>"))
+    for stream in streams:
+        create = f"CONSUMER.CREATE.{stream}"
+        pairs += ((f"$JS.API.{create}", f"{api}.{create}"), (f"$JS.API.{create}.>", f"{api}.{create}.>"))
     return pairs
 
 
-def sources_accounts(cpc_ids: tuple[str, ...]) -> tuple[tuple[Export, ...], tuple[Import, ...], Account]:
-    """The SOURCES account on the CSC, and what the CSC account exports to and imports from it.
+def _grouped(exports: list[tuple[str, str]]) -> tuple[Export, ...]:
+    """Stream exports (subject, to account) as one export per subject, naming every account it goes to."""
+    accounts: dict[str, list[str]] = {}
+    for subject, account in exports:
+        if account not in accounts.setdefault(subject, []):
+            accounts[subject].append(account)
+    return tuple(Export("stream", subject, accounts=tuple(to)) for subject, to in accounts.items())
 
-    The per-CPC source streams live here, not in the CSC account, because JetStream lets whoever creates a
-    push consumer choose its deliver subject: a consumer a CPC's leaf creates delivers inside SOURCES, where
-    nothing listens but the CSC account's import of `csc2cpc.>` (and there only each CPC's own stream sources,
-    on deliver subjects the server draws at random). In the CSC account such a consumer could deliver into
-    another CPC's commands or JetStream API. SOURCES fills its streams by sourcing the CSC account's MQTT streams.
 
-    Flow control crosses per CPC (`cpc_ids`): SOURCES answers the CSC account's `$JS.FC.$MQTT_<kind>.>`, so a
-    `$JS.FC.>` back the other way is refused at start ("import forms a cycle"), and a stream name is one token.
+def csc_accounts(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None) -> tuple[Account, ...]:
+    """The CSC's own accounts: `CSC` (its topic space), `SOURCES` and one account per CPC, `CPC-<id>`.
+
+    A CPC's leaf lands in `CPC-<id>` (naming.cpc_account), never in the CSC account: whatever that leaf sends is
+    in its CPC's account, and reaches the CSC account only as far as that CPC's cpcExports (`cpc.<id>.X`) go; it
+    hears only the CSC's cscExports and that CPC's cscPrefixedExports. Its stream sources' JetStream API, flow
+    control and deliveries (SOURCES) are imported into it one CPC at a time, and the CSC's uplink streams for
+    that CPC (mqttStreams.uplinks) live in it: nats-server answers a forged flow control request or consumer
+    answer in the account it arrives in, so with every CPC in its own account, whoever holds CPC a's leaf key
+    reaches only CPC a's own streams (docs/threat-model.md, holes A and B).
+
+    `cpc_lists`: each CPC's own lists, as its stack exports them; the fleet defaults for a CPC not given.
     """
-    mqtt_api = _mqtt_consumer_create()
+    lists_of = {cid: (cpc_lists or {}).get(cid, bus.effective_cross_layer) for cid in bus.cpc_ids}
+    uplinks = bus.mqtt_streams.uplinks_enabled
+    to_sources, to_csc = (naming.SOURCES,), (naming.CSC,)
+    mqtt_api = _consumer_create(tuple(mqtt_stream(kind) for kind in SOURCED_KINDS), MQTT_API)
     fc = tuple(flow_control(mqtt_stream(kind)) for kind in SOURCED_KINDS)
-    cpc_fc = tuple(subject for cluster_id in cpc_ids for subject in sourcing_flow_control(cluster_id))
-    every_sourcing = f"{subjects.SOURCING_ROOT}.>"
-    to_sources = (naming.SOURCES,)
-    to_csc = (naming.CSC,)
-    csc_exports = (
-        *(Export("service", subject, accounts=to_sources) for subject, _ in mqtt_api),
-        *(Export("service", subject, accounts=to_sources) for subject in fc),
-        Export("stream", f"{SOURCES_DELIVER_PREFIX}.>", accounts=to_sources),
-    )
-    csc_imports = (
-        Import("service", naming.SOURCES, "$JS.API.CONSUMER.CREATE.>", to=f"{SOURCES_API}.CONSUMER.CREATE.>"),
-        *(Import("service", naming.SOURCES, subject) for subject in cpc_fc),
-        Import("stream", naming.SOURCES, every_sourcing),
+    down: list[tuple[str, str]] = []
+    csc_imports: list[Import] = []
+    sources_exports: list[Export] = []
+    sources_imports: list[Import] = []
+    cpcs: list[Account] = []
+    cpc_names = tuple(naming.cpc_account(cid) for cid in bus.cpc_ids)
+    if cpc_names:
+        sources_exports.append(Export("service", "$JS.API.CONSUMER.CREATE.>", accounts=cpc_names))
+    for cid, lists in lists_of.items():
+        account = naming.cpc_account(cid)
+        prefix = subjects.cpc_prefix(cid)
+        down += [(s, account) for s in lists.csc_exports]
+        down += [(prefix + s, account) for s in lists.csc_prefixed_exports]
+        up = tuple(prefix + s for s in lists.cpc_exports)
+        csc_imports += [Import("stream", account, s) for s in up]
+        own_sources = tuple(cpc_source_stream(kind, cid) for kind in SOURCED_KINDS)
+        own_fc = sourcing_flow_control(cid)
+        sources_exports += [Export("service", s, accounts=(account,)) for s in own_fc]
+        sources_exports.append(Export("stream", subjects.sourcing_deliveries(cid), accounts=(account,)))
+        exports = [Export("stream", s, accounts=to_csc) for s in up]
+        imports = [
+            *(Import("stream", naming.CSC, s) for s in lists.csc_exports),
+            *(Import("stream", naming.CSC, prefix + s) for s in lists.csc_prefixed_exports),
+            *(
+                Import("service", naming.SOURCES, s, to=local)
+                for s, local in _consumer_create(own_sources, SOURCES_API)
+            ),
+            *(Import("service", naming.SOURCES, s) for s in own_fc),
+            Import("stream", naming.SOURCES, subjects.sourcing_deliveries(cid)),
+        ]
+        if uplinks:
+            api = cpc_account_api(cid)
+            own_uplinks = tuple(cpc_uplink_stream(kind, cid) for kind in SOURCED_KINDS)
+            uplink_fc = tuple(flow_control(stream) for stream in own_uplinks)
+            deliveries = subjects.uplink_deliveries(cid)
+            exports += [
+                Export("service", "$JS.API.>", response_type="stream", accounts=(naming.CSC, naming.SOURCES)),
+                *(Export("service", s, accounts=to_csc) for s in uplink_fc),
+                Export("stream", deliveries, accounts=to_csc),
+            ]
+            csc_imports += [
+                *(Import("service", account, s, to=local) for s, local in _consumer_create(own_uplinks, api)),
+                *(Import("service", account, s) for s in uplink_fc),
+                Import("stream", account, deliveries),
+            ]
+            sources_imports.append(Import("service", account, "$JS.API.>", to=f"{api}.>"))
+        cpcs.append(Account(account, jetstream=uplinks, exports=tuple(exports), imports=tuple(imports)))
+    csc = Account(
+        naming.CSC,
+        jetstream=True,
+        exports=(
+            *(Export("service", subject, accounts=to_sources) for subject, _ in mqtt_api),
+            *(Export("service", subject, accounts=to_sources) for subject in fc),
+            Export("stream", f"{SOURCES_DELIVER_PREFIX}.>", accounts=to_sources),
+            *_grouped(down),
+        ),
+        imports=tuple(csc_imports),
     )
     sources = Account(
         naming.SOURCES,
         jetstream=True,
-        exports=(
-            Export("service", "$JS.API.CONSUMER.CREATE.>", accounts=to_csc),
-            *(Export("service", subject, accounts=to_csc) for subject in cpc_fc),
-            Export("stream", every_sourcing, accounts=to_csc),
-        ),
+        exports=tuple(sources_exports),
         imports=(
             *(Import("service", naming.CSC, subject, to=local) for subject, local in mqtt_api),
             *(Import("service", naming.CSC, subject) for subject in fc),
             Import("stream", naming.CSC, f"{SOURCES_DELIVER_PREFIX}.>"),
+            *sources_imports,
         ),
     )
-    return csc_exports, csc_imports, sources
+    return (csc, sources, *cpcs)
 
 
 def auth_accounts(*, authx_users: tuple[User, ...]) -> tuple[Account, ...]:
@@ -241,11 +301,10 @@ def auth_accounts(*, authx_users: tuple[User, ...]) -> tuple[Account, ...]:
     )
 
 
-def cluster_accounts(bus: EventBus) -> tuple[Account, ...]:
-    """The accounts.conf of one cluster: its topic spaces and the extra accounts."""
+def cluster_accounts(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = None) -> tuple[Account, ...]:
+    """The accounts.conf of one cluster: its topic spaces and the extra accounts (`cpc_lists`: csc_accounts)."""
     if bus.cluster_type == "csc":
-        exports, imports, sources = sources_accounts(bus.cpc_ids)
-        own: tuple[Account, ...] = (Account(naming.CSC, jetstream=True, exports=exports, imports=imports), sources)
+        own = csc_accounts(bus, cpc_lists)
         extras = tuple(
             Account(name, jetstream=bus.extra_accounts[name].jetstream) for name in bus.enabled_extra_accounts
         )
@@ -330,15 +389,17 @@ def cluster(
     csc_endpoint: str | None = None,
     auth: CalloutBlock | None = CalloutBlock(),
     users: Mapping[str, tuple[User, ...]] | None = None,
+    cpc_lists: Mapping[str, CrossLayer] | None = None,
 ) -> Cluster:
     """One cluster's main server model.
 
     The CSC endpoint is resolved by the caller (stack reference or config). Without an
-    auth-callout (`auth=None`), `users` are static users added to the named accounts.
+    auth-callout (`auth=None`), `users` are static users added to the named accounts. `cpc_lists` (CSC): each
+    CPC's own lists, which shape its account there (csc_accounts).
     """
     endpoint = bus.csc_endpoint or csc_endpoint
     remotes = leaf_remotes(bus, endpoint) if bus.cluster_type == "cpc" and endpoint else ()
-    accounts = cluster_accounts(bus)
+    accounts = cluster_accounts(bus, cpc_lists)
     if auth is not None:
         accounts += auth_accounts(authx_users=tuple(User(nkey=key) for key in auth.auth_users))
     else:
@@ -433,50 +494,6 @@ def extra_leaf_permissions(jetstream: bool) -> Permissions:
     return Permissions(pub=rule, sub=rule)
 
 
-@dataclass(frozen=True)
-class UnprefixedLeak:
-    """CPC `source`'s leaf may publish `pattern` unprefixed (before 2.15.1), and CPC `target` imports it."""
-
-    source: str
-    pattern: str
-    target: str
-    csc_export: str
-    witness: str
-
-
-def unprefixed_leaks(
-    cpc_lists: Mapping[str, CrossLayer], cpc_versions: Mapping[str, str | None]
-) -> list[UnprefixedLeak]:
-    """Where the unprefixed cpcExports one CPC's leaf needs before 2.15.1 would reach another CPC.
-
-    Such a leaf may publish `sensor.x` into the CSC account; if another CPC's cscExports match it, that
-    CPC receives it as a broadcast from the CSC.
-    """
-    # A fleet's CPCs mostly share their lists (inherited fleet defaults): work out each distinct pair of lists once.
-    found: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[str, str, str]]] = {}
-
-    def collisions(cpc_exports: tuple[str, ...], csc_exports: tuple[str, ...]) -> list[tuple[str, str, str]]:
-        key = (cpc_exports, csc_exports)
-        if key not in found:
-            index = SubjectIndex(csc_exports)
-            found[key] = [
-                (pattern, csc_exports[position], subjects.intersects(pattern, csc_exports[position]) or "")
-                for pattern in cpc_exports
-                for position in index.colliding(pattern)
-            ]
-        return found[key]
-
-    leaks = []
-    for source, lists in cpc_lists.items():
-        if not versions.leaf_checks_publish_before_transform(cpc_versions.get(source)):
-            continue
-        for target, other in cpc_lists.items():
-            if target != source:
-                for pattern, csc_export, witness in collisions(lists.cpc_exports, other.csc_exports):
-                    leaks.append(UnprefixedLeak(source, pattern, target, csc_export, witness))
-    return leaks
-
-
 MTLS_CLUSTER_SUFFIX = "-mtls"
 
 
@@ -517,7 +534,7 @@ def cpc_leaf_permissions(
     known = cpc_versions or {}
     return {
         cluster_id: leaf_permissions(
-            cluster_id, lists.get(cluster_id, fleet), known.get(cluster_id), uplinks=csc.mqtt_streams.uplinks
+            cluster_id, lists.get(cluster_id, fleet), known.get(cluster_id), uplinks=csc.mqtt_streams.uplinks_enabled
         )
         for cluster_id in csc.cpc_ids
     }

@@ -204,7 +204,7 @@ CPCS_PENDING = StackValidationPolicy(
 def _least_privilege(cluster_id: str) -> dict[str, str]:
     """What `leaf-cpc-<cluster_id>` should allow and deny each way, for a message (dsx-bus's own grant).
 
-    The pack sees no CSC config, so it names the grant without uplinks (mqttStreams.uplinks, off by default) and
+    The pack sees no CSC config, so it names the grant without uplinks (mqttStreams.uplinks, on by default) and
     what the uplinks add apart.
     """
     least = topology.leaf_permissions(cluster_id, CrossLayer(), uplinks=False)

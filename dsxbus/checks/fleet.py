@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 
-from dsxbus import topology, versions
 from dsxbus.checks import auth, crosslayer, grants, sveltos
 from dsxbus.config import EventBus, FleetDefaults, fleet_defaults, inherit
 from dsxbus.errors import Problem, key_path
@@ -42,7 +41,6 @@ def fleet_problems(
                 found.append(_unchecked_note(f"{csc_name}: {key_path('cpcs', cluster_id)}", reference))
                 continue
             found += _listed_cpc_problems(csc_name, csc, cluster_id, reference, stacks)
-        found += _unprefixed_leak_problems(csc, stacks)
         found += _fleet_grant_problems(csc_name, csc, stacks)
         found += _unlisted_cpc_problems(csc_name, csc, stacks, project)
     return found
@@ -166,32 +164,6 @@ def _fleet_grant_problems(csc_name: str, csc: EventBus, stacks: Mapping[str, Eve
         for key, p in grants.findings(csc, defaults + own)
         if key not in known and not p.warning
     ]
-
-
-def _unprefixed_leak_problems(csc: EventBus, stacks: Mapping[str, EventBus]) -> list[Problem]:
-    fleet = fleet_defaults(csc)
-    cpcs = {
-        bus.cluster_id: (name, inherit(bus, fleet))
-        for name, bus in stacks.items()
-        if bus.cluster_type == "cpc" and bus.cluster_id in csc.cpcs
-    }
-    lists = {cid: bus.effective_cross_layer for cid, (_, bus) in cpcs.items()}
-    found = []
-    for leak in topology.unprefixed_leaks(lists, {cid: bus.nats_server_version for cid, (_, bus) in cpcs.items()}):
-        name, bus = cpcs[leak.source]
-        index = bus.effective_cross_layer.cpc_exports.index(leak.pattern)
-        found.append(
-            Problem(
-                f"{name}: {key_path('crossLayer', 'cpcExports', index)}",
-                leak.pattern,
-                f"overlaps cscExports {leak.csc_export!r} of CPC {leak.target!r} (both match {leak.witness!r}). "
-                f"On nats-server {bus.nats_server_version or 'of unknown version'} this CPC's leaf must be allowed to "
-                f"publish its cpcExports unprefixed (docs/nats-server-versions.md), so it could publish "
-                f"{leak.witness!r} on the CSC and CPC {leak.target!r} would receive it. Fix: make the two lists "
-                f"disjoint, or run nats-server {versions.NEWEST} on this CPC",
-            )
-        )
-    return found
 
 
 def stack_name(reference: str) -> str:

@@ -24,23 +24,7 @@ def problems(bus: EventBus) -> list[Problem]:
                 "cannot place the MQTT streams and QoS 1 clients get no CONNACK. Lower it or add servers",
             )
         )
-    return found + _uplink_problems(bus) + _store_problems(bus)
-
-
-def _uplink_problems(bus: EventBus) -> list[Problem]:
-    if bus.cluster_type != "csc" or not bus.mqtt_streams.uplinks:
-        return []  # on a CPC it is refused (checks.roles)
-    return [
-        Problem(
-            key_path("mqttStreams", "uplinks"),
-            True,
-            "each CPC's leaf key then may answer the uplinks' flow control and JetStream requests: whoever holds it "
-            "can have the CSC publish empty messages where they say in the CSC account (delete streams, command "
-            "another CPC: hole A) and cut another CPC's uplinks (hole B): docs/threat-model.md, What remains. "
-            "Leave it off in production until each CPC has its own account on the CSC",
-            warning=True,
-        )
-    ]
+    return found + _store_problems(bus)
 
 
 def _store_problems(bus: EventBus) -> list[Problem]:

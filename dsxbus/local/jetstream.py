@@ -19,12 +19,13 @@ async def _create(
     consumers: Sequence[dict[str, Any]],
     where: str,
     verb: str = "CREATE",
+    api: str = "$JS.API",
 ) -> None:
     client = await nats.connect(url, nkeys_seed_str=seed, allow_reconnect=False, connect_timeout=5)
-    requests = [(f"$JS.API.STREAM.{verb}.{c['name']}", c, f"stream {c['name']}") for c in configs]
+    requests = [(f"{api}.STREAM.{verb}.{c['name']}", c, f"stream {c['name']}") for c in configs]
     requests += [
         (
-            f"$JS.API.CONSUMER.DURABLE.CREATE.{c['stream_name']}.{c['config']['durable_name']}",
+            f"{api}.CONSUMER.DURABLE.CREATE.{c['stream_name']}.{c['config']['durable_name']}",
             c,
             f"consumer {c['config']['durable_name']} on {c['stream_name']}",
         )
@@ -41,10 +42,16 @@ async def _create(
 
 
 def create_streams(
-    url: str, seed: str, configs: Sequence[dict[str, Any]], where: str, consumers: Sequence[dict[str, Any]] = ()
+    url: str,
+    seed: str,
+    configs: Sequence[dict[str, Any]],
+    where: str,
+    consumers: Sequence[dict[str, Any]] = (),
+    *,
+    api: str = "$JS.API",
 ) -> None:
-    """Streams first, then the durable consumers on them."""
-    asyncio.run(_create(url, seed, configs, consumers, where))
+    """Streams first, then the durable consumers on them; `api`: the JetStream API prefix (`$JS.<domain>.API`)."""
+    asyncio.run(_create(url, seed, configs, consumers, where, api=api))
 
 
 def update_streams(url: str, seed: str, configs: Sequence[dict[str, Any]], where: str) -> None:

@@ -39,9 +39,13 @@ def local_bus(bus: EventBus) -> EventBus:
 
 
 def user_accounts(bus: EventBus) -> tuple[str, ...]:
-    """Accounts local clients can be in: the domain account (and a CPC's local CSC window, or the CSC's SOURCES),
-    extra accounts, and SYS (where the operator's monitoring, Surveyor, asks every server)."""
-    own = (naming.CSC, naming.SOURCES) if bus.cluster_type == "csc" else (naming.CPC, naming.CSC)
+    """Accounts local clients can be in: the domain account (and a CPC's local CSC window, or the CSC's SOURCES and
+    each CPC's account there), extra accounts, and SYS (where the operator's monitoring, Surveyor, asks every
+    server)."""
+    if bus.cluster_type == "csc":
+        own: tuple[str, ...] = (naming.CSC, naming.SOURCES, *(naming.cpc_account(c) for c in bus.cpc_ids))
+    else:
+        own = (naming.CPC, naming.CSC)
     return (*own, *bus.enabled_extra_accounts, naming.SYS)
 
 
@@ -96,16 +100,21 @@ def static_users(
             if cpc is None:
                 continue
             version = resolved.cpc_versions.get(cluster_id)
+            # By the account the CPC's leaf binds to on its side (its CSC window, an extra account): where it lands
+            # on the CSC, with what grant.
             grants = {
-                naming.CSC: topology.leaf_permissions(cluster_id, lists, version, uplinks=bus.mqtt_streams.uplinks)
+                naming.CSC: (
+                    naming.cpc_account(cluster_id),
+                    topology.leaf_permissions(cluster_id, lists, version, uplinks=bus.mqtt_streams.uplinks_enabled),
+                )
             }
             for account in bus.enabled_extra_accounts:
                 if account in cpc.leaf:
-                    grants[account] = topology.extra_leaf_permissions(bus.extra_accounts[account].jetstream)
+                    grants[account] = (account, topology.extra_leaf_permissions(bus.extra_accounts[account].jetstream))
             upcoming = (next_leaf or {}).get(cluster_id, {})
-            for account, grant in grants.items():
+            for account, (lands_in, grant) in grants.items():
                 for key in (cpc.leaf[account], *([upcoming[account]] if account in upcoming else [])):
-                    _add(users, account, User(nkey=key.public_key, permissions=grant))
+                    _add(users, lands_in, User(nkey=key.public_key, permissions=grant))
     return users
 
 
@@ -143,7 +152,7 @@ def main_conf(
     """The main server's nats.conf, seeds inline (the run dir is private); `next_leaf` as in `static_users`."""
     bus = local_bus(resolved.bus)
     users = static_users(replace(resolved, bus=bus, csc_endpoint=None), keys, cpc_keys, next_leaf)
-    cluster = topology.cluster(bus, csc_endpoint=csc_leaf_url, auth=None, users=users)
+    cluster = topology.cluster(bus, csc_endpoint=csc_leaf_url, auth=None, users=users, cpc_lists=resolved.cpc_lists)
     noauth = NOAUTH_USER if bus.auth.permissions.noauth is not None else None
     local = natsconf.with_store(settings(bus.cluster_name, store_dir, ports, noauth), bus, store_dir)
     tree = natsconf.main_tree(cluster, local)

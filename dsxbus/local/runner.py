@@ -268,7 +268,7 @@ def _describe(name: str, item: Resolved, server: Server) -> LocalCluster:
         lists=bus.effective_cross_layer if bus.cluster_type == "cpc" else CrossLayer(),
         extra_accounts=list(bus.enabled_extra_accounts),
         noauth_account=noauth.account if noauth else None,
-        uplinks=bus.cluster_type == "csc" and bus.mqtt_streams.uplinks,
+        uplinks=bus.cluster_type == "csc" and bus.mqtt_streams.uplinks_enabled,
     )
 
 
@@ -303,7 +303,7 @@ def _start_mtls(
 
 def _sources_uplinks(stream: streams.MqttStream) -> bool:
     """The CSC's `$MQTT_msgs` and `$MQTT_rmsgs`: their only sources within the server are the uplink streams."""
-    return not stream.uplink and any(source.external is None for source in stream.sources)
+    return any(source.of_uplink for source in stream.sources)
 
 
 def _create_streams(
@@ -340,14 +340,18 @@ def _create_uplinks(cluster: LocalCluster, item: Resolved, keys: ClusterKeys, sa
     """
     bus = item.bus
     mqtt = streams.mqtt_streams(bus, item.cpc_lists)
-    uplinks = [streams.jetstream_config(s, bus.mqtt_streams, replicas=1) for s in mqtt if s.uplink]
     sourcing = [streams.jetstream_config(s, bus.mqtt_streams, replicas=1) for s in mqtt if _sources_uplinks(s)]
-    if not uplinks:
+    if not sourcing:
         return
-    say(f"* {cluster.stack}: creating {len(uplinks)} uplink streams, then sourcing them")
-    seed = keys.admin[bus.domain_account].seed
-    jetstream.create_streams(cluster.main.url("client"), seed, uplinks, cluster.stack)
-    jetstream.update_streams(cluster.main.url("client"), seed, sourcing, cluster.stack)
+    uplinks = [s for s in mqtt if s.uplink]
+    say(f"* {cluster.stack}: creating {len(uplinks)} uplink streams in the CPCs' accounts, then sourcing them")
+    url = cluster.main.url("client")
+    # As NACK does: signed in to SOURCES, each through its CPC account's JetStream API (MqttStream.api_domain).
+    for stream in uplinks:
+        config = streams.jetstream_config(stream, bus.mqtt_streams, replicas=1)
+        api = f"$JS.{stream.api_domain}.API"
+        jetstream.create_streams(url, keys.admin[naming.SOURCES].seed, [config], cluster.stack, api=api)
+    jetstream.update_streams(url, keys.admin[bus.domain_account].seed, sourcing, cluster.stack)
 
 
 def _leaf_remotes(cpc: LocalCluster, csc_extras: set[str]) -> int:
@@ -497,6 +501,8 @@ def _revive(federation: Federation, stack: str, timeout: float, say: Say) -> Non
         item = fleet.resolve(stacks, stack)
         # Memory streams died with the process: recreate them before MQTT clients (nats-mtls included) come back.
         _create_streams(cluster, item, federation.keys[stack], say)
+        if item.bus.cluster_type == "csc":
+            _create_uplinks(cluster, item, federation.keys[stack], say)
     if cluster.mtls is not None and not servers.is_running(cluster.mtls):
         say(f"* starting {cluster.mtls.name} ({cluster.mtls.conf})")
         cluster.mtls = _start_again(cluster.mtls, MTLS_PORTS)

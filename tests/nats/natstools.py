@@ -61,7 +61,8 @@ ROGUE_USER = ("u", "p")
 
 @contextlib.contextmanager
 def rogue_leaf_node(directory: Path, federation: Federation, seed: str | None) -> Iterator[servers.Server]:
-    """A nats-server of an attacker's own dialling the CSC's leaf port into account CSC with `seed` (or no key)."""
+    """A nats-server of an attacker's own dialling the CSC's leaf port with `seed` (or no key): it binds its own
+    `CSC` account, and lands in the account the seed's user is in there (CPC a's: `CPC-a`)."""
     nkey = f'nkey: "{seed}"' if seed else ""
     user, password = ROGUE_USER
     conf = directory / "rogue.conf"

@@ -26,8 +26,13 @@ def _json(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def test_the_nats_charts_get_the_core_rendered_config_as_config_merge(csc: Run, cpc_a: Run) -> None:
-    csc_files = render.cluster_files(_bus(csc))
+def _exported_lists(*cpcs: Run) -> dict[str, CrossLayer]:
+    return {cpc.stack.removeprefix("cpc-"): CrossLayer.model_validate(cpc.outputs["crossLayer"]) for cpc in cpcs}
+
+
+def test_the_nats_charts_get_the_core_rendered_config_as_config_merge(csc: Run, cpc_a: Run, cpc_b: Run) -> None:
+    # The CSC's accounts follow the lists each CPC's stack exports (each CPC's account there).
+    csc_files = render.cluster_files(_bus(csc), cpc_lists=_exported_lists(cpc_a, cpc_b))
     bus, endpoint = _effective_cpc(cpc_a, csc)
     cpc_files = render.cluster_files(bus, csc_endpoint=endpoint)
     for run, files in ((csc, csc_files), (cpc_a, cpc_files)):
@@ -80,9 +85,7 @@ def test_a_cpc_auth_callout_inherits_the_csc_jwks(cpc_a: Run) -> None:
 
 def test_the_stream_crs_are_the_core_nack_specs_with_inherited_sources(csc: Run, cpc_a: Run, cpc_b: Run) -> None:
     # Each CPC's streams on the CSC follow the lists that CPC's stack exports (cpc-b adds status.>).
-    exported = {
-        cpc.stack.removeprefix("cpc-"): CrossLayer.model_validate(cpc.outputs["crossLayer"]) for cpc in (cpc_a, cpc_b)
-    }
+    exported = _exported_lists(cpc_a, cpc_b)
     for run in (csc, cpc_a, cpc_b):
         bus = _bus(run) if run.stack == "csc" else _effective_cpc(run, csc)[0]
         objects = run.k8s_objects()

@@ -122,7 +122,7 @@ def test_a_csc_exporting_a_leaf_endpoint_but_no_fleet_defaults_still_gives_its_c
 
 def _csc_without_uplinks(cpc_a: Run, cpc_b: Run) -> Run:
     bus = harness.stack_config("csc")["dsx-bus:eventBus"]
-    del bus["mqttStreams"]["uplinks"]  # the default: off
+    bus["mqttStreams"] = {"uplinks": False}  # upstream's behaviour
     outputs = {"organization/dsx-bus/cpc-a": cpc_a.outputs, "organization/dsx-bus/cpc-b": cpc_b.outputs}
     run = harness.run("csc", event_bus=bus, stack_outputs=outputs)
     assert run.error is None, run.errors()
@@ -140,6 +140,6 @@ def test_a_csc_without_uplinks_declares_no_uplink_stream_and_grants_no_cpc_their
         grant = _permissions(run)["nkey"][f"leaf-cpc-{cid}"]["permissions"]
         assert not {f"cpc2csc.{cid}.>", "$JSC.R.>"} & set(grant["pub"]["allow"])
         assert not {"$JS.FC.$MQTT_msgs.>", "$JS.FC.$MQTT_rmsgs.>"} & set(grant["sub"]["allow"])
-    # Positive control: the example CSC (uplinks on) declares and grants them.
+    # Positive control: the example CSC (uplinks on, the default) declares and grants them.
     assert ("Stream", "mqtt-msgs-from-cpc-a") in csc.k8s_objects()
     assert "cpc2csc.a.>" in _permissions(csc)["nkey"]["leaf-cpc-a"]["permissions"]["pub"]["allow"]

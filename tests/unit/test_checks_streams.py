@@ -36,10 +36,10 @@ def _csc_with_cpcs(count: int, **overrides: object) -> dict[str, Any]:
 
 
 def test_mqtt_streams_that_do_not_fit_the_memory_store_are_an_error_naming_every_reservation() -> None:
-    # 5 x 64 MiB + 2 x 200 x 8 MiB = 3520 MiB > 2 GiB: JetStream would refuse the streams past the limit.
+    # 5 x 64 MiB + 4 x 200 x 8 MiB = 6720 MiB > 2 GiB: JetStream would refuse the streams past the limit.
     problem = only_error(_csc_with_cpcs(200))
     assert problem.key == "dsx-bus:eventBus.nats.maxMemoryStore" and problem.value == "2Gi"
-    assert "reserve 3690987520 (5 x mqttStreams.maxBytes (67108864) + 2 x 200 CPCs" in problem.fix
+    assert "reserve 7046430720 (5 x mqttStreams.maxBytes (67108864) + 4 x 200 CPCs" in problem.fix
     assert "raise nats.maxMemoryStore, or lower mqttStreams.maxBytes / perCpcMaxBytes" in problem.fix
 
 
@@ -55,18 +55,12 @@ def test_uplinks_reserve_two_more_streams_per_cpc() -> None:
 
 
 def test_a_fleet_that_fits_without_uplinks_does_not_fit_with_them() -> None:
-    # 5 x 64 MiB + 2 x 100 x 8 MiB = 1920 MiB fits 2 GiB; with uplinks 3520 MiB does not.
-    stackfile.parse(_csc_with_cpcs(100), source="Pulumi.test.yaml")
-    assert only_error(_csc_with_cpcs(100, mqttStreams={"uplinks": True})).key == f"{KEY}.nats.maxMemoryStore"
+    # 5 x 64 MiB + 2 x 100 x 8 MiB = 1920 MiB fits 2 GiB; with uplinks (the default) 3520 MiB does not.
+    stackfile.parse(_csc_with_cpcs(100, mqttStreams={"uplinks": False}), source="Pulumi.test.yaml")
+    assert only_error(_csc_with_cpcs(100)).key == f"{KEY}.nats.maxMemoryStore"
 
 
-def test_uplinks_on_the_csc_are_a_warning_naming_both_holes() -> None:
-    _, warnings = stackfile.parse(_csc_with_cpcs(1, mqttStreams={"uplinks": True}), source="Pulumi.test.yaml")
-    (warning,) = [w for w in warnings if w.key == f"{KEY}.mqttStreams.uplinks"]
-    assert warning.value is True
-    assert "hole A" in warning.fix and "hole B" in warning.fix and "docs/threat-model.md" in warning.fix
-
-
-def test_a_csc_without_uplinks_has_no_uplink_warning() -> None:
-    _, warnings = stackfile.parse(_csc_with_cpcs(1), source="Pulumi.test.yaml")
+def test_uplinks_are_on_by_default_and_no_warning() -> None:
+    bus, warnings = stackfile.parse(_csc_with_cpcs(1), source="Pulumi.test.yaml")
+    assert bus.mqtt_streams.uplinks_enabled
     assert f"{KEY}.mqttStreams.uplinks" not in [w.key for w in warnings]

@@ -35,19 +35,28 @@ equal:
 10. accounts.conf of the CSC: the per-CPC source streams live in an account of their own, SOURCES (a push
    consumer a CPC's leaf creates delivers into that account only: docs/threat-model.md). The CSC account exports
    consumer creation and flow control of its two sourced MQTT streams and the deliver prefix `csc2sources.>` to
-   SOURCES, and imports SOURCES' consumer creation (as `$JS.CSC-SOURCES.API.`), each CPC's flow control and its
-   deliveries (`csc2cpc.>`). On a CPC, the `CSC` account exports that consumer creation instead of the whole
-   `$JS.API.>` (which it had mapped to the CSC's domain), and the CPC account imports it unrenamed.
+   SOURCES; SOURCES exports its consumer creation, and each CPC's flow control and deliveries (`csc2cpc.<id>.>`),
+   to that CPC's account (difference 13), which imports them (as `$JS.CSC-SOURCES.API.`). On a CPC, the `CSC`
+   account exports that consumer creation instead of the whole `$JS.API.>` (which it had mapped to the CSC's
+   domain), and the CPC account imports it unrenamed.
 11. accounts.conf of a CPC: a CSC with `mqttStreams.uplinks` sources the CPC's `$MQTT_msgs` and `$MQTT_rmsgs` (QoS 1
    and retained up, which upstream loses: docs/measured-facts.md §1). The CPC account exports those sources'
    deliveries (`cpc2csc.<id>.>`), and the `CSC` account imports them and the flow control of the CPC's two streams,
-   whether or not its CSC has uplinks (a CPC does not know). The upstream CSC values turn no uplinks on, so the CSC
-   scenario's leaf entries have none of their grants.
-   permissions.json of the CSC: `nack-sources`, NACK's identity in SOURCES, with NACK's grant.
+   whether or not its CSC has uplinks (a CPC does not know). On the CSC (uplinks are on unless `mqttStreams.uplinks:
+   false`), each CPC's account (difference 13) has JetStream and holds that CPC's uplink streams; it exports its
+   JetStream API (to SOURCES, for NACK, and to the CSC account, which imports consumer creation on the uplinks as
+   `$JS.CSC-CPC-<id>.API.`), their flow control and deliveries (`uplink2csc.<id>.>`) to the CSC account.
+   permissions.json of the CSC: `nack-sources`, NACK's identity in SOURCES, with NACK's grant and each CPC
+   account's JetStream API.
 12. nats.conf and nats-mtls.conf: `mqtt.max_ack_pending` is written out (1024, nats-server's own default) where
    upstream leaves it unset: before 2.15.1 a reload with it unset silences every held QoS 1 subscription
    (dsxbus.versions.MQTT_RELOAD_KEEPS_MAX_ACK_PENDING), and the chart's reloader reloads on every config and
    certificate change.
+13. accounts.conf and permissions.json of the CSC: each CPC's leaf lands in an account of its own, `CPC-<id>`
+   (upstream: the CSC account), which exports to the CSC account only that CPC's `cpc.<id>.` cpcExports and
+   imports only the cscExports and that CPC's cscPrefixedExports (none in these scenarios), and its stream
+   sources' consumer creation, flow control and deliveries from SOURCES. A forged flow control request or
+   JetStream answer from a CPC's leaf is answered in that account (docs/threat-model.md, holes A and B).
 """
 
 from __future__ import annotations
@@ -311,8 +320,38 @@ def _from(account: str, kind: str, subject: str, to: str | None = None) -> dict[
 
 
 _CREATE = [f"$JS.API.CONSUMER.CREATE.$MQTT_{kind}{tail}" for kind in ("msgs", "rmsgs") for tail in ("", ".>")]
-_CPC_FC = [f"$JS.FC.MQTT_{kind}_cpc_{i}.>" for i in ("1", "2") for kind in ("msgs", "rmsgs")]
-SOURCES_ACCOUNTS: dict[str, Any] = {  # difference 10, for the upstream CSC scenario's CPCs 1 and 2
+_CPC_FC = {i: [f"$JS.FC.MQTT_{kind}_cpc_{i}.>" for kind in ("msgs", "rmsgs")] for i in ("1", "2")}
+
+
+def _uplink_create(i: str) -> list[str]:
+    return [
+        f"$JS.API.CONSUMER.CREATE.MQTT_{kind}_from_cpc_{i}{tail}" for kind in ("msgs", "rmsgs") for tail in ("", ".>")
+    ]
+
+
+def _uplink_fc(i: str) -> list[str]:
+    return [f"$JS.FC.MQTT_{kind}_from_cpc_{i}.>" for kind in ("msgs", "rmsgs")]
+
+
+def _cpc_account(i: str) -> dict[str, Any]:
+    """Differences 11 and 13: CPC `i`'s account on the CSC, where its leaf lands and its uplink streams live (the
+    scenario's lists are empty)."""
+    own = [f"$JS.API.CONSUMER.CREATE.MQTT_{kind}_cpc_{i}{tail}" for kind in ("msgs", "rmsgs") for tail in ("", ".>")]
+    return {
+        "jetstream": True,
+        "exports": [
+            {"service": "$JS.API.>", "response_type": "stream", "accounts": ["CSC", "SOURCES"]},
+            *_to("CSC", *({"service": s} for s in _uplink_fc(i)), {"stream": f"uplink2csc.{i}.>"}),
+        ],
+        "imports": [
+            *(_from("SOURCES", "service", s, s.replace("$JS.API.", "$JS.CSC-SOURCES.API.")) for s in own),
+            *(_from("SOURCES", "service", s) for s in _CPC_FC[i]),
+            _from("SOURCES", "stream", f"csc2cpc.{i}.>"),
+        ],
+    }
+
+
+SOURCES_ACCOUNTS: dict[str, Any] = {  # differences 10 and 13, for the upstream CSC scenario's CPCs 1 and 2
     "CSC": {
         "jetstream": True,
         "exports": _to(
@@ -322,27 +361,41 @@ SOURCES_ACCOUNTS: dict[str, Any] = {  # difference 10, for the upstream CSC scen
             {"service": "$JS.FC.$MQTT_rmsgs.>"},
             {"stream": "csc2sources.>"},
         ),
+        # Difference 11: the CSC's MQTT streams source each CPC's uplink streams in that CPC's account.
         "imports": [
-            _from("SOURCES", "service", "$JS.API.CONSUMER.CREATE.>", "$JS.CSC-SOURCES.API.CONSUMER.CREATE.>"),
-            *(_from("SOURCES", "service", s) for s in _CPC_FC),
-            _from("SOURCES", "stream", "csc2cpc.>"),
+            entry
+            for i in ("1", "2")
+            for entry in (
+                *(
+                    _from(f"CPC-{i}", "service", s, s.replace("$JS.API.", f"$JS.CSC-CPC-{i}.API."))
+                    for s in _uplink_create(i)
+                ),
+                *(_from(f"CPC-{i}", "service", s) for s in _uplink_fc(i)),
+                _from(f"CPC-{i}", "stream", f"uplink2csc.{i}.>"),
+            )
         ],
     },
     "SOURCES": {
         "jetstream": True,
-        "exports": _to(
-            "CSC",
-            {"service": "$JS.API.CONSUMER.CREATE.>"},
-            *({"service": s} for s in _CPC_FC),
-            {"stream": "csc2cpc.>"},
-        ),
+        "exports": [
+            {"service": "$JS.API.CONSUMER.CREATE.>", "accounts": ["CPC-1", "CPC-2"]},
+            *(
+                entry
+                for i in ("1", "2")
+                for entry in _to(f"CPC-{i}", *({"service": s} for s in _CPC_FC[i]), {"stream": f"csc2cpc.{i}.>"})
+            ),
+        ],
         "imports": [
             *(_from("CSC", "service", s, s.replace("$JS.API.", "$JS.CSC-MQTT.API.")) for s in _CREATE),
             _from("CSC", "service", "$JS.FC.$MQTT_msgs.>"),
             _from("CSC", "service", "$JS.FC.$MQTT_rmsgs.>"),
             _from("CSC", "stream", "csc2sources.>"),
+            # NACK (as nack-sources) creates each CPC's uplink streams through that account's JetStream API.
+            *(_from(f"CPC-{i}", "service", "$JS.API.>", f"$JS.CSC-CPC-{i}.API.>") for i in ("1", "2")),
         ],
     },
+    "CPC-1": _cpc_account("1"),
+    "CPC-2": _cpc_account("2"),
 }
 
 
@@ -477,17 +530,23 @@ def test_the_cpc_permissions_json_equals_upstream_but_for_service_grants() -> No
 
 def test_the_csc_permissions_json_equals_upstream_but_for_leaf_and_service_grants() -> None:
     ours = _without_service_grants(_ours_permissions("csc"))
-    # 10. NACK's identity in SOURCES
+    # 10 and 11. NACK's identity in SOURCES, which also reaches each CPC account's uplink streams
+    apis = ["$JS.API.>", "$JS.CSC-CPC-1.API.>", "$JS.CSC-CPC-2.API.>"]
     assert ours["nkey"].pop("nack-sources") == {
         "public_key": "${NKEY_NACK_SOURCES_PUBKEY}",
         "account": "SOURCES",
-        "permissions": {"pub": {"allow": ["$JS.API.>"]}, "sub": {"allow": ["_INBOX.>"]}},
+        "permissions": {"pub": {"allow": apis}, "sub": {"allow": ["_INBOX.>"]}},
     }
     leafs = {
         name: ours["nkey"][name].pop("permissions")
         for name in ("leaf-cpc-1", "leaf-cpc-2", "leaf-launchlayer-cpc-1", "leaf-launchlayer-cpc-2")
     }
     assert all(leafs.values())
+    # 13. each CPC's leaf lands in its own account
+    for cluster_id in ("1", "2"):
+        entry = ours["nkey"][f"leaf-cpc-{cluster_id}"]
+        assert entry["account"] == f"CPC-{cluster_id}"
+        entry["account"] = "CSC"
     assert ours == _upstream_permissions("csc")
 
 

@@ -40,7 +40,9 @@ def _routes_from_the_stack_files() -> set[tuple[str, str, str, str]]:
             for s in lists["cscPrefixedExports"]
         }
         expected |= {(f"{stack}/CPC", "csc/CSC", "cpcExports", f"{s} → cpc.{cid}.{s}") for s in lists["cpcExports"]}
-        expected |= {(f"{stack}/{a}", f"csc/{a}", "leaf", f"account {a}") for a in ("CSC", "LaunchLayer")}
+        # A CPC's CSC window leaf lands in its own account on the CSC (topology.csc_accounts).
+        expected.add((f"{stack}/CSC", f"csc/CPC-{cid}", "leaf", f"account CSC → CPC-{cid}"))
+        expected.add((f"{stack}/LaunchLayer", "csc/LaunchLayer", "leaf", "account LaunchLayer"))
         expected.add(
             ("csc/SOURCES", f"{stack}/CPC", "streamSource", f"MQTT sources: MQTT_msgs_cpc_{cid}, MQTT_rmsgs_cpc_{cid}")
         )
@@ -78,6 +80,8 @@ def test_every_cluster_and_its_routing_accounts_are_drawn() -> None:
     assert accounts == {
         "csc/CSC",
         "csc/SOURCES",
+        "csc/CPC-a",
+        "csc/CPC-b",
         "csc/LaunchLayer",
         *(f"{c}/{a}" for c in ("cpc-a", "cpc-b") for a in ("CSC", "CPC", "LaunchLayer")),
     }

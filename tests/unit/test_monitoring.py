@@ -146,10 +146,14 @@ def test_the_metric_reader_sees_through_matchers_and_grouping() -> None:
     assert _metrics('sum by (account) (a_b{x="y"}[5m]) and on() (c or vector(0)) < 1') == {"a_b", "c"}
 
 
-def test_on_the_csc_a_missing_leaf_alert_counts_one_leaf_per_cpc_in_each_leaf_account() -> None:
-    leafs = {r["labels"]["account"]: r["expr"] for r in _rules() if r["alert"] == "NATSCpcLeafsMissing"}
-    assert leafs["CSC"].endswith("< 3")  # cpc-a, cpc-b and nats-mtls
-    assert leafs["LaunchLayer"].endswith("< 2")
+def test_on_the_csc_a_missing_leaf_alert_names_each_cpc_by_its_own_account_and_counts_the_shared_ones() -> None:
+    rules = [r for r in _rules() if r["alert"] == "NATSCpcLeafsMissing"]
+    leafs = {r["labels"]["account"]: r["expr"] for r in rules}
+    # Each CPC's leaf lands in its own account on the CSC: one alert each, naming the CPC.
+    assert leafs["CPC-a"].endswith("< 1") and leafs["CPC-b"].endswith("< 1")
+    assert {r["labels"].get("cpc") for r in rules if r["labels"]["account"].startswith("CPC-")} == {"a", "b"}
+    assert leafs["CSC"].endswith("< 1")  # nats-mtls
+    assert leafs["LaunchLayer"].endswith("< 2")  # one per CPC
     assert all('nats_core_account_leaf_count{namespace="dsx", account=' in e for e in leafs.values())
 
 
@@ -162,6 +166,7 @@ def test_the_csc_watches_each_cpcs_source_streams() -> None:
     lag = {r["labels"]["cpc"]: r["expr"] for r in _rules() if r["alert"] == "NATSStreamSourceLag"}
     assert set(lag) == {"a", "b"}
     assert 'stream=~"MQTT_msgs_cpc_a|MQTT_rmsgs_cpc_a"' in lag["a"]
+    assert lag["a"].endswith('account="CPC-a"}) or vector(0)) < 1')  # while that CPC's own leaf is down
     assert not [r for r in _rules(watch=CPC) if r["alert"] == "NATSStreamSourceLag"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dsxbus import stackfile, streams
+from dsxbus import permissions, stackfile, streams
 from dsxbus.config import CrossLayer, EventBus
 from tests.unit.stackconfigs import cpc, csc
 
@@ -78,7 +78,21 @@ def test_the_csc_mqtt_streams_take_of_each_uplink_only_that_cpcs_namespace() -> 
         assert [(s["name"], s["subjectTransforms"]) for s in sources] == [
             (f"MQTT_{kind}_from_cpc_{c}", [{"source": f"$MQTT.{kind}.cpc.{c}.>", "dest": ""}]) for c in ("c0", "c1")
         ]
-        assert all("externalApiPrefix" not in s for s in sources)  # within the CSC account
+        # Across accounts: each uplink is in its CPC's account on the CSC (topology.csc_accounts).
+        assert [(s["externalApiPrefix"], s["externalDeliverPrefix"]) for s in sources] == [
+            (f"$JS.CSC-CPC-{c}.API", f"uplink2csc.{c}") for c in ("c0", "c1")
+        ]
+
+
+def test_nack_creates_each_uplink_stream_in_its_cpcs_account_as_nack_sources_through_that_accounts_api() -> None:
+    bus = _csc(1)
+    spec = streams.cpc_nack_specs(bus, "c0", None)["mqtt-msgs-from-cpc-c0"]
+    assert spec["jsDomain"] == "CSC-CPC-c0"
+    assert spec["nkey"].endswith("/nack-sources.nk")
+    # The grant NACK signs in to SOURCES with reaches that API (and with uplinks off, no other).
+    grant = permissions.nack_sources_grant(bus).pub
+    assert grant is not None and f"$JS.{spec['jsDomain']}.API.>" in grant.allow
+    assert permissions.nack_sources_grant(_csc(1, uplinks=False)) == permissions.NACK_GRANT
 
 
 def test_uplink_streams_are_sized_as_the_other_per_cpc_streams() -> None:

@@ -23,7 +23,7 @@ def test_every_example_stack_and_every_cpc_leaf_has_a_row() -> None:
     tables = threatmodel.identity_tables(fleet.load(ROOT))
     for stack in ("csc", "cpc-a", "cpc-b"):
         assert f"#### {stack} (" in tables
-    assert "| NKey | leaf-cpc-a | CSC |" in tables and "| NKey | leaf-cpc-b | CSC |" in tables
+    assert "| NKey | leaf-cpc-a | CPC-a |" in tables and "| NKey | leaf-cpc-b | CPC-b |" in tables
 
 
 def test_an_entry_without_an_allow_list_reads_as_everything_in_its_account() -> None:

@@ -165,7 +165,7 @@ def test_cpc_a_leaf_seed_may_not_publish_into_the_uplink_deliveries_of_another_c
 
 @pytest.fixture
 def rogue_leaf_a(tmp_path: Path, federation: Federation) -> Iterator[servers.Server]:
-    """A leaf node of the attacker's own, dialling the CSC's leaf port with CPC a's leaf seed into account CSC."""
+    """A leaf node of the attacker's own, dialling the CSC's leaf port with CPC a's leaf seed (it lands in CPC-a)."""
     with rogue_leaf_node(tmp_path, federation, federation.keys["cpc-a"].leaf["CSC"].seed) as server:
         servers.wait_for(lambda: servers.leaf_count(server) or None, 5, "the rogue leaf to connect")
         yield server
@@ -178,10 +178,10 @@ async def _forge_mqtt_store(federation: Federation, rogue: servers.Server) -> li
     try:
         async with clients.opened(federation) as c:
             store = await c.sink(federation.csc, "CSC", "$MQTT.msgs.>", 0)
-            own = await c.sink(federation.csc, "CSC", "cpc.a.probe", 1)
+            own = await c.sink(federation.csc, "CSC", "cpc.a.sensor.probe", 1)
             # Positive control: the leaf carries what CPC a may send, so interest has crossed.
             allowed = await clients.deliver(
-                "rogue leaf a -> cpc.a.probe", clients.nats_publisher(attacker, "cpc.a.probe"), [own]
+                "rogue leaf a -> cpc.a.sensor.probe", clients.nats_publisher(attacker, "cpc.a.sensor.probe"), [own]
             )
             forged = await clients.deliver(
                 "rogue leaf a -> $MQTT.msgs.cpc.b.command.x",

@@ -77,7 +77,7 @@ def test_a_killed_cpc_is_named_by_its_own_endpoint_and_by_the_csc_missing_its_le
 
     lines = capsys.readouterr().out.splitlines()
     assert any(line.startswith("cpc-a: http://127.0.0.1:") and "does not answer" in line for line in lines)
-    assert any(line.startswith("csc: leaf from CPC a (cpc-a): is not connected in account CSC") for line in lines)
+    assert any(line.startswith("csc: leaf from CPC a (cpc-a): is not connected in account CPC-a") for line in lines)
     assert not any(line.startswith("cpc-b") or "CPC b" in line for line in lines), lines
 
 
@@ -143,7 +143,7 @@ def test_a_cpc_leaf_signed_in_with_another_key_than_its_own_is_named(federation:
 
     own = federation.keys["cpc-a"].leaf["CSC"].public_key
     assert found == [
-        f"csc: leaf from CPC a (cpc-a) in account CSC: signed in as {own}, not as CPC a's leaf key "
+        f"csc: leaf from CPC a (cpc-a) in account CPC-a: signed in as {own}, not as CPC a's leaf key "
         f"{swapped['a']['CSC']}. Fix: check which key CPC a's leaf Secret holds and which the CSC admits "
         "(auth.permissions: leaf-cpc-a)"
     ]

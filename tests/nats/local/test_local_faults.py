@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dsxbus import cli, topology
+from dsxbus import cli, naming, topology
 from dsxbus.local import check, clients, runner, servers, state
 from dsxbus.local.state import Federation, LocalCluster
 
@@ -110,7 +110,7 @@ def test_with_mqtt_streams_storage_file_every_stream_and_the_server_store_are_on
 ) -> None:
     csc, cpc = own_federation.csc, own_federation.cluster("a")
     assert _storage(own_federation, csc, "CSC", "$MQTT_msgs") == "file"
-    assert _storage(own_federation, csc, "CSC", topology.cpc_uplink_stream("msgs", "a")) == "file"
+    assert _storage(own_federation, csc, naming.cpc_account("a"), topology.cpc_uplink_stream("msgs", "a")) == "file"
     assert _storage(own_federation, csc, "SOURCES", topology.cpc_source_stream("msgs", "a")) == "file"
     assert _storage(own_federation, cpc, "CPC", "$MQTT_sess") == "file"
     jsz = servers.monitor(csc.main, "jsz")
@@ -198,7 +198,11 @@ def test_after_the_csc_is_killed_and_restarted_leafs_reconnect_and_every_route_p
         servers.wait_for(flowing, SOURCE_RECOVERY, f"{cpc.stack}'s source", 0.5)
         for kind in topology.SOURCED_KINDS:
             uplink = partial(
-                _flowing, own_federation, own_federation.csc, "CSC", topology.cpc_uplink_stream(kind, cpc.id)
+                _flowing,
+                own_federation,
+                own_federation.csc,
+                naming.cpc_account(cpc.id),
+                topology.cpc_uplink_stream(kind, cpc.id),
             )
             servers.wait_for(uplink, SOURCE_RECOVERY, f"the csc's {kind} uplink from {cpc.stack}", 0.5)
     assert not _failures(check.run(own_federation))

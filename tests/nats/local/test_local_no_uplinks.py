@@ -1,7 +1,8 @@
-"""A CSC without mqttStreams.uplinks (the default), on every supported version: hole A is not open, and a CPC's
-QoS 1 MQTT reaches the CSC as upstream's does (QoS 0 subscribers only).
+"""A CSC with mqttStreams.uplinks: false (upstream's behaviour), on every supported version: no grant of the
+uplinks, and a CPC's QoS 1 MQTT reaches the CSC as upstream's does (QoS 0 subscribers only).
 
-Its own small federation (CSC and CPC a): the example CSC turns the uplinks on, this one's stack file does not.
+Its own small federation (CSC and CPC a): the example CSC has the uplinks (the default), this one's stack file turns
+them off.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 import yaml
 from natstools import ROGUE_USER, flow_control_request, leaf_seed_client, rogue_leaf_node
 
+from dsxbus import naming
 from dsxbus.local import check, clients, runner, servers
 from dsxbus.local.state import Federation
 
@@ -30,7 +32,7 @@ def plain_federation(
     project = make_project(root / "project")
     stack_file = project / "Pulumi.csc.yaml"
     document = yaml.safe_load(stack_file.read_text())
-    del document["config"]["dsx-bus:eventBus"]["mqttStreams"]["uplinks"]
+    document["config"]["dsx-bus:eventBus"]["mqttStreams"] = {"uplinks": False}
     stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
     with runner.running_federation(project, root / "run", ["csc", "cpc-a"], say=lambda _: None) as running:
         yield running
@@ -42,9 +44,11 @@ async def _forge_flow_control(federation: Federation, rogue: servers.Server) -> 
     attacker = await nats.connect(rogue.url("client"), user=ROGUE_USER[0], password=ROGUE_USER[1])
     try:
         async with clients.opened(federation) as c:
-            uplink = await c.sink(federation.csc, "CSC", "cpc2csc.>", 0)
-            answered = await c.sink(federation.csc, "CSC", "cpc.a.command.forgery", 0)
-            own = await c.sink(federation.csc, "CSC", "cpc.a.probe", 1)
+            # Where CPC a's leaf lands on the CSC, and where a forged request would be answered.
+            lands_in = naming.cpc_account("a")
+            uplink = await c.sink(federation.csc, lands_in, "cpc2csc.>", 0)
+            answered = await c.sink(federation.csc, lands_in, "cpc.a.command.forgery", 0)
+            own = await c.sink(federation.csc, lands_in, "cpc.a.probe", 1)
             control = await clients.deliver(
                 "rogue leaf a -> cpc.a.probe", clients.nats_publisher(attacker, "cpc.a.probe"), [own]
             )

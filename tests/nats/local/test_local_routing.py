@@ -100,16 +100,21 @@ def test_the_csc_runs_jetstream_domain_csc(federation: Federation) -> None:
     assert jsz is not None and jsz["config"]["domain"] == "CSC"
 
 
-def test_the_csc_sources_each_cpcs_mqtt_streams_through_an_uplink_stream(federation: Federation) -> None:
-    """The CSC's `$MQTT_msgs` sources CPC a's uplink stream filtered to `cpc.a.`; the uplink sources CPC a's stream."""
+def test_the_csc_sources_each_cpcs_mqtt_streams_through_an_uplink_stream_in_that_cpcs_account(
+    federation: Federation,
+) -> None:
+    """The CSC's `$MQTT_msgs` sources CPC a's uplink stream (account CPC-a) filtered to `cpc.a.`; the uplink sources
+    CPC a's stream."""
     main = asyncio.run(_stream_info(federation, "csc", naming.CSC, "$MQTT_msgs"))
-    uplink = asyncio.run(_stream_info(federation, "csc", naming.CSC, topology.cpc_uplink_stream("msgs", "a")))
+    account = naming.cpc_account("a")
+    uplink = asyncio.run(_stream_info(federation, "csc", account, topology.cpc_uplink_stream("msgs", "a")))
 
     sources, origins = main["sources"], uplink["sources"]
     assert isinstance(sources, list) and isinstance(origins, list)
     (from_a,) = [s for s in sources if s["name"] == topology.cpc_uplink_stream("msgs", "a")]
     (origin,) = origins
     assert [t["src"] for t in from_a["subject_transforms"]] == ["$MQTT.msgs.cpc.a.>"]
+    assert from_a["external"]["api"] == topology.cpc_account_api("a")
     assert origin["name"] == "$MQTT_msgs" and origin["external"]["api"] == "$JS.CPC-a.API"
     assert from_a["active"] >= 0 and origin["active"] >= 0  # -1: never reached
 

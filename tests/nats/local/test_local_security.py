@@ -11,7 +11,7 @@ import nats.errors
 import pytest
 from natstools import PERMISSION, ServerErrors, leaf_seed_client, rogue_leaf_node
 
-from dsxbus import nkeys, versions
+from dsxbus import naming, nkeys, versions
 from dsxbus.local import clients, servers
 from dsxbus.local.clients import Mqtt, Sink
 from dsxbus.local.state import Federation
@@ -20,7 +20,7 @@ from dsxbus.nkeys import KeyPair
 
 @pytest.fixture
 def rogue_leaf(tmp_path: Path, federation: Federation, request: pytest.FixtureRequest) -> Iterator[servers.Server]:
-    """A server dialling the CSC's leaf port into account CSC with the key the test names (or none)."""
+    """A server dialling the CSC's leaf port with the key the test names (or none), landing in that key's account."""
     with rogue_leaf_node(tmp_path, federation, request.param) as server:
         yield server
 
@@ -82,24 +82,26 @@ def test_cpc_a_leaf_identity_can_neither_read_cpc_b_nor_command_it(federation: F
 async def _unprefixed_export_as_cpc_a_leaf(federation: Federation, granted: bool) -> tuple[list[str], clients.Result]:
     csc, cpc_b = federation.csc, federation.cluster("b")
     async with leaf_seed_client(federation, "cpc-a") as (intruder, errors), clients.opened(federation) as c:
-        # Where granted, the CSC sees it (so it was published, and interest had time to cross); never cpc-b.
-        on_csc = await c.sink(csc, "CSC", "sensor.x", 1 if granted else 0)
+        # Where granted, CPC a's account on the CSC sees it (so it was published, and interest had time to
+        # cross); it exports only `cpc.a.` subjects, so never the CSC account, never cpc-b.
+        landed = await c.sink(csc, naming.cpc_account("a"), "sensor.x", 1 if granted else 0)
+        on_csc = await c.sink(csc, "CSC", "sensor.x", 0)
         anything_b = await c.sink(cpc_b, "CPC", ">", 0)
         own_b = await c.sink(cpc_b, "CSC", ">", 0)
         forged = clients.nats_publisher(intruder, "sensor.x")  # cpc-a's cpcExports, unprefixed
-        reached = await clients.deliver("cpc-a leaf -> csc sensor.x", forged, [on_csc, anything_b, own_b])
+        reached = await clients.deliver("cpc-a leaf -> sensor.x", forged, [landed, on_csc, anything_b, own_b])
         await intruder.flush()
         return errors.seen, reached
 
 
-def test_the_unprefixed_exports_a_leaf_needs_before_2_15_1_are_granted_only_there_and_reach_no_other_cpc(
+def test_the_unprefixed_exports_a_leaf_needs_before_2_15_1_are_granted_only_there_and_reach_no_csc_subscriber(
     federation: Federation, nats_version: str
 ) -> None:
     # Before 2.15.1 the leaf checks `sensor.x`, not `cpc.a.sensor.x` (nats-server#4608): it must be granted.
     granted = versions.leaf_checks_publish_before_transform(nats_version)
     errors, reached = asyncio.run(_unprefixed_export_as_cpc_a_leaf(federation, granted))
 
-    assert reached.ok, reached.detail  # nothing on cpc-b, in either account
+    assert reached.ok, reached.detail  # in CPC a's account only: nothing in the CSC account, nothing on cpc-b
     refused = any(PERMISSION in e and "publish" in e and "sensor.x" in e for e in map(str.lower, errors))
     assert refused is not granted, errors
 
