@@ -9,7 +9,9 @@ import pulumi
 
 from components import cluster, stackrefs
 from dsxbus import fleet, permissions, render, rotation, stackoutputs, streams
+from dsxbus.checks import configmaps
 from dsxbus.config import CrossLayer, EventBus
+from dsxbus.errors import nothing_changed
 
 
 def _warn_pending(bus: EventBus, cpcs: Mapping[str, stackoutputs.CpcOutputs | None]) -> list[str]:
@@ -74,13 +76,21 @@ class CscEventBus(pulumi.ComponentResource):
         cpc_versions = {cid: o.nats_server_version if o else None for cid, o in cpcs.items()}
         leaf_keys = {cid: dict(o.leaf_public_keys) if o else None for cid, o in cpcs.items()}
         next_keys = {cid: dict(o.next_leaf_public_keys) for cid, o in cpcs.items() if o and o.next_leaf_public_keys}
+        files = render.cluster_files(bus, cpc_lists=cpc_lists)
+        permissions_json = _permissions_json(bus, pending, cpc_lists, cpc_versions, next_keys)
+        # What Kubernetes would refuse on `up`, refused here before anything is declared.
+        too_big = configmaps.problems(bus, configmaps.sizes(files.nats_conf, permissions_json))
+        for problem in too_big:
+            pulumi.log.error(f"with the CPCs' exported lists and keys: {problem}")
+        if too_big:
+            raise pulumi.RunError(nothing_changed(len(too_big), "with the CPCs' exported lists and keys"))
         cluster.build(
             name,
             cluster.ClusterInputs(
                 bus=bus,
                 effective=bus,
-                files=render.cluster_files(bus, cpc_lists=cpc_lists),
-                permissions_json=_permissions_json(bus, pending, cpc_lists, cpc_versions, next_keys),
+                files=files,
+                permissions_json=permissions_json,
                 stream_specs=_stream_specs(bus, cpcs),
                 cpc_leaf_public_keys={cid: pulumi.Output.from_input(keys) for cid, keys in leaf_keys.items()},
             ),

@@ -191,5 +191,6 @@ def permissions_document(
 
 
 def render(document: Mapping[str, Any]) -> str:
-    """Sorted keys, as Helm's toJson writes it, so diffs against the upstream render stay small."""
-    return json.dumps(document, sort_keys=True, indent=2) + "\n"
+    """Sorted keys, compact, as Helm's toJson writes it: it is one ConfigMap, which Kubernetes limits to 1 MiB, and
+    every CPC adds a leaf entry (compact, 1,000 CPCs take 0.89 MB; indented they took 1.57: checks.configmaps)."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n"

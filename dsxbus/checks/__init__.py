@@ -5,7 +5,20 @@ One module per concern; here only the entry points, and the order one cluster's 
 
 from __future__ import annotations
 
-from dsxbus.checks import accounts, auth, crosslayer, gateway, grants, images, mtls, roles, sizing, streams, sveltos
+from dsxbus.checks import (
+    accounts,
+    auth,
+    configmaps,
+    crosslayer,
+    gateway,
+    grants,
+    images,
+    mtls,
+    roles,
+    sizing,
+    streams,
+    sveltos,
+)
 from dsxbus.checks.fleet import effective_problems, fleet_problems
 from dsxbus.config import EventBus
 from dsxbus.errors import Problem
@@ -36,4 +49,6 @@ def problems(bus: EventBus) -> list[Problem]:
         found += crosslayer.problems(bus)
     if bus.cluster_type == "csc" or bus.csc_stack is None:
         found += auth.oauth2_problems(bus)  # nothing to inherit a jwks block from
+    if not [p for p in found if not p.warning]:
+        found += configmaps.problems(bus)  # renders the config: only one that is otherwise sound
     return found
