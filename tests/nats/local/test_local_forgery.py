@@ -450,3 +450,70 @@ def test_a_forged_consumer_create_answer_from_cpc_a_leaf_never_reaches_cpc_b_upl
     assert announced.isdisjoint(seen), "the CSC announced CPC b's pending replies to CPC a's leaf"
     assert found["control"] is True
     assert found["the CSC's cpc/b/# got"] == [f"{token}-{n}".encode() for n in range(3)], found
+
+
+async def _replies_heard(rogue: servers.Server, during: Callable[[], None]) -> set[str]:
+    """The streams named by the service-import replies (`_R_.`, JetStream answers) the CSC sends a leaf holding CPC
+    a's seed while `during` runs."""
+    heard: set[str] = set()
+
+    async def on_reply(msg: Msg) -> None:
+        with contextlib.suppress(ValueError):
+            heard.add(str(json.loads(msg.data).get("stream_name")))
+
+    attacker = await nats.connect(rogue.url("client"), user=ROGUE_USER[0], password=ROGUE_USER[1])
+    try:
+        await attacker.subscribe("_R_.>", cb=on_reply)
+        await attacker.flush()
+        await asyncio.sleep(0.3)  # the interest crosses the rogue's leaf
+        await asyncio.to_thread(during)
+        await asyncio.sleep(SETTLE)
+        return heard
+    finally:
+        await attacker.close()
+
+
+def _sources_flowing(federation: Federation, stack: str) -> None:
+    """Until the cluster's `$MQTT_msgs` source heard from the CSC within the last second (it re-created its
+    consumer there)."""
+
+    async def info() -> dict[str, object]:
+        client = await clients.nats_connect(federation.clusters[stack], federation, "CPC")
+        try:
+            reply = await client.request("$JS.API.STREAM.INFO.$MQTT_msgs", b"", timeout=5)
+            data: dict[str, object] = json.loads(reply.data)
+            return data
+        finally:
+            await client.close()
+
+    def flowing() -> bool | None:
+        sources = asyncio.run(info()).get("sources")
+        assert isinstance(sources, list)
+        return True if all(0 <= s.get("active", -1) < 1_000_000_000 for s in sources) else None
+
+    servers.wait_for(flowing, 60, f"{stack}'s stream sources to flow again")
+
+
+def test_a_leaf_holding_cpc_a_seed_hears_no_answer_to_cpc_b_stream_sources(
+    tmp_path: Path, cut_federation: Federation
+) -> None:
+    """The `_R_.` replies of service imports are per account: the consumers CPC b's stream sources re-create on the
+    CSC (CPC b restarted) are answered in CPC b's account only, while CPC a's own (the control) reach a leaf with
+    CPC a's seed, which its grant lets subscribe to `_R_.>`. With every leaf in the CSC account, it heard every
+    CPC's."""
+    federation = cut_federation
+
+    def restart(stack: str) -> Callable[[], None]:
+        def run() -> None:
+            runner.restart(federation, stack)
+            _sources_flowing(federation, stack)
+
+        return run
+
+    with rogue_leaf_node(tmp_path, federation, federation.keys["cpc-a"].leaf["CSC"].seed) as rogue:
+        servers.wait_for(lambda: servers.leaf_count(rogue) or None, 5, "the rogue leaf to connect")
+        of_b = asyncio.run(_replies_heard(rogue, restart("cpc-b")))
+        of_a = asyncio.run(_replies_heard(rogue, restart("cpc-a")))
+    # What a leaf in CPC a's account hears are answers about CPC a's streams (its connection re-creates some).
+    assert not (of_b | of_a) & {topology.cpc_source_stream(k, "b") for k in topology.SOURCED_KINDS}, of_b
+    assert {topology.cpc_source_stream(k, "a") for k in topology.SOURCED_KINDS} <= of_a, of_a
