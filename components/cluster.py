@@ -79,7 +79,7 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
         parts = start_parts(bus, tree)
         return rolled(values, secrets.start_checksum(values["container"]["env"], config_maps=env_maps, config=parts))
 
-    chart_conf = render.chart_nats_conf(bus, files.nats_conf)
+    chart_conf = render.sharded_nats_conf(bus, files.nats_conf)
     nats = NatsServers(
         f"{name}-nats",
         NatsServersArgs(

@@ -70,7 +70,7 @@ def reloader_values(bus: EventBus, tree: natsconf.Tree, mount_paths: tuple[str, 
 
 def main_values(bus: EventBus, tree: natsconf.Tree, conf: natsconf.ShardedConf) -> dict[str, Any]:
     """Values of the `nats` release. `config.merge` is the whole core tree, cluster block included, but for the
-    accounts `conf` (render.chart_nats_conf of `tree`) moves into ConfigMaps of their own: it includes them, and
+    accounts `conf` (render.sharded_nats_conf of `tree`) moves into ConfigMaps of their own: it includes them, and
     the nats container mounts them (the chart copies mounts under /etc/ into the reloader, which watches them).
 
     The chart builds its own config from the `enabled` switches and `mergeOverwrite`s `config.merge`
@@ -166,7 +166,7 @@ class NatsServersArgs:
     main_values: dict[str, Any]
     """`main_values`: the `nats` release."""
     account_shards: tuple[natsconf.AccountShard, ...]
-    """The `nats-accounts-<n>` ConfigMaps the `nats` release mounts (render.chart_nats_conf)."""
+    """The `nats-accounts-<n>` ConfigMaps the `nats` release mounts (render.sharded_nats_conf)."""
     mtls_values: dict[str, Any] | None
     """`mtls_values`: the `nats-mtls` release, None without mtls."""
 

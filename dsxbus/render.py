@@ -90,7 +90,7 @@ def cluster_files(
     return ClusterFiles(main, mtls, document, pod_environment(bus))
 
 
-def chart_nats_conf(bus: EventBus, tree: natsconf.Tree) -> natsconf.ShardedConf:
+def sharded_nats_conf(bus: EventBus, tree: natsconf.Tree) -> natsconf.ShardedConf:
     """The `nats` release's config as the chart takes it. On the CSC, its accounts that grow with its CPCs (CSC,
     SOURCES, every CPC-<id>) go into ConfigMaps of their own, `nats-accounts-<n>`, which its nats.conf includes:
     whole in the chart's one ConfigMap they would pass Kubernetes' 1 MiB at a few hundred CPCs."""

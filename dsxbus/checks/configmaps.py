@@ -2,7 +2,7 @@
 
 They grow with the fleet: the accounts that do (every CPC has one of its own on the CSC, and the CSC and SOURCES
 accounts import and export per CPC: topology.csc_accounts) are shared among `nats-accounts-<n>` ConfigMaps of at
-most natsconf.SHARD_BYTES each, which the nats chart's nats.conf includes (render.chart_nats_conf), and
+most natsconf.SHARD_BYTES each, which the nats chart's nats.conf includes (render.sharded_nats_conf), and
 `auth-callout-permissions` holds permissions.json (every CPC's leaf entry: one file, the auth-callout reads one),
 which bounds the fleet first. Past the limit the API server refuses the object on `pulumi up`, after the preview
 said nothing: so it is checked here, on the CSC, at preview.
@@ -57,7 +57,7 @@ def estimated_sizes(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = 
         cid: {account: "U" * 56 for account in (naming.CSC, *bus.enabled_extra_accounts)} for cid in bus.cpc_ids
     }
     document = rotation.with_next_leaf_keys(files.permissions, every_next, bus.enabled_extra_accounts)
-    return sizes(render.chart_nats_conf(bus, files.nats_conf), permissions.render(document))
+    return sizes(render.sharded_nats_conf(bus, files.nats_conf), permissions.render(document))
 
 
 def problems(bus: EventBus, found: tuple[ConfigMapSize, ...] | None = None) -> list[Problem]:

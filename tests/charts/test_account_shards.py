@@ -116,7 +116,7 @@ def test_a_csc_of_300_cpcs_shares_its_accounts_among_config_maps_under_the_limit
     )
     bus, _ = stackfile.parse(raw, source="Pulumi.test.yaml")
     files = render.cluster_files(bus)
-    conf = render.chart_nats_conf(bus, files.nats_conf)
+    conf = render.sharded_nats_conf(bus, files.nats_conf)
     release = helm.Release("nats", "nats", bus.charts.nats, bus.namespace, main_values(bus, files.nats_conf, conf))
     manifests = helm.render(release)
     shards = [

@@ -30,7 +30,7 @@ def test_the_nats_chart_config_map_is_never_larger_than_the_check_takes_it_to_be
     csc = deployments["csc"]
     actual = _size(_config_map(csc.rendered("nats"), "nats-config"))
     files = render.cluster_files(csc.bus, cpc_lists=_lists(cpc_a, cpc_b))
-    (nats, *_) = configmaps.sizes(render.chart_nats_conf(csc.bus, files.nats_conf), "")
+    (nats, *_) = configmaps.sizes(render.sharded_nats_conf(csc.bus, files.nats_conf), "")
     assert nats.name == "nats-config"
     assert actual <= nats.size
     # Without the margin, the pretty JSON of `config.merge` is what the chart writes, within 2 % (and 128 bytes: the
@@ -53,7 +53,7 @@ def test_each_accounts_config_map_the_program_writes_is_the_size_the_check_takes
 ) -> None:
     csc = deployments["csc"]
     files = render.cluster_files(csc.bus, cpc_lists=_lists(cpc_a, cpc_b))
-    checked = {s.name: s.size for s in configmaps.sizes(render.chart_nats_conf(csc.bus, files.nats_conf), "")}
+    checked = {s.name: s.size for s in configmaps.sizes(render.sharded_nats_conf(csc.bus, files.nats_conf), "")}
     written = {
         m["metadata"]["name"]: _size(m)
         for m in csc.program

@@ -37,7 +37,7 @@ def test_the_nats_charts_get_the_core_rendered_config_as_config_merge(csc: Run, 
     cpc_files = render.cluster_files(bus, csc_endpoint=endpoint)
     for run, files in ((csc, csc_files), (cpc_a, cpc_files)):
         charts = run.charts()
-        conf = render.chart_nats_conf(_bus(run), files.nats_conf)
+        conf = render.sharded_nats_conf(_bus(run), files.nats_conf)
         assert harness.plain(charts["nats"]["values"]["config"]["merge"]) == _json(natsconf.chart_merge(conf.tree))
         # The CSC's accounts that grow with its CPCs, as the ConfigMaps it includes hold them (a CPC has none).
         written = {

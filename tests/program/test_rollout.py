@@ -167,7 +167,7 @@ def server_configs(run: harness.Run) -> dict[str, dict[str, Any]]:
 
 
 def accounts_files(run: harness.Run) -> dict[str, Any]:
-    """The CSC's `nats-accounts-<n>` ConfigMaps' data (render.chart_nats_conf)."""
+    """The CSC's `nats-accounts-<n>` ConfigMaps' data (render.sharded_nats_conf)."""
     return {
         name: harness.unwrap(captured.inputs)["data"]
         for (kind, name), captured in run.k8s_objects().items()
