@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from dsxbus import render
+from dsxbus import natsconf, render
 from tests.charts.podspec import Inventory, PodSpec, container, is_under
 
 _QUOTED_PATH = re.compile(r'"(/[^"\n]*)"')
@@ -205,6 +205,17 @@ def document(text: str, read: Callable[[str], str | None] | None = None) -> Any:
     # A dropped include (or the last included entry) leaves a dangling comma before the closing brace.
     joined = re.sub(r",(\s*[}\]])", r"\1", _INCLUDE_LINE.sub(included, text))
     return json.loads(_BARE_VARIABLE.sub(lambda m: f'{m[1]}"{m[2]}"{m[3]}', joined))
+
+
+def pod_document(text: str, pod: PodSpec, available: Inventory) -> Any:
+    """`document` of a nats.conf the chart wrote, with the files it includes as its `nats` container has them
+    (their paths relative to the chart's config dir)."""
+
+    def read(include: str) -> str | None:
+        path = posixpath.normpath(posixpath.join(natsconf.CHART_CONFIG_DIR, include))
+        return mounted_file(pod, "nats", available, path)
+
+    return document(text, read)
 
 
 def mounted_file(pod: PodSpec, name: str, available: Inventory, path: str) -> str | None:

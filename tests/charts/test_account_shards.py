@@ -4,20 +4,17 @@ as the pod mounts them, real nats-server loads them, and the config reloader wat
 from __future__ import annotations
 
 import dataclasses
-import posixpath
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from components.nats import main_values
-from dsxbus import naming, natsconf, render, stackfile, topology
+from dsxbus import naming, render, stackfile, topology
 from dsxbus.checks import configmaps
+from dsxbus.naming import NATS_CONFIG_MAP
 from tests.charts import helm, serverconf
 from tests.charts.cluster import Deployment
 from tests.charts.podspec import Inventory, Manifest, PodSpec, container, inventory, is_under, pod_specs, watched_files
 from tests.unit.stackconfigs import csc
-
-ACCOUNTS_PREFIX = naming.accounts_config_map(0).removesuffix("0")
 
 
 def _nats_pod(manifests: Sequence[Manifest]) -> PodSpec:
@@ -26,26 +23,15 @@ def _nats_pod(manifests: Sequence[Manifest]) -> PodSpec:
 
 
 def _nats_conf_text(manifests: Sequence[Manifest]) -> str:
-    (config_map,) = [m for m in manifests if m["kind"] == "ConfigMap" and m["metadata"]["name"] == "nats-config"]
+    (config_map,) = [m for m in manifests if m["kind"] == "ConfigMap" and m["metadata"]["name"] == NATS_CONFIG_MAP]
     text: str = config_map["data"]["nats.conf"]
     return text
 
 
 def _shards(available: Inventory) -> dict[str, str]:
     """ConfigMap name -> its accounts file, for every `nats-accounts-<n>`."""
-    return {
-        name: data[naming.ACCOUNTS_FILE]
-        for name, data in available.config_maps.items()
-        if name[-1].isdigit() and name.startswith(ACCOUNTS_PREFIX)
-    }
-
-
-def _document(pod: PodSpec, available: Inventory, text: str) -> Any:
-    def read(include: str) -> str | None:
-        path = posixpath.normpath(posixpath.join(natsconf.CHART_CONFIG_DIR, include))
-        return serverconf.mounted_file(pod, "nats", available, path)
-
-    return serverconf.document(text, read)
+    names = {naming.accounts_config_map(i) for i in range(len(available.config_maps))}
+    return {name: data[naming.ACCOUNTS_FILE] for name, data in available.config_maps.items() if name in names}
 
 
 def _load(pod: PodSpec, available: Inventory, binary: str, root: Path) -> serverconf.Loaded:
@@ -69,11 +55,12 @@ def test_the_accounts_that_grow_with_the_fleet_come_from_the_included_file_and_t
 ) -> None:
     deployment = deployments["csc"]
     manifests = deployment.rendered("nats")
-    accounts = _document(_nats_pod(manifests), deployment.inventory(), _nats_conf_text(manifests))["accounts"]
+    text, pod = _nats_conf_text(manifests), _nats_pod(manifests)
+    accounts = serverconf.pod_document(text, pod, deployment.inventory())["accounts"]
     moved = set(topology.csc_fleet_account_names(deployment.bus))
     assert moved == {"CSC", "SOURCES", "CPC-a", "CPC-b"}
     assert moved < set(accounts)
-    inline = serverconf.document(_nats_conf_text(manifests))["accounts"]  # includes dropped
+    inline = serverconf.document(text)["accounts"]  # includes dropped
     assert set(inline) == set(accounts) - moved
     assert {naming.AUTH, naming.AUTHX, naming.SYS} <= set(inline)
 
@@ -134,5 +121,5 @@ def test_a_csc_of_300_cpcs_shares_its_accounts_among_config_maps_under_the_limit
     pod = _nats_pod(manifests)
     loaded = _load(pod, available, deployed_nats_server, tmp_path)
     assert loaded.result.returncode == 0, loaded.output
-    accounts = _document(pod, available, text)["accounts"]
+    accounts = serverconf.pod_document(text, pod, available)["accounts"]
     assert {naming.cpc_account(f"c{i}") for i in range(CPCS)} < set(accounts)

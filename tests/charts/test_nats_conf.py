@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import posixpath
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dsxbus import natsconf, versions
+from dsxbus import versions
 from dsxbus.local import servers
 from tests.charts import serverconf
 from tests.charts.cluster import Deployment
@@ -27,13 +26,7 @@ def _pod(deployment: Deployment, release: str) -> PodSpec:
 def _conf(deployment: Deployment, release: str) -> Any:
     """nats.conf as the chart wrote it into its ConfigMap, as data, with the files it includes as the pod has them."""
     (config_map,) = [m for m in deployment.rendered(release) if m["kind"] == "ConfigMap"]
-    pod, available = _pod(deployment, release), deployment.inventory()
-
-    def read(include: str) -> str | None:
-        path = posixpath.normpath(posixpath.join(natsconf.CHART_CONFIG_DIR, include))
-        return serverconf.mounted_file(pod, "nats", available, path)
-
-    return serverconf.document(config_map["data"]["nats.conf"], read)
+    return serverconf.pod_document(config_map["data"]["nats.conf"], _pod(deployment, release), deployment.inventory())
 
 
 def _load(deployment: Deployment, release: str, binary: str, root: Path) -> serverconf.Loaded:
