@@ -18,8 +18,8 @@ from dsxbus.config import EventBus  # noqa: E402
 from tests.program import harness  # noqa: E402
 
 CONFIGMAP_NOTE = (
-    "note: one CSC's ConfigMaps hold about 220 CPCs with uplinks (dsxbus.checks.configmaps); larger fleets are timed "
-    "with that check lifted: the program's speed, not a deployable CSC"
+    "note: one CSC's ConfigMaps hold 581 CPCs with uplinks (permissions.json, dsxbus.checks.configmaps); larger "
+    "fleets are timed with that check lifted: the program's speed, not a deployable CSC"
 )
 
 

@@ -16,7 +16,7 @@ from dsxbus.config import AuthCallout, EventBus
 
 HTTP_PORT = 8000
 METRICS_PORT = 9090
-PERMISSIONS_CONFIG_MAP = "auth-callout-permissions"
+PERMISSIONS_CONFIG_MAP = naming.PERMISSIONS_CONFIG_MAP
 MTLS_CA_PATH = "/etc/mtls-ca/ca.crt"
 
 

@@ -79,13 +79,15 @@ def build(name: str, inputs: ClusterInputs, parent: pulumi.Resource) -> ClusterS
         parts = start_parts(bus, tree)
         return rolled(values, secrets.start_checksum(values["container"]["env"], config_maps=env_maps, config=parts))
 
+    chart_conf = render.sharded_nats_conf(bus, files.nats_conf)
     nats = NatsServers(
         f"{name}-nats",
         NatsServersArgs(
             namespace,
             bus.charts,
             files.environment,
-            nats_release(main_values(bus, files.nats_conf), files.nats_conf),
+            nats_release(main_values(bus, files.nats_conf, chart_conf), files.nats_conf),
+            chart_conf.shards,
             nats_release(mtls_values(bus, files.nats_mtls_conf), files.nats_mtls_conf)
             if files.nats_mtls_conf is not None
             else None,

@@ -79,7 +79,9 @@ class CscEventBus(pulumi.ComponentResource):
         files = render.cluster_files(bus, cpc_lists=cpc_lists)
         permissions_json = _permissions_json(bus, pending, cpc_lists, cpc_versions, next_keys)
         # What Kubernetes would refuse on `up`, refused here before anything is declared.
-        too_big = configmaps.problems(bus, configmaps.sizes(files.nats_conf, permissions_json))
+        too_big = configmaps.problems(
+            bus, configmaps.sizes(render.sharded_nats_conf(bus, files.nats_conf), permissions_json)
+        )
         for problem in too_big:
             pulumi.log.error(f"with the CPCs' exported lists and keys: {problem}")
         if too_big:

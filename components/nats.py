@@ -28,12 +28,23 @@ def chart_env(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
     return {name: sources[name] for name in needed}
 
 
-def _mount_patches(volume: str, secret_name: str, mount_path: str) -> tuple[list[Any], list[Any]]:
-    pod = [{"op": "add", "path": "/spec/volumes/-", "value": {"name": volume, "secret": {"secretName": secret_name}}}]
+def _mount_patches(volume: str, source: dict[str, Any], mount_path: str) -> tuple[list[Any], list[Any]]:
+    """JSON patches mounting a volume (`source`: `{"secret": ...}` or `{"configMap": ...}`) into the nats container."""
+    pod = [{"op": "add", "path": "/spec/volumes/-", "value": {"name": volume, **source}}]
     container = [
         {"op": "add", "path": "/volumeMounts/-", "value": {"name": volume, "mountPath": mount_path, "readOnly": True}}
     ]
     return pod, container
+
+
+def _secret_mount_patches(volume: str, secret_name: str, mount_path: str) -> tuple[list[Any], list[Any]]:
+    return _mount_patches(volume, {"secret": {"secretName": secret_name}}, mount_path)
+
+
+def _add_patches(values: dict[str, Any], pod: list[Any], container: list[Any]) -> None:
+    # Every mount adds to the same two patch lists (the leaf TLS and the accounts shards): none replaces another.
+    values.setdefault("podTemplate", {}).setdefault("patch", []).extend(pod)
+    values.setdefault("container", {}).setdefault("patch", []).extend(container)
 
 
 # The chart copies every nats container mount under these prefixes into the reloader (its default).
@@ -57,8 +68,10 @@ def reloader_values(bus: EventBus, tree: natsconf.Tree, mount_paths: tuple[str, 
     return values
 
 
-def main_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
-    """Values of the `nats` release. `config.merge` is the whole core tree, cluster block included.
+def main_values(bus: EventBus, tree: natsconf.Tree, conf: natsconf.ShardedConf) -> dict[str, Any]:
+    """Values of the `nats` release. `config.merge` is the whole core tree, cluster block included, but for the
+    accounts `conf` (render.sharded_nats_conf of `tree`) moves into ConfigMaps of their own: it includes them, and
+    the nats container mounts them (the chart copies mounts under /etc/ into the reloader, which watches them).
 
     The chart builds its own config from the `enabled` switches and `mergeOverwrite`s `config.merge`
     onto it, so every key the core renders holds exactly as rendered (and as tested on real
@@ -78,7 +91,7 @@ def main_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
             },
             "leafnodes": {"enabled": True},
             "mqtt": {"enabled": True},
-            "merge": natsconf.chart_merge(tree),
+            "merge": natsconf.chart_merge(conf.tree),
         },
         "container": {
             "image": image(bus.images.nats),
@@ -96,20 +109,20 @@ def main_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
     }
     if tls is not None:
         _add_leaf_tls(values, tls)
+    for shard in conf.shards:
+        _add_patches(values, *_mount_patches(shard.name, {"configMap": {"name": shard.name}}, shard.mount_path))
     return values
 
 
 def _add_leaf_tls(values: dict[str, Any], tls: LeafTls) -> None:
     # Upstream leaves mounting the leaf TLS files to the operator; the config refers to them, so mount them.
     # Into the nats container only: the chart copies its mounts into the reloader (a second mount is refused).
-    pod, container = _mount_patches("nats-leaf-tls", tls.secret_name, tls.mount_path)
-    values["podTemplate"]["patch"] = pod
-    values["container"]["patch"] = container
+    _add_patches(values, *_secret_mount_patches("nats-leaf-tls", tls.secret_name, tls.mount_path))
 
 
 def mtls_values(bus: EventBus, tree: natsconf.Tree) -> dict[str, Any]:
     """Values of the `nats-mtls` release: one server, MQTT over mTLS, leaf-connected to `nats`."""
-    pod, container = _mount_patches("nats-mtls-certs", naming.MTLS_SERVER_TLS, render.MTLS_CERT_DIR)
+    pod, container = _secret_mount_patches("nats-mtls-certs", naming.MTLS_SERVER_TLS, render.MTLS_CERT_DIR)
     return {
         "fullnameOverride": "nats-mtls",
         "config": {
@@ -152,12 +165,14 @@ class NatsServersArgs:
     """The `nats-env-config` ConfigMap's data (render.ClusterFiles.environment)."""
     main_values: dict[str, Any]
     """`main_values`: the `nats` release."""
+    account_shards: tuple[natsconf.AccountShard, ...]
+    """The `nats-accounts-<n>` ConfigMaps the `nats` release mounts (render.sharded_nats_conf)."""
     mtls_values: dict[str, Any] | None
     """`mtls_values`: the `nats-mtls` release, None without mtls."""
 
 
 class NatsServers(pulumi.ComponentResource):
-    """`nats-env-config`, the `nats` release and (with mtls) the `nats-mtls` release."""
+    """`nats-env-config`, the CSC's `nats-accounts-<n>`, the `nats` release and (with mtls) the `nats-mtls` release."""
 
     main: k8s.helm.v4.Chart
     mtls: k8s.helm.v4.Chart | None
@@ -170,8 +185,17 @@ class NatsServers(pulumi.ComponentResource):
             data=dict(args.environment),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # Pods read env only at start: wait for the ConfigMap the env refers to.
-        after = pulumi.ResourceOptions(parent=self, depends_on=[env_config])
+        shards = [
+            k8s.core.v1.ConfigMap(
+                f"{name}-{shard.name}",
+                metadata={"name": shard.name, "namespace": args.namespace, "labels": LABELS},
+                data={naming.ACCOUNTS_FILE: shard.text},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for shard in args.account_shards
+        ]
+        # Pods read env only at start, and a pod mounting a missing ConfigMap does not start: wait for them.
+        after = pulumi.ResourceOptions(parent=self, depends_on=[env_config, *shards])
         self.main = chart(
             f"{name}-nats",
             chart_name="nats",

@@ -332,6 +332,17 @@ MTLS_SERVER_NAME_ENV = "NATS_MTLS_SERVER_NAME"
 MTLS_LEAF_ACCOUNT_ENV = "MTLS_LEAF_ACCOUNT"
 ENV_CONFIG_MAP_KEYS = (CLUSTER_NAME_ENV, JS_DOMAIN_ENV, MTLS_SERVER_NAME_ENV, MTLS_LEAF_ACCOUNT_ENV)
 """The keys of the `nats-env-config` ConfigMap, each read into the env var of the same name."""
+NATS_CONFIG_MAP = "nats-config"
+"""The nats chart's ConfigMap (its `configMap.name` for release `nats`): nats.conf."""
+PERMISSIONS_CONFIG_MAP = "auth-callout-permissions"
+"""The auth-callout's permissions.json."""
+ACCOUNTS_FILE = "accounts.conf"
+"""The one key of each `nats-accounts-<n>` ConfigMap: a part of the CSC's accounts, included by its nats.conf."""
+
+
+def accounts_config_map(index: int) -> str:
+    """`nats-accounts-0`: the CSC's ConfigMap holding part `index` of its accounts that grow with its CPCs."""
+    return f"nats-accounts-{index}"
 
 
 def generated_env_names(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -312,11 +313,21 @@ def _render_value(value: Value, variables: Mapping[str, str] | None, depth: int)
         return "[\n" + items + "\n" + "  " * depth + "]"
     if not value:
         return "{}"
-    lines = []
-    for key, item in value.items():
-        shown = key if _BARE_KEY.fullmatch(key) else json.dumps(key)
-        lines.append(f"{pad}{shown}: {_render_value(item, variables, depth + 1)}")
-    return "{\n" + "\n".join(lines) + "\n" + "  " * depth + "}"
+    return "{\n" + "\n".join(_entries(value, variables, depth)) + "\n" + "  " * depth + "}"
+
+
+def _entries(tree: Tree, variables: Mapping[str, str] | None, depth: int) -> list[str]:
+    pad = "  " * (depth + 1)
+    return [
+        f"{pad}{key if _BARE_KEY.fullmatch(key) else json.dumps(key)}: {_render_value(item, variables, depth + 1)}"
+        for key, item in tree.items()
+    ]
+
+
+def render_entries(tree: Tree) -> str:
+    """The tree's entries in nats.conf syntax without the braces around them: the text of a file `include`d inside
+    a block (an accounts shard). Env references stay `$NAME`, as `render` without variables writes them."""
+    return "".join(line + "\n" for line in _entries(tree, None, -1))
 
 
 def variables_in(tree: Value) -> set[str]:
@@ -347,6 +358,70 @@ def certificate_files(value: Value, *, in_lists_only: bool = False, in_list: boo
     if isinstance(value, list):
         return [f for item in value for f in certificate_files(item, in_lists_only=in_lists_only, in_list=True)]
     return []
+
+
+CHART_CONFIG_DIR = "/etc/nats-config"
+"""Where the nats chart mounts its nats.conf: an `include` path in it is relative to this directory."""
+SHARD_BYTES = 900 * 1024
+"""The most of the accounts one `nats-accounts-<n>` ConfigMap takes: room under Kubernetes' 1 MiB to spare."""
+INCLUDE_SUFFIX = "$include"
+"""A chart value key ending so becomes an `include <value>;` line (the nats chart's `nats.formatConfig`), and its
+file is watched by the config reloader (`nats.reloaderConfig`, the path relative to CHART_CONFIG_DIR)."""
+
+
+@dataclass(frozen=True)
+class AccountShard:
+    """One `nats-accounts-<n>` ConfigMap: whole account entries, in nats.conf syntax, as its one file holds them."""
+
+    name: str
+    """The ConfigMap (naming.accounts_config_map)."""
+    text: str
+    """Its file naming.ACCOUNTS_FILE."""
+
+    @property
+    def mount_path(self) -> str:
+        """Where the nats container (and, as the chart copies mounts under /etc/, its reloader) mounts it."""
+        return f"/etc/{self.name}"
+
+    @property
+    def include(self) -> str:
+        """The file as nats.conf includes it: relative to CHART_CONFIG_DIR (`../nats-accounts-0/accounts.conf`)."""
+        return posixpath.relpath(f"{self.mount_path}/{naming.ACCOUNTS_FILE}", CHART_CONFIG_DIR)
+
+
+@dataclass(frozen=True)
+class ShardedConf:
+    """A tree for the nats chart with some accounts moved out of its ConfigMap into `shards`."""
+
+    tree: Tree
+    """The tree without the moved accounts, and in `accounts` one `<shard>$include` key per shard (INCLUDE_SUFFIX):
+    for `chart_merge` only, `render` has no include syntax."""
+    shards: tuple[AccountShard, ...]
+
+
+def shard_accounts(tree: Tree, names: Sequence[str], limit: int = SHARD_BYTES) -> ShardedConf:
+    """`names`' accounts moved into shards of at most `limit` bytes each, filled in the order of `names` (an account
+    larger than `limit` alone in its own). The rest of the tree stays as it is."""
+    accounts = tree.get("accounts")
+    if not isinstance(accounts, dict):
+        return ShardedConf(tree, ())
+    moved = [name for name in names if name in accounts]
+    parts: list[list[str]] = []
+    size = 0
+    for name in moved:
+        entry = render_entries({name: accounts[name]})
+        grown = size + len(entry.encode())
+        if parts and grown <= limit:
+            parts[-1].append(entry)
+            size = grown
+        else:
+            parts.append([entry])
+            size = len(entry.encode())
+    shards = tuple(AccountShard(naming.accounts_config_map(i), "".join(part)) for i, part in enumerate(parts))
+    gone = frozenset(moved)
+    kept: Tree = {name: account for name, account in accounts.items() if name not in gone}
+    kept |= {shard.name + INCLUDE_SUFFIX: shard.include for shard in shards}
+    return ShardedConf({**tree, "accounts": kept}, shards)
 
 
 def chart_merge(tree: Tree) -> dict[str, object]:

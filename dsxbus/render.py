@@ -90,6 +90,15 @@ def cluster_files(
     return ClusterFiles(main, mtls, document, pod_environment(bus))
 
 
+def sharded_nats_conf(bus: EventBus, tree: natsconf.Tree) -> natsconf.ShardedConf:
+    """The `nats` release's config as the chart takes it. On the CSC, its accounts that grow with its CPCs (CSC,
+    SOURCES, every CPC-<id>) go into ConfigMaps of their own, `nats-accounts-<n>`, which its nats.conf includes:
+    whole in the chart's one ConfigMap they would pass Kubernetes' 1 MiB at a few hundred CPCs."""
+    if bus.cluster_type != "csc":
+        return natsconf.ShardedConf(tree, ())
+    return natsconf.shard_accounts(tree, topology.csc_fleet_account_names(bus))
+
+
 def pod_environment(bus: EventBus) -> dict[str, str]:
     """The non-secret env the upstream `nats-env-config` ConfigMap gives the pods."""
     env = {naming.CLUSTER_NAME_ENV: bus.cluster_name, naming.JS_DOMAIN_ENV: bus.domain_account}

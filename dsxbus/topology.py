@@ -287,6 +287,11 @@ def csc_accounts(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = Non
     return (csc, sources, *cpcs)
 
 
+def csc_fleet_account_names(bus: EventBus) -> tuple[str, ...]:
+    """The names of `csc_accounts`, in its order: the CSC's accounts that grow with its CPCs."""
+    return (naming.CSC, naming.SOURCES, *(naming.cpc_account(cid) for cid in bus.cpc_ids))
+
+
 def auth_accounts(*, authx_users: tuple[User, ...]) -> tuple[Account, ...]:
     """AUTH, AUTHX and SYS: where the auth-callout service lives and how its requests reach it."""
     callout_subjects = ("$SYS.REQ.USER.AUTH", "$SRV.>")

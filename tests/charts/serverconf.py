@@ -10,15 +10,16 @@ conf names outside every mount stays as written, so `nats-server -t` fails on it
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from dsxbus import render
+from dsxbus import natsconf, render
 from tests.charts.podspec import Inventory, PodSpec, container, is_under
 
 _QUOTED_PATH = re.compile(r'"(/[^"\n]*)"')
@@ -169,10 +170,62 @@ def load(pod: PodSpec, available: Inventory, binary: str, root: Path, identity: 
     return Loaded(written, conf, config_test(binary, conf, environment(each, available, identity)))
 
 
-def document(text: str) -> Any:
-    """The chart's nats.conf as data: it is JSON but for bare `$VAR` values and `include` lines."""
-    without_includes = re.sub(r"(?m)^\s*include\s+[^;]+;\s*$", "", text)
-    return json.loads(_BARE_VARIABLE.sub(lambda m: f'{m[1]}"{m[2]}"{m[3]}', without_includes))
+_INCLUDE_LINE = re.compile(r"(?m)^\s*include\s+([^;]+);\s*$")
+_CONF_ENTRY = re.compile(r'^(\s*)([A-Za-z_][A-Za-z0-9_-]*|"(?:[^"\\]|\\.)*"): (.*)$')
+
+
+def entries_json(text: str) -> str:
+    """Entries as natsconf.render_entries writes them (`key: value`, one a line, no commas), as JSON members."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    out = []
+    for at, line in enumerate(lines):
+        entry = _CONF_ENTRY.match(line)
+        if entry:
+            key = entry[2] if entry[2].startswith('"') else json.dumps(entry[2])
+            line = f"{entry[1]}{key}: {entry[3]}"
+        following = lines[at + 1].strip() if at + 1 < len(lines) else "}"
+        if not line.endswith(("{", "[")) and not following.startswith(("}", "]")):
+            line += ","
+        out.append(line)
+    return "\n".join(out)
+
+
+def document(text: str, read: Callable[[str], str | None] | None = None) -> Any:
+    """The chart's nats.conf as data: it is JSON but for bare `$VAR` values and `include` lines. `read`: the text
+    of an included file, by its path as written; without it, include lines are dropped."""
+
+    def included(line: re.Match[str]) -> str:
+        if read is None:
+            return ""
+        content = read(line[1].strip())
+        if content is None:
+            raise FileNotFoundError(f"nats.conf includes {line[1]}, which the pod does not have")
+        return entries_json(content) + ","
+
+    # A dropped include (or the last included entry) leaves a dangling comma before the closing brace.
+    joined = re.sub(r",(\s*[}\]])", r"\1", _INCLUDE_LINE.sub(included, text))
+    return json.loads(_BARE_VARIABLE.sub(lambda m: f'{m[1]}"{m[2]}"{m[3]}', joined))
+
+
+def pod_document(text: str, pod: PodSpec, available: Inventory) -> Any:
+    """`document` of a nats.conf the chart wrote, with the files it includes as its `nats` container has them
+    (their paths relative to the chart's config dir)."""
+
+    def read(include: str) -> str | None:
+        path = posixpath.normpath(posixpath.join(natsconf.CHART_CONFIG_DIR, include))
+        return mounted_file(pod, "nats", available, path)
+
+    return document(text, read)
+
+
+def mounted_file(pod: PodSpec, name: str, available: Inventory, path: str) -> str | None:
+    """The content container `name` of `pod` sees at the absolute `path`; None if no mount provides it."""
+    volumes = {v["name"]: v for v in pod.spec.get("volumes") or []}
+    for mount in container(pod, name).get("volumeMounts") or []:
+        if not mount.get("subPath") and is_under(path, mount["mountPath"]):
+            files = volume_files(volumes.get(mount["name"], {}), available)
+            return files.get(posixpath.relpath(path, mount["mountPath"]))
+    return None
 
 
 def undefined_accounts(conf: Mapping[str, Any]) -> list[str]:

@@ -11,21 +11,26 @@ from dsxbus import versions
 from dsxbus.local import servers
 from tests.charts import serverconf
 from tests.charts.cluster import Deployment
-from tests.charts.podspec import pod_specs, watched_files
+from tests.charts.podspec import PodSpec, pod_specs, watched_files
 
 
 def _nats_releases(deployment: Deployment) -> list[str]:
     return sorted(name for name, release in deployment.releases.items() if release.chart == "nats")
 
 
+def _pod(deployment: Deployment, release: str) -> PodSpec:
+    (pod,) = [p for p in pod_specs(deployment.rendered(release)) if p.owner.startswith("StatefulSet/")]
+    return pod
+
+
 def _conf(deployment: Deployment, release: str) -> Any:
-    """nats.conf as the chart wrote it into its ConfigMap, as data."""
+    """nats.conf as the chart wrote it into its ConfigMap, as data, with the files it includes as the pod has them."""
     (config_map,) = [m for m in deployment.rendered(release) if m["kind"] == "ConfigMap"]
-    return serverconf.document(config_map["data"]["nats.conf"])
+    return serverconf.pod_document(config_map["data"]["nats.conf"], _pod(deployment, release), deployment.inventory())
 
 
 def _load(deployment: Deployment, release: str, binary: str, root: Path) -> serverconf.Loaded:
-    (pod,) = [p for p in pod_specs(deployment.rendered(release)) if p.owner.startswith("StatefulSet/")]
+    pod = _pod(deployment, release)
     name = pod.owner.partition("/")[2]
     identity = serverconf.PodIdentity(f"{name}-0", deployment.releases[release].namespace)
     return serverconf.load(pod, deployment.inventory(), binary, root / release, identity)

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from dsxbus import natsconf, permissions, render, stackfile, streams
+from dsxbus import naming, natsconf, permissions, render, stackfile, streams
 from dsxbus.config import CrossLayer, EventBus, fleet_defaults, inherit
 from tests.program import harness
 from tests.program.harness import Run, unwrap
@@ -37,9 +37,16 @@ def test_the_nats_charts_get_the_core_rendered_config_as_config_merge(csc: Run, 
     cpc_files = render.cluster_files(bus, csc_endpoint=endpoint)
     for run, files in ((csc, csc_files), (cpc_a, cpc_files)):
         charts = run.charts()
-        assert harness.plain(charts["nats"]["values"]["config"]["merge"]) == _json(
-            natsconf.chart_merge(files.nats_conf)
-        )
+        conf = render.sharded_nats_conf(_bus(run), files.nats_conf)
+        assert harness.plain(charts["nats"]["values"]["config"]["merge"]) == _json(natsconf.chart_merge(conf.tree))
+        # The CSC's accounts that grow with its CPCs, as the ConfigMaps it includes hold them (a CPC has none).
+        written = {
+            name: unwrap(captured.inputs)["data"]
+            for (kind, name), captured in run.k8s_objects().items()
+            if kind == "ConfigMap" and name.startswith("nats-accounts-")
+        }
+        assert written == {shard.name: {naming.ACCOUNTS_FILE: shard.text} for shard in conf.shards}
+        assert bool(written) == (run is csc)
         assert files.nats_mtls_conf is not None
         assert harness.plain(charts["nats-mtls"]["values"]["config"]["merge"]) == _json(
             natsconf.chart_merge(files.nats_mtls_conf)
@@ -167,10 +174,14 @@ def test_leaf_tls_files_the_config_names_are_mounted_into_the_nats_pods() -> Non
     values = run.charts()["nats"]["values"]
     tls = values["config"]["merge"]["leafnodes"]["tls"]
     assert tls["ca_file"] == "/etc/nats-leaf-tls/ca.crt" and tls["verify"] is True
-    (volume,) = [p["value"] for p in values["podTemplate"]["patch"]]
-    assert volume == {"name": "nats-leaf-tls", "secret": {"secretName": "leaf-tls"}}
+    # Beside the accounts ConfigMap's mount: the patches add to each other.
+    volumes = [p["value"] for p in values["podTemplate"]["patch"]]
+    assert volumes == [
+        {"name": "nats-leaf-tls", "secret": {"secretName": "leaf-tls"}},
+        {"name": "nats-accounts-0", "configMap": {"name": "nats-accounts-0"}},
+    ]
     mounts = [p["value"]["mountPath"] for p in values["container"]["patch"] if p["path"] == "/volumeMounts/-"]
-    assert mounts == ["/etc/nats-leaf-tls"]
+    assert mounts == ["/etc/nats-leaf-tls", "/etc/nats-accounts-0"]
     # The chart copies the nats container's mounts under reloader.natsVolumeMountPrefixes (default `/etc/`)
     # into the reloader, which watches the files the config names: a second mount there is refused.
     assert not [p for p in values["reloader"].get("patch", []) if p["path"] == "/volumeMounts/-"]

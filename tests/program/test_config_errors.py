@@ -83,15 +83,16 @@ def test_values_outside_their_domain_are_clean_error_lines() -> None:
 def test_a_csc_whose_config_maps_would_outgrow_kubernetes_with_the_cpcs_exported_lists_fails_cleanly(
     cpc_a: Run, cpc_b: Run
 ) -> None:
-    """The CSC's own config fits; CPC a's exported lists (each a route in its account on the CSC) make the nats
-    chart's ConfigMap larger than Kubernetes allows: refused at preview, nothing declared."""
+    """The CSC's own config fits; CPC a's exported lists (each a route in its account and in the CSC account on the
+    CSC) make the CSC account, which no ConfigMap of accounts can split, larger than Kubernetes allows: refused at
+    preview, nothing declared."""
     outputs = dict(cpc_a.outputs)
-    outputs["crossLayer"] = {**outputs["crossLayer"], "cpcExports": [f"telemetry{i}.>" for i in range(8000)]}
+    outputs["crossLayer"] = {**outputs["crossLayer"], "cpcExports": [f"telemetry{i}.>" for i in range(10500)]}
     run = harness.run(
         "csc", stack_outputs={"organization/dsx-bus/cpc-a": outputs, "organization/dsx-bus/cpc-b": cpc_b.outputs}
     )
     errors = _bad(run)
     assert len(errors) == 1, errors
-    assert "dsx-bus:eventBus.cpcs" in errors[0] and "the ConfigMap nats-config would hold" in errors[0]
+    assert "dsx-bus:eventBus.cpcs" in errors[0] and "the ConfigMap nats-accounts-0 would hold" in errors[0]
     assert "with the CPCs' exported lists and keys" in str(run.error)
     assert not run.registered("kubernetes:core/v1:ConfigMap")

@@ -40,6 +40,8 @@ COMMON = {
     ("Secret", "nats-mtls-sys-leaf"),
 }
 CSC_ONLY = {
+    # Its accounts that grow with its CPCs, which nats.conf includes (render.sharded_nats_conf): two CPCs, one.
+    ("ConfigMap", "nats-accounts-0"),
     ("Secret", "nats-leaf-cpc-a"),
     ("Secret", "nats-leaf-launchlayer-cpc-a"),
     ("Secret", "nats-leaf-cpc-b"),

@@ -166,6 +166,15 @@ def server_configs(run: harness.Run) -> dict[str, dict[str, Any]]:
     return {name: charts[name]["values"]["config"]["merge"] for name in ("nats", "nats-mtls")}
 
 
+def accounts_files(run: harness.Run) -> dict[str, Any]:
+    """The CSC's `nats-accounts-<n>` ConfigMaps' data (render.sharded_nats_conf)."""
+    return {
+        name: harness.unwrap(captured.inputs)["data"]
+        for (kind, name), captured in run.k8s_objects().items()
+        if kind == "ConfigMap" and name.startswith("nats-accounts-")
+    }
+
+
 @pytest.mark.parametrize("version", ["2.12.6", "2.15.1"])
 def test_an_added_cpc_is_reloaded_on_every_version_because_the_mqtt_block_sets_max_ack_pending(version: str) -> None:
     """Before 2.15.1 a reload with max_ack_pending unset can silence held QoS 1 subscriptions
@@ -173,7 +182,10 @@ def test_an_added_cpc_is_reloaded_on_every_version_because_the_mqtt_block_sets_m
     before, after = (
         harness.run("csc", event_bus=with_cpc_c(f"nats:{version}-alpine", added)) for added in (False, True)
     )
-    assert server_configs(before)["nats"] != server_configs(after)["nats"]  # the reloader reloads nats
+    # The reloader reloads nats: the CPC's account (and its imports and exports in CSC and SOURCES) are in the
+    # accounts file nats.conf includes, which it watches.
+    assert accounts_files(before) != accounts_files(after)
+    assert server_configs(before)["nats"] == server_configs(after)["nats"]
     assert rolled(before, after) == {"auth-callout"}  # which admits the new CPC's leaf key; nats only reloads
     for config in server_configs(after).values():
         assert config["mqtt"]["max_ack_pending"] == natsconf.MQTT_MAX_ACK_PENDING
