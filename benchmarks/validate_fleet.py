@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.cross_layer_checks import _lists  # noqa: E402
+from benchmarks.program_under_mocks import CONFIGMAP_NOTE, lift_configmap_limit  # noqa: E402
 from dsxbus import fleet, streams  # noqa: E402
 from dsxbus.config import EventBus  # noqa: E402
 
@@ -53,7 +54,9 @@ def _fleet(directory: Path, cpcs: int) -> None:
         # The example's memory store holds the example's two CPCs' streams; size it for the fleet (each CPC's source
         # and uplink streams: dsxbus.streams.streams_per_cpc).
         per_cpc = streams.streams_per_cpc(EventBus.model_validate(bus))
-        bus["nats"] = {**bus.get("nats", {}), "maxMemoryStore": f"{5 * 64 + per_cpc * 8 * cpcs + 64}Mi"}
+        store = f"{5 * 64 + per_cpc * 8 * cpcs + 64}Mi"
+        bus["nats"] = {**bus.get("nats", {}), "maxMemoryStore": store}
+        bus["resources"] = {"nats": {"limits": {"memory": store}}}  # the store fits the container (checks.sizing)
 
     _edit(directory / "Pulumi.csc.yaml", list_them)
 
@@ -94,6 +97,8 @@ def _median_of(directory: Path, repeat: int) -> tuple[float, float, int]:
 
 
 def main() -> None:
+    lift_configmap_limit()
+    print(CONFIGMAP_NOTE)
     print(f"{'what':>26} {'stacks':>6} {'load s':>7} {'check s':>8} {'ms/stack':>8} {'errors':>6}")
     for cpcs in (10, 100, 1_000):
         with tempfile.TemporaryDirectory() as scratch:
