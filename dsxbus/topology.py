@@ -112,7 +112,7 @@ SOURCED_KINDS = ("msgs", "rmsgs")
 """The MQTT streams a CPC sources from the CSC: QoS 1 messages and retained messages."""
 
 SOURCES_API = subjects.jetstream_api(f"{naming.CSC}-{naming.SOURCES}")
-"""Where the CSC account (and through it each CPC's leaf) reaches consumer creation in the SOURCES account."""
+"""Where each CPC's account on the CSC (and through it that CPC's leaf) reaches consumer creation in SOURCES."""
 MQTT_API = subjects.jetstream_api(f"{naming.CSC}-MQTT")
 """Where the SOURCES account reaches consumer creation on the CSC account's MQTT streams."""
 SOURCES_DELIVER_PREFIX = "csc2sources"
@@ -134,7 +134,7 @@ def cpc_source_stream(kind: str, cluster_id: str) -> str:
 
 
 def cpc_uplink_stream(kind: str, cluster_id: str) -> str:
-    """The stream (CSC account, on the CSC) sourcing CPC `cluster_id`'s `$MQTT_<kind>` into `cpc.<id>.` subjects.
+    """The stream (CPC `cluster_id`'s account on the CSC) sourcing its `$MQTT_<kind>` into `cpc.<id>.` subjects.
 
     The CSC's own `$MQTT_<kind>` sources it in turn, filtered to `$MQTT.<kind>.cpc.<id>.>`: a stream source stores
     a delivery whose subject no transform matches as it came, so whoever holds the CPC's leaf key could put any
@@ -150,14 +150,11 @@ def flow_control(stream: str) -> str:
 
 
 def sourcing_api(cluster_id: str) -> tuple[str, ...]:
-    """Every JetStream API subject a CPC's stream sources call, as the CSC account names them, measured on each
-    supported version: consumer create on its own source streams, in the plain and the extended (consumer name,
-    filter) form."""
-    found: tuple[str, ...] = ()
-    for kind in SOURCED_KINDS:
-        create = f"{SOURCES_API}.CONSUMER.CREATE.{cpc_source_stream(kind, cluster_id)}"
-        found += (create, f"{create}.>")
-    return found
+    """Every JetStream API subject a CPC's stream sources call, as its account on the CSC names them, measured on
+    each supported version: consumer create on its own source streams, in the plain and the extended (consumer
+    name, filter) form."""
+    own = tuple(cpc_source_stream(kind, cluster_id) for kind in SOURCED_KINDS)
+    return tuple(local for _, local in _consumer_create(own, SOURCES_API))
 
 
 def sourcing_flow_control(cluster_id: str) -> tuple[str, ...]:
@@ -240,7 +237,7 @@ def csc_accounts(bus: EventBus, cpc_lists: Mapping[str, CrossLayer] | None = Non
             *(Import("stream", naming.CSC, prefix + s) for s in lists.csc_prefixed_exports),
             *(
                 Import("service", naming.SOURCES, s, to=local)
-                for s, local in _consumer_create(own_sources, SOURCES_API)
+                for s, local in _consumer_create(own_sources, SOURCES_API)  # as sourcing_api names them
             ),
             *(Import("service", naming.SOURCES, s) for s in own_fc),
             Import("stream", naming.SOURCES, subjects.sourcing_deliveries(cid)),
@@ -427,10 +424,11 @@ LEAF_DENY = ("$MQTT.>",)
 def leaf_permissions(
     cluster_id: str, lists: CrossLayer, nats_version: str | None = None, *, uplinks: bool
 ) -> Permissions:
-    """What one CPC's leaf identity may do in the CSC account, written from the leaf's side.
+    """What one CPC's leaf identity may do in its account on the CSC (`CPC-<id>`), written from the leaf's side.
 
     Upstream gives leaf users the whole CSC account, so CPC 1's leaf key can read `cpc.2.>` and
-    inject `cpc.2.command.>`. Here it may publish its own `cpc.<id>.` subjects, create consumers on
+    inject `cpc.2.command.>`. Here the account already keeps it to its own CPC (csc_accounts); these allow
+    lists are a second fence within it. It may publish its own `cpc.<id>.` subjects, create consumers on
     its own source streams only (no stream admin, no other stream: docs/threat-model.md) and answer
     their flow control; it receives its broadcasts, its commands, its sources' deliveries and the
     replies to its JetStream requests. With `uplinks` (the CSC's mqttStreams.uplinks), for the CSC's uplink
