@@ -11,15 +11,16 @@ import ssl
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import nats
 import nats.errors
 from nats.aio.client import Client as Nats
 
-from dsxbus.local import servers
+from dsxbus.local import clients, servers
 from dsxbus.local.clients import TIMEOUT
 from dsxbus.local.servers import nats_server_binary
-from dsxbus.local.state import Federation
+from dsxbus.local.state import Federation, LocalCluster
 
 
 def nats_server() -> str:
@@ -145,3 +146,25 @@ def served_certificate(port: int, client: tuple[str, str, str], server_name: str
         served = tls.getpeercert(binary_form=True)
     assert served is not None
     return served
+
+
+def stream_info(federation: Federation, cluster: LocalCluster, account: str, stream: str) -> dict[str, Any]:
+    """`$JS.API.STREAM.INFO` of `stream`, asked as the local admin of `account` on the cluster's main server."""
+
+    async def info() -> dict[str, Any]:
+        client = await clients.nats_connect(cluster, federation, account)
+        try:
+            reply = await client.request(f"$JS.API.STREAM.INFO.{stream}", b"", timeout=5)
+            data: dict[str, Any] = json.loads(reply.data)
+            return data
+        finally:
+            await client.close()
+
+    return asyncio.run(info())
+
+
+def sources_flowing(federation: Federation, cluster: LocalCluster, account: str, stream: str) -> bool | None:
+    """True once every source of the stream heard from its origin within the last second; None until then (for
+    `servers.wait_for`)."""
+    sources = stream_info(federation, cluster, account, stream).get("sources") or []
+    return True if sources and all(0 <= s.get("active", -1) < 1_000_000_000 for s in sources) else None

@@ -3,9 +3,7 @@ message either way, persistent sessions resume, and MQTT subscribers that were o
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import os
 import queue
 import secrets
@@ -15,10 +13,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
+from natstools import sources_flowing, stream_info
 
 from dsxbus import cli, naming, topology
 from dsxbus.local import check, clients, runner, servers, state
@@ -94,15 +92,7 @@ def _received(cluster: LocalCluster, federation: Federation, client_id: str, wan
 
 
 def _storage(federation: Federation, cluster: LocalCluster, account: str, stream: str) -> str:
-    async def info() -> str:
-        client = await clients.nats_connect(cluster, federation, account)
-        try:
-            reply = await client.request(f"$JS.API.STREAM.INFO.{stream}", b"", timeout=5)
-            return str(json.loads(reply.data)["config"]["storage"])
-        finally:
-            await client.close()
-
-    return asyncio.run(info())
+    return str(stream_info(federation, cluster, account, stream)["config"]["storage"])
 
 
 def test_with_mqtt_streams_storage_file_every_stream_and_the_server_store_are_on_file(
@@ -194,11 +184,11 @@ def test_after_the_csc_is_killed_and_restarted_leafs_reconnect_and_every_route_p
             assert servers.leaf_count(server) == cluster.expected_leafs[server.name]
     assert not csc_crash.core_failures
     for cpc in own_federation.cpcs:
-        flowing = partial(_flowing, own_federation, cpc, "CPC", "$MQTT_msgs")
+        flowing = partial(sources_flowing, own_federation, cpc, "CPC", "$MQTT_msgs")
         servers.wait_for(flowing, SOURCE_RECOVERY, f"{cpc.stack}'s source", 0.5)
         for kind in topology.SOURCED_KINDS:
             uplink = partial(
-                _flowing,
+                sources_flowing,
                 own_federation,
                 own_federation.csc,
                 naming.cpc_account(cpc.id),
@@ -206,22 +196,6 @@ def test_after_the_csc_is_killed_and_restarted_leafs_reconnect_and_every_route_p
             )
             servers.wait_for(uplink, SOURCE_RECOVERY, f"the csc's {kind} uplink from {cpc.stack}", 0.5)
     assert not _failures(check.run(own_federation))
-
-
-def _flowing(federation: Federation, cluster: LocalCluster, account: str, stream: str) -> bool | None:
-    """The stream's first source heard from its origin within the last second."""
-
-    async def info() -> dict[str, Any]:
-        client = await clients.nats_connect(cluster, federation, account)
-        try:
-            reply = await client.request(f"$JS.API.STREAM.INFO.{stream}", b"", timeout=5)
-            data: dict[str, Any] = json.loads(reply.data)
-            return data
-        finally:
-            await client.close()
-
-    source = asyncio.run(info())["sources"][0]
-    return True if 0 <= source.get("active", -1) < 1_000_000_000 else None
 
 
 def test_qos1_messages_sent_while_a_persistent_subscriber_is_offline_arrive_when_it_returns(

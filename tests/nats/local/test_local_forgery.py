@@ -19,6 +19,7 @@ import os
 import secrets
 import signal
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import nats
@@ -27,7 +28,7 @@ import pytest
 from nats.aio.client import Client as Nats
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, SubjectTransform
-from natstools import ROGUE_USER, flow_control_request, rogue_leaf_node
+from natstools import ROGUE_USER, flow_control_request, rogue_leaf_node, sources_flowing
 
 from dsxbus import naming, subjects, topology
 from dsxbus.local import clients, runner, servers
@@ -473,27 +474,6 @@ async def _replies_heard(rogue: servers.Server, during: Callable[[], None]) -> s
         await attacker.close()
 
 
-def _sources_flowing(federation: Federation, stack: str) -> None:
-    """Until the cluster's `$MQTT_msgs` source heard from the CSC within the last second (it re-created its
-    consumer there)."""
-
-    async def info() -> dict[str, object]:
-        client = await clients.nats_connect(federation.clusters[stack], federation, "CPC")
-        try:
-            reply = await client.request("$JS.API.STREAM.INFO.$MQTT_msgs", b"", timeout=5)
-            data: dict[str, object] = json.loads(reply.data)
-            return data
-        finally:
-            await client.close()
-
-    def flowing() -> bool | None:
-        sources = asyncio.run(info()).get("sources")
-        assert isinstance(sources, list)
-        return True if all(0 <= s.get("active", -1) < 1_000_000_000 for s in sources) else None
-
-    servers.wait_for(flowing, 60, f"{stack}'s stream sources to flow again")
-
-
 def test_a_leaf_holding_cpc_a_seed_hears_no_answer_to_cpc_b_stream_sources(
     tmp_path: Path, cut_federation: Federation
 ) -> None:
@@ -506,7 +486,8 @@ def test_a_leaf_holding_cpc_a_seed_hears_no_answer_to_cpc_b_stream_sources(
     def restart(stack: str) -> Callable[[], None]:
         def run() -> None:
             runner.restart(federation, stack)
-            _sources_flowing(federation, stack)
+            flowing = partial(sources_flowing, federation, federation.clusters[stack], "CPC", "$MQTT_msgs")
+            servers.wait_for(flowing, 60, f"{stack}'s stream sources to flow again")
 
         return run
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
+from natstools import stream_info
 
 from dsxbus import naming, topology
 from dsxbus.local import check, clients, servers
@@ -82,19 +82,9 @@ def test_a_retained_cpc_message_reaches_the_csc_retained_under_its_prefix(matrix
     _assert_pass(_pick(matrix, "mqtt retained cpc-a", "-> csc cpc/a/"))
 
 
-async def _stream_info(federation: Federation, stack: str, account: str, stream: str) -> dict[str, object]:
-    client = await clients.nats_connect(federation.clusters[stack], federation, account)
-    try:
-        reply = await client.request(f"$JS.API.STREAM.INFO.{stream}", b"", timeout=5)
-        info: dict[str, object] = json.loads(reply.data)
-        return info
-    finally:
-        await client.close()
-
-
 def test_the_csc_runs_jetstream_domain_csc(federation: Federation) -> None:
     """Extra accounts and MQTT sessions on a CPC use the CSC's JetStream as domain CSC (docs/measured-facts.md §1)."""
-    csc = asyncio.run(_stream_info(federation, "csc", "CSC", "$MQTT_msgs"))
+    csc = stream_info(federation, federation.clusters["csc"], "CSC", "$MQTT_msgs")
     assert csc["cluster"] and "error" not in csc
     jsz = servers.monitor(federation.csc.main, "jsz")
     assert jsz is not None and jsz["config"]["domain"] == "CSC"
@@ -105,9 +95,9 @@ def test_the_csc_sources_each_cpcs_mqtt_streams_through_an_uplink_stream_in_that
 ) -> None:
     """The CSC's `$MQTT_msgs` sources CPC a's uplink stream (account CPC-a) filtered to `cpc.a.`; the uplink sources
     CPC a's stream."""
-    main = asyncio.run(_stream_info(federation, "csc", naming.CSC, "$MQTT_msgs"))
+    main = stream_info(federation, federation.clusters["csc"], naming.CSC, "$MQTT_msgs")
     account = naming.cpc_account("a")
-    uplink = asyncio.run(_stream_info(federation, "csc", account, topology.cpc_uplink_stream("msgs", "a")))
+    uplink = stream_info(federation, federation.clusters["csc"], account, topology.cpc_uplink_stream("msgs", "a"))
 
     sources, origins = main["sources"], uplink["sources"]
     assert isinstance(sources, list) and isinstance(origins, list)
@@ -121,8 +111,10 @@ def test_the_csc_sources_each_cpcs_mqtt_streams_through_an_uplink_stream_in_that
 
 def test_each_cpc_source_is_active_through_the_sources_account(federation: Federation) -> None:
     """CPC a's `$MQTT_msgs` sources its own stream in SOURCES, which sources the CSC account's `$MQTT_msgs`."""
-    cpc = asyncio.run(_stream_info(federation, "cpc-a", "CPC", "$MQTT_msgs"))
-    per_cpc = asyncio.run(_stream_info(federation, "csc", naming.SOURCES, topology.cpc_source_stream("msgs", "a")))
+    cpc = stream_info(federation, federation.clusters["cpc-a"], "CPC", "$MQTT_msgs")
+    per_cpc = stream_info(
+        federation, federation.clusters["csc"], naming.SOURCES, topology.cpc_source_stream("msgs", "a")
+    )
 
     sources, origins = cpc["sources"], per_cpc["sources"]
     assert isinstance(sources, list) and isinstance(origins, list)
